@@ -1,0 +1,83 @@
+"""Command line entry point ``cnmf-gui`` (also ``python -m cnmf_gui``).
+
+Each verb lives in its own module ``cnmf_gui/cli/verb_<name>.py`` exposing::
+
+    NAME = "deconvolve-traces"          # the verb as typed
+    HELP = "one line for --help"
+    def add_arguments(parser): ...      # argparse arguments of the verb
+    def run(args) -> int: ...           # does the work; returns the exit status
+
+Verbs are discovered at start-up, so adding one never touches this file. Every verb shares one
+error path: a :class:`~cnmf_gui.errors.UserError` prints one line on stderr and exits with 2,
+no traceback unless ``--debug``. Invoked with a file and no verb, the main window opens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from cnmf_gui import __version__
+from cnmf_gui.errors import Cancelled, UserError
+
+EXIT_USER_ERROR = 2
+EXIT_CANCELLED = 130
+
+
+def _verb_modules():
+    """Import every ``verb_*`` module of this package, sorted by verb name."""
+    mods = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("verb_"):
+            mods.append(importlib.import_module(f"{__name__}.{info.name}"))
+    return sorted(mods, key=lambda m: m.NAME)
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+    parser = argparse.ArgumentParser(
+        prog="cnmf-gui",
+        description="Calcium imaging: motion correction, CNMF, deconvolution and curation. "
+                    "Without a verb, opens the main window (with FILE if given).")
+    parser.add_argument("--version", action="version", version=f"cnmf-gui {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    verbs = {}
+    for mod in _verb_modules():
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks for errors")
+        mod.add_arguments(p)
+        verbs[mod.NAME] = mod
+    return parser, verbs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, verbs = build_parser()
+    # `cnmf-gui FILE` (no verb) opens the window: route it to the `open` verb when present.
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if "open" in verbs and (first is None and not any(a in ("-h", "--help", "--version") for a in argv)
+                            or first is not None and first not in verbs):
+        argv = ["open"] + argv
+    args = parser.parse_args(argv)
+    if args.verb is None:
+        parser.print_help()
+        return 0
+    debug = getattr(args, "debug", False)
+    try:
+        status = verbs[args.verb].run(args)
+        return int(status or 0)
+    except UserError as exc:
+        if debug:
+            raise
+        print(f"cnmf-gui {args.verb}: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except Cancelled:
+        print(f"cnmf-gui {args.verb}: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+    except KeyboardInterrupt:
+        print(f"\ncnmf-gui {args.verb}: interrupted", file=sys.stderr)
+        return EXIT_CANCELLED

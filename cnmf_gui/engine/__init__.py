@@ -1,0 +1,1 @@
+"""Pure numerics: one module per algorithmic step. Never imports Qt, h5py or cnmf_gui.io."""

@@ -1,0 +1,1 @@
+"""Reading movies and writing session files and exports (never imports Qt)."""

@@ -1,0 +1,382 @@
+"""Typed, frozen parameters: one dataclass per pipeline stage, grouped in :class:`PipelineParams`.
+
+Every field is declared with :func:`param`, which stores its description, unit, bounds (or
+allowed choices) and default in the dataclass field's metadata. The GUI's parameter panel, the
+command line's ``--params`` JSON and the documentation are all generated from that one place.
+
+Values are checked when an object is built: an unknown key or a value out of range raises
+:class:`~cnmf_gui.errors.ParameterError` naming the key and the allowed range.
+
+Examples
+--------
+>>> p = PipelineParams.from_dict({"deconvolution": {"epsilon": 0.1}})
+>>> p.deconvolution.epsilon
+0.1
+>>> p2 = p.replace("deconvolution", p=2)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from cnmf_gui.atomic import atomic_path
+from cnmf_gui.errors import ParameterError
+
+# ----------------------------------------------------------------------------------------------
+# Field declaration and checking
+# ----------------------------------------------------------------------------------------------
+
+
+def param(default, description: str, *, unit: str = "", low=None, high=None,
+          low_open: bool = False, high_open: bool = False, choices=None, kind=None):
+    """Declare a parameter field with its metadata.
+
+    Parameters
+    ----------
+    default : object
+        Default value (immutable: numbers, strings, bools, tuples, None).
+    description : str
+        One sentence for tooltips and ``--help``.
+    unit : str
+        Unit of the value ("px", "s", "frames", "" for none).
+    low, high : float, optional
+        Inclusive bounds unless ``low_open`` / ``high_open``.
+    choices : sequence, optional
+        The allowed values for a categorical field.
+    kind : type, optional
+        The value's type when it cannot be read from the default (e.g. default None).
+    """
+    meta = {
+        "description": description,
+        "unit": unit,
+        "low": low,
+        "high": high,
+        "low_open": low_open,
+        "high_open": high_open,
+        "choices": tuple(choices) if choices is not None else None,
+        "kind": kind if kind is not None else type(default),
+    }
+    return field(default=default, metadata=meta)
+
+
+def describe_range(meta: dict) -> str:
+    """Human-readable allowed range of a field, e.g. ``'(-1, inf)'`` or ``'one of mean, median'``."""
+    if meta.get("choices") is not None:
+        return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    lo = meta.get("low")
+    hi = meta.get("high")
+    left = "(" if (lo is None or meta.get("low_open")) else "["
+    right = ")" if (hi is None or meta.get("high_open")) else "]"
+    return f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
+
+
+def _coerce(stage: str, f: dataclasses.Field, value):
+    """Check type and range of one value, converting JSON-ish forms (lists, ints as floats)."""
+    meta = f.metadata
+    kind = meta.get("kind", type(f.default))
+    key = f"{stage}.{f.name}"
+    if value is None:
+        if f.default is None:
+            return None
+        raise ParameterError(f"parameter {key} must not be null (expected {kind.__name__})")
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ParameterError(f"parameter {key} must be true or false, got {value!r}")
+    elif kind is int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
+            raise ParameterError(f"parameter {key} must be an integer, got {value!r}")
+        value = int(value)
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParameterError(f"parameter {key} must be a number, got {value!r}")
+        value = float(value)
+        if math.isnan(value):
+            raise ParameterError(f"parameter {key} must be a number, got NaN")
+    elif kind is str:
+        if not isinstance(value, str):
+            raise ParameterError(f"parameter {key} must be a string, got {value!r}")
+    elif kind is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ParameterError(f"parameter {key} must be a list, got {value!r}")
+        value = tuple(value)
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        raise ParameterError(f"parameter {key} = {value!r} is not allowed: expected {describe_range(meta)}")
+    if kind in (int, float):
+        lo, hi = meta.get("low"), meta.get("high")
+        bad = (lo is not None and (value < lo or (meta.get("low_open") and value == lo))) or (
+            hi is not None and (value > hi or (meta.get("high_open") and value == hi)))
+        if bad:
+            raise ParameterError(
+                f"parameter {key} = {value!r} is out of range: expected {describe_range(meta)}"
+                + (f" {meta['unit']}" if meta.get("unit") else ""))
+    return value
+
+
+class _Stage:
+    """Mixin for stage dataclasses: checks values after construction."""
+
+    STAGE = ""
+
+    def __post_init__(self):
+        for f in fields(self):
+            object.__setattr__(self, f.name, _coerce(self.STAGE, f, getattr(self, f.name)))
+        self._check_consistency()
+
+    def _check_consistency(self) -> None:
+        """Cross-field checks; subclasses override."""
+
+    def to_dict(self) -> dict:
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
+                for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        if not isinstance(data, dict):
+            raise ParameterError(f"parameters for stage {cls.STAGE} must be an object, got {data!r}")
+        names = {f.name for f in fields(cls)}
+        for key in data:
+            if key not in names:
+                raise ParameterError(
+                    f"unknown parameter {cls.STAGE}.{key}: expected one of {', '.join(sorted(names))}")
+        return cls(**data)
+
+    @classmethod
+    def field_info(cls) -> list[dict]:
+        """Name, default and metadata of every field, for generated panels and docs."""
+        out = []
+        for f in fields(cls):
+            info = dict(f.metadata)
+            info.update(name=f.name, default=f.default, range=describe_range(f.metadata))
+            out.append(info)
+        return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Stages
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MotionParams(_Stage):
+    """Motion correction (rigid and piecewise-rigid, NoRMCorre-style)."""
+
+    STAGE = "motion"
+
+    enabled: bool = param(True, "Run motion correction before CNMF.")
+    pw_rigid: bool = param(False, "Piecewise-rigid correction on overlapping patches after the rigid pass.")
+    max_shift: float = param(15.0, "Largest rigid shift searched in either direction.", unit="px",
+                             low=0.0, low_open=True)
+    upsample_factor: int = param(50, "Sub-pixel precision of the shift estimate is 1/upsample_factor px.",
+                                 low=1, high=1000)
+    template_frames: int = param(200, "Frames averaged for the initial template.", unit="frames", low=1)
+    template_iterations: int = param(2, "Rounds of template refinement from aligned frames.", low=0, high=10)
+    highpass_sigma: float = param(0.0, "Gaussian high-pass width applied before matching (0 = off; "
+                                       "use 3 to 10 for one-photon data).", unit="px", low=0.0)
+    taper_fraction: float = param(0.1, "Width of the spatial taper (Tukey window) as a fraction of the frame.",
+                                  low=0.0, high=0.5)
+    patch_size: int = param(64, "Side of a piecewise-rigid patch.", unit="px", low=8)
+    patch_overlap: int = param(32, "Overlap of neighbouring patches.", unit="px", low=0)
+    max_deviation_rigid: float = param(3.0, "Largest deviation of a patch's shift from the rigid shift.",
+                                       unit="px", low=0.0)
+    chunk_frames: int = param(256, "Frames processed per chunk (bounds memory).", unit="frames", low=1)
+    bad_frame_threshold: float = param(5.0, "A frame is flagged bad when its correlation with the template "
+                                            "falls this many robust standard deviations below the median.",
+                                       low=0.0, low_open=True)
+
+    def _check_consistency(self) -> None:
+        if self.patch_overlap >= self.patch_size:
+            raise ParameterError(
+                f"parameter motion.patch_overlap = {self.patch_overlap} must be smaller than "
+                f"motion.patch_size = {self.patch_size}")
+
+
+@dataclass(frozen=True)
+class InitParams(_Stage):
+    """Initialisation of components (greedy detection of neuron-sized blobs)."""
+
+    STAGE = "init"
+
+    neuron_radius: float = param(4.0, "Typical radius of a neuron.", unit="px", low=0.5, high=100.0)
+    n_components: int = param(0, "Number of components to find per patch (0 = stop automatically "
+                                 "by the quality thresholds below).", low=0)
+    min_corr: float = param(0.8, "Smallest local correlation of a seed pixel (automatic stop).",
+                            low=0.0, high=1.0)
+    min_pnr: float = param(3.0, "Smallest peak-to-noise ratio of a seed pixel (automatic stop).",
+                           low=0.0)
+    max_components: int = param(2000, "Upper bound on components in the whole field.", low=1)
+
+
+@dataclass(frozen=True)
+class CNMFParams(_Stage):
+    """Alternating updates, background, merging and patches."""
+
+    STAGE = "cnmf"
+
+    n_background: int = param(1, "Rank of the non-negative background (nb).", low=0, high=10)
+    n_iterations: int = param(2, "Passes of spatial and temporal updates.", low=1, high=50)
+    tolerance: float = param(1e-3, "Stop early when the relative change of the model is below this.",
+                             low=0.0)
+    merge_threshold: float = param(0.85, "Merge overlapping components whose traces correlate above this.",
+                                   low=0.0, high=1.0)
+    dilation_radius: float = param(1.5, "Footprints may grow within this many neuron radii of their support.",
+                                   low=0.0, high=10.0)
+    patch_size: int = param(0, "Side of a CNMF patch for large fields of view (0 = whole field).",
+                            unit="px", low=0)
+    patch_overlap: int = param(16, "Overlap of neighbouring CNMF patches.", unit="px", low=0)
+    n_workers: int = param(0, "Worker processes for patches (0 = one per core).", low=0)
+    chunk_frames: int = param(500, "Frames read per chunk when streaming the movie.", unit="frames", low=1)
+
+
+@dataclass(frozen=True)
+class DeconvParams(_Stage):
+    """Noise-constrained deconvolution of every trace."""
+
+    STAGE = "deconvolution"
+
+    p: int = param(1, "Order of the autoregressive calcium model (0 = no deconvolution).", low=0, high=2)
+    epsilon: float = param(0.0, "Relaxation of the noise constraint: ||c + b - y|| <= (1 + epsilon) "
+                                "sigma sqrt(T).", low=-1.0, low_open=True, high=10.0)
+    s_min: float = param(0.0, "Minimum spike size (0 = convex solution; negative = multiple of sigma).")
+    baseline: str = param("nonneg", "How the constant baseline b is treated.",
+                          choices=("free", "nonneg", "zero"))
+    noise_range: tuple = param((0.25, 0.5), "Band of the power spectrum, as fractions of the sampling "
+                                           "rate, averaged to estimate the noise level.")
+    noise_method: str = param("logmexp", "How the band of the power spectrum is averaged.",
+                              choices=("mean", "median", "logmexp"))
+    lags: int = param(5, "Autocovariance lags used to fit the AR coefficients.", low=1, high=100)
+    refine_g: bool = param(False, "Refine the AR coefficients by maximising the fit after the first solve.")
+    method: str = param("fast", "Solver: the exact active-set solver or the CVXPY reference.",
+                        choices=("fast", "cvxpy"))
+
+    def _check_consistency(self) -> None:
+        lo, hi = (self.noise_range + (None, None))[:2]
+        if (len(self.noise_range) != 2 or not all(isinstance(v, (int, float)) for v in self.noise_range)
+                or not 0.0 <= lo < hi <= 0.5):
+            raise ParameterError(
+                "parameter deconvolution.noise_range must be two numbers 0 <= low < high <= 0.5, "
+                f"got {list(self.noise_range)!r}")
+
+
+@dataclass(frozen=True)
+class EvalParams(_Stage):
+    """Evaluation metrics, automatic accept/reject and dF/F."""
+
+    STAGE = "evaluation"
+
+    min_snr: float = param(2.5, "Accept a component whose trace SNR is at least this ...", low=0.0)
+    min_r_value: float = param(0.8, "... and whose spatial consistency is at least this.",
+                               low=-1.0, high=1.0)
+    snr_lowest: float = param(1.0, "Reject a component whose SNR is below this.", low=0.0)
+    r_value_lowest: float = param(0.2, "Reject a component whose spatial consistency is below this.",
+                                  low=-1.0, high=1.0)
+    min_area: float = param(0.0, "Reject components smaller than this.", unit="px", low=0.0)
+    max_area: float = param(0.0, "Reject components larger than this (0 = no limit).", unit="px", low=0.0)
+    dff_quantile: float = param(8.0, "Percentile of the running baseline F0 for dF/F.", unit="%",
+                                low=0.0, high=100.0)
+    dff_window: float = param(30.0, "Length of the running-baseline window for dF/F (0 = whole trace).",
+                              unit="s", low=0.0)
+
+
+_STAGES = {
+    "motion": MotionParams,
+    "init": InitParams,
+    "cnmf": CNMFParams,
+    "deconvolution": DeconvParams,
+    "evaluation": EvalParams,
+}
+
+
+@dataclass(frozen=True)
+class PipelineParams:
+    """All stages' parameters, plus the recording's frame rate."""
+
+    motion: MotionParams = field(default_factory=MotionParams)
+    init: InitParams = field(default_factory=InitParams)
+    cnmf: CNMFParams = field(default_factory=CNMFParams)
+    deconvolution: DeconvParams = field(default_factory=DeconvParams)
+    evaluation: EvalParams = field(default_factory=EvalParams)
+    frame_rate: float | None = None
+
+    def __post_init__(self):
+        if self.frame_rate is not None:
+            fr = self.frame_rate
+            if isinstance(fr, bool) or not isinstance(fr, (int, float)) or not (fr > 0 and math.isfinite(fr)):
+                raise ParameterError(f"parameter frame_rate must be a positive number of Hz, got {fr!r}")
+            object.__setattr__(self, "frame_rate", float(fr))
+        for name, cls in _STAGES.items():
+            if not isinstance(getattr(self, name), cls):
+                raise ParameterError(f"parameter stage {name} must be a {cls.__name__}")
+
+    # -- conversion -----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {name: getattr(self, name).to_dict() for name in _STAGES}
+        out["frame_rate"] = self.frame_rate
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PipelineParams":
+        """Build from a (possibly partial) nested dict; missing keys take defaults."""
+        if not isinstance(data, dict):
+            raise ParameterError(f"parameters must be a JSON object, got {type(data).__name__}")
+        allowed = set(_STAGES) | {"frame_rate"}
+        for key in data:
+            if key not in allowed:
+                raise ParameterError(f"unknown parameter stage {key!r}: expected one of {', '.join(sorted(allowed))}")
+        kwargs: dict[str, Any] = {name: stage.from_dict(data.get(name, {})) for name, stage in _STAGES.items()}
+        kwargs["frame_rate"] = data.get("frame_rate")
+        return cls(**kwargs)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "PipelineParams":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ParameterError(f"parameters are not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    def replace(self, stage: str | None = None, **changes) -> "PipelineParams":
+        """Return a copy with fields of one stage (or top-level fields when stage is None) changed."""
+        if stage is None:
+            return dataclasses.replace(self, **changes)
+        if stage not in _STAGES:
+            raise ParameterError(f"unknown parameter stage {stage!r}: expected one of {', '.join(_STAGES)}")
+        current = getattr(self, stage).to_dict()
+        for key in changes:
+            if key not in current:
+                raise ParameterError(f"unknown parameter {stage}.{key}: expected one of {', '.join(sorted(current))}")
+        current.update(changes)
+        return dataclasses.replace(self, **{stage: _STAGES[stage].from_dict(current)})
+
+    @staticmethod
+    def stages() -> dict:
+        """Stage name to dataclass, in pipeline order."""
+        return dict(_STAGES)
+
+
+def load_params(path: str | os.PathLike) -> PipelineParams:
+    """Read parameters from a JSON file; errors name the file and the key."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise ParameterError(f"cannot read parameter file {os.fspath(path)}: {exc.strerror}") from None
+    try:
+        return PipelineParams.from_json(text)
+    except ParameterError as exc:
+        raise ParameterError(f"{os.fspath(path)}: {exc}") from None
+
+
+def save_params(params: PipelineParams, path: str | os.PathLike) -> None:
+    """Write parameters as JSON, atomically (temporary file renamed into place)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(params.to_json() + "\n")

@@ -1,0 +1,179 @@
+"""Plain data structures that cross layers: what the engine returns and the session file holds.
+
+No behaviour beyond shape checks and small conveniences lives here, so that the engine, the
+file layer and the GUI can all depend on this module without depending on each other.
+Shapes follow DESIGN.md: a movie is (T, H, W); footprints ``A`` are a sparse (H*W, K) CSC
+matrix with pixel index ``row * W + col``; traces are (K, T).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass
+class MotionResult:
+    """Output of motion correction.
+
+    Attributes
+    ----------
+    shifts : ndarray of shape (T, 2), float32
+        Rigid [dy, dx] applied to each raw frame to align it to the template.
+    template : ndarray of shape (H, W), float32
+        The final template.
+    shifts_pw : ndarray of shape (T, gy, gx, 2) or None
+        Piecewise-rigid [dy, dx] per patch, when piecewise-rigid correction ran.
+    patch_centers : ndarray of shape (gy, gx, 2) or None
+        [row, col] centre of each patch, for interpolating ``shifts_pw`` to pixels.
+    metrics : dict of str to ndarray or float
+        Per-frame and whole-movie QC numbers, e.g. ``corr_before`` / ``corr_after`` (T,),
+        ``crispness_before`` / ``crispness_after`` (float), ``bad_frames`` (T,) bool.
+    clamped : int
+        Number of frames whose shift hit ``max_shift`` and was clamped.
+    """
+
+    shifts: np.ndarray
+    template: np.ndarray
+    shifts_pw: np.ndarray | None = None
+    patch_centers: np.ndarray | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    clamped: int = 0
+
+
+@dataclass
+class SummaryImages:
+    """Still images that summarise a movie, each of shape (H, W)."""
+
+    mean: np.ndarray
+    max: np.ndarray
+    correlation: np.ndarray
+    pnr: np.ndarray
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        return {"mean": self.mean, "max": self.max, "correlation": self.correlation, "pnr": self.pnr}
+
+
+STATUS_ACCEPTED = 1
+STATUS_UNDECIDED = 0
+STATUS_REJECTED = -1
+
+
+@dataclass
+class Components:
+    """The demixed components of a movie.
+
+    Attributes
+    ----------
+    A : scipy.sparse.csc_matrix of shape (H*W, K)
+        Non-negative spatial footprints, pixel index ``row * W + col``.
+    C : ndarray of shape (K, T)
+        Denoised calcium traces.
+    S : ndarray of shape (K, T)
+        Deconvolved activity (``G C``).
+    F : ndarray of shape (K, T)
+        Raw traces (C plus the residual projected on the footprint).
+    dff : ndarray of shape (K, T)
+        dF/F of ``F``.
+    baseline, sn, epsilon : ndarray of shape (K,)
+        Deconvolution baseline b, noise level sigma and the epsilon each trace was solved with.
+    g : ndarray of shape (K, p)
+        AR coefficients per component (p may be 0).
+    metrics : dict of str to ndarray of shape (K,)
+        Evaluation metrics, e.g. ``snr``, ``r_value``, ``area``, ``compactness``.
+    status : ndarray of shape (K,), int8
+        1 accepted, 0 undecided, -1 rejected.
+    ids : ndarray of shape (K,), int64
+        Stable ids; never reused, a merge makes a new one.
+    lam : ndarray of shape (K,)
+        The sparsity multiplier each deconvolution settled on (NaN where unknown).
+    """
+
+    A: sp.csc_matrix
+    C: np.ndarray
+    S: np.ndarray
+    F: np.ndarray
+    dff: np.ndarray
+    baseline: np.ndarray
+    sn: np.ndarray
+    epsilon: np.ndarray
+    g: np.ndarray
+    status: np.ndarray
+    ids: np.ndarray
+    metrics: dict[str, np.ndarray] = field(default_factory=dict)
+    lam: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.A = sp.csc_matrix(self.A)
+        K = self.A.shape[1]
+        for name in ("C", "S", "F", "dff"):
+            arr = getattr(self, name)
+            if arr.ndim != 2 or arr.shape[0] != K:
+                raise ValueError(f"Components.{name} must have shape (K={K}, T), got {arr.shape}")
+        for name in ("baseline", "sn", "epsilon", "status", "ids"):
+            arr = np.asarray(getattr(self, name))
+            if arr.shape != (K,):
+                raise ValueError(f"Components.{name} must have shape ({K},), got {arr.shape}")
+        self.status = np.asarray(self.status, dtype=np.int8)
+        self.ids = np.asarray(self.ids, dtype=np.int64)
+        self.g = np.asarray(self.g, dtype=float).reshape(K, -1)
+        if self.lam is None:
+            self.lam = np.full(K, np.nan)
+
+    @property
+    def n_components(self) -> int:
+        return int(self.A.shape[1])
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.C.shape[1])
+
+    @classmethod
+    def empty(cls, n_pixels: int, n_frames: int, p: int = 1) -> "Components":
+        """No components (a movie with no neurons is a valid result)."""
+        z = np.zeros((0, n_frames))
+        e = np.zeros(0)
+        return cls(A=sp.csc_matrix((n_pixels, 0)), C=z, S=z.copy(), F=z.copy(), dff=z.copy(),
+                   baseline=e, sn=e.copy(), epsilon=e.copy(), g=np.zeros((0, p)),
+                   status=np.zeros(0, np.int8), ids=np.zeros(0, np.int64))
+
+
+@dataclass
+class Background:
+    """Low-rank background ``b f``: b (H*W, nb) spatial, f (nb, T) temporal."""
+
+    b: np.ndarray
+    f: np.ndarray
+
+
+@dataclass
+class SessionData:
+    """Everything a session file holds (DESIGN.md, schema version 1).
+
+    Attributes
+    ----------
+    movie_path : str or None
+        Absolute path of the movie while in memory; stored relative to the session file.
+    movie_shape : tuple (T, H, W)
+    movie_dtype : str
+    frame_rate : float or None
+        Hz.
+    params : PipelineParams or None
+    motion, summary, components, background : optional results of each stage
+    curation_log : list of str
+        The user's edits, one JSON object per line, append-only.
+    """
+
+    movie_path: str | None
+    movie_shape: tuple[int, int, int]
+    movie_dtype: str = "float32"
+    frame_rate: float | None = None
+    params: Any = None
+    motion: MotionResult | None = None
+    summary: SummaryImages | None = None
+    components: Components | None = None
+    background: Background | None = None
+    curation_log: list[str] = field(default_factory=list)
