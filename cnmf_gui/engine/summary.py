@@ -1,0 +1,152 @@
+"""Summary images and per-pixel noise, in one streaming pass over the movie.
+
+The mean, maximum, local correlation and peak-to-noise images summarise a movie for the eye and
+for seeding components; the per-pixel noise level (from the high-frequency band of each pixel's
+power spectrum) sets the scale of every later threshold.
+
+References
+----------
+Pnevmatikakis E. A. et al. (2016) Simultaneous denoising, deconvolution, and demixing of calcium
+imaging data. Neuron 89(2):285-299 (noise from the power spectral density).
+Smith S. L. & Hausser M. (2010) Parallel processing of visual space by neighboring neurons in
+mouse visual cortex. Nat Neurosci 13:1144-1149 (the local correlation image).
+Zhou P. et al. (2018) Efficient and accurate extraction of in vivo calcium signals from
+microendoscopic video data. eLife 7:e28728 (the peak-to-noise image).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnmf_gui.engine.streaming import iter_chunks, movie_shape
+from cnmf_gui.progress import checkpoint
+from cnmf_gui.results import SummaryImages
+
+# the four neighbour offsets (row, col) whose pairs, counted from both ends, give all 8 neighbours
+_OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1))
+# chunks shorter than this give a poor periodogram; they are folded into the previous estimate
+_MIN_NOISE_FRAMES = 32
+
+
+def _pair_views(img: np.ndarray, dr: int, dc: int):
+    """Views (first, second) of an (..., H, W) array such that second[i] is first[i]'s neighbour."""
+    H, W = img.shape[-2:]
+    r0, r1 = slice(0, H - dr), slice(dr, H)
+    if dc >= 0:
+        c0, c1 = slice(0, W - dc), slice(dc, W)
+    else:
+        c0, c1 = slice(-dc, W), slice(0, W + dc)
+    return img[..., r0, c0], img[..., r1, c1]
+
+
+def pixel_noise(chunk: np.ndarray, noise_range=(0.25, 0.5), method: str = "logmexp") -> np.ndarray:
+    """Noise standard deviation of every pixel of one chunk, from its power spectrum.
+
+    Parameters
+    ----------
+    chunk : ndarray of shape (n, H, W)
+    noise_range : (float, float)
+        Band of the spectrum, as fractions of the sampling rate, that holds only noise.
+    method : str
+        How the band is averaged ("mean", "median", "logmexp").
+
+    Returns
+    -------
+    ndarray of shape (H, W)
+    """
+    try:
+        from cnmf_gui.engine.noise import estimate_noise
+    except ImportError:  # TODO(cnmf): remove once the deconvolution engine's noise module lands
+        return _periodogram_noise(chunk, noise_range)
+    return np.asarray(estimate_noise(chunk, noise_range=noise_range, method=method, axis=0))
+
+
+def _periodogram_noise(chunk, noise_range):
+    """Stand-in for ``noise.estimate_noise``: log-mean-exp of the periodogram band."""
+    n = chunk.shape[0]
+    spec = np.abs(np.fft.rfft(chunk - chunk.mean(axis=0), axis=0)) ** 2 / n
+    freqs = np.fft.rfftfreq(n)
+    band = (freqs > noise_range[0]) & (freqs <= noise_range[1])
+    psd = np.maximum(spec[band], 1e-30)
+    return np.sqrt(np.exp(np.mean(np.log(psd), axis=0)) * np.exp(np.euler_gamma))
+
+
+def compute_summary(movie, *, chunk_frames: int = 500, noise_range=(0.25, 0.5),
+                    noise_method: str = "logmexp", progress=None) -> tuple[SummaryImages, np.ndarray]:
+    """Mean, max, local-correlation and peak-to-noise images and per-pixel noise, in one pass.
+
+    Parameters
+    ----------
+    movie : array-like of shape (T, H, W)
+        Read in chunks of ``chunk_frames``; never copied whole.
+    chunk_frames : int
+        Frames per chunk.
+    noise_range, noise_method
+        Passed to the per-pixel noise estimate (see :func:`pixel_noise`).
+    progress : Progress, optional
+
+    Returns
+    -------
+    summary : SummaryImages
+        ``mean``, ``max``, ``correlation`` (mean Pearson correlation of each pixel with its 8
+        neighbours) and ``pnr`` ((max - mean) / noise), each (H, W) float32.
+    noise : ndarray of shape (H, W), float32
+        Per-pixel noise standard deviation: the spectral estimate of each chunk, combined as the
+        root of the length-weighted mean of the variances (a Welch-style average).
+    """
+    T, H, W = movie_shape(movie)
+    offset = None
+    s1 = np.zeros((H, W))
+    s2 = np.zeros((H, W))
+    peak = np.full((H, W), -np.inf, dtype=np.float32)
+    cross = [np.zeros(_pair_views(s1, dr, dc)[0].shape) for dr, dc in _OFFSETS]
+    noise_var = np.zeros((H, W))
+    noise_weight = 0.0
+    pending = None  # a short tail chunk, estimated together with the frames before it
+    for start, frames in iter_chunks(movie, chunk_frames):
+        if offset is None:
+            # subtracting a provisional mean keeps the sums of products well conditioned
+            offset = frames.mean(axis=0)
+        np.maximum(peak, frames.max(axis=0), out=peak)
+        x = frames - offset
+        s1 += x.sum(axis=0, dtype=np.float64)
+        s2 += np.einsum("tij,tij->ij", x, x, dtype=np.float64)
+        for acc, (dr, dc) in zip(cross, _OFFSETS):
+            a, b = _pair_views(x, dr, dc)
+            acc += np.einsum("tij,tij->ij", a, b, dtype=np.float64)
+        n = frames.shape[0]
+        if n >= _MIN_NOISE_FRAMES or T < _MIN_NOISE_FRAMES:
+            if n >= 4:
+                noise_var += n * pixel_noise(frames, noise_range, noise_method).astype(np.float64) ** 2
+                noise_weight += n
+        else:
+            pending = frames
+        checkpoint(progress, (start + n) / T, f"summary images: frame {start + n}/{T}")
+    if noise_weight == 0 and pending is not None and pending.shape[0] >= 4:
+        noise_var += pixel_noise(pending, noise_range, noise_method).astype(np.float64) ** 2
+        noise_weight = 1.0
+    noise = np.sqrt(noise_var / noise_weight) if noise_weight > 0 else np.zeros((H, W))
+
+    mean_x = s1 / T
+    var = np.maximum(s2 / T - mean_x ** 2, 0.0)
+    std = np.sqrt(var)
+    corr_sum = np.zeros((H, W))
+    count = np.zeros((H, W))
+    for acc, (dr, dc) in zip(cross, _OFFSETS):
+        ma, mb = _pair_views(mean_x, dr, dc)
+        sa, sb = _pair_views(std, dr, dc)
+        denom = sa * sb
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.where(denom > 0, (acc / T - ma * mb) / denom, 0.0)
+        for view in _pair_views(corr_sum, dr, dc):
+            view += r
+        for view in _pair_views(count, dr, dc):
+            view += 1.0
+    correlation = corr_sum / np.maximum(count, 1.0)
+    mean = offset.astype(np.float64) + mean_x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pnr = np.where(noise > 0, (peak - mean) / noise, 0.0)
+    summary = SummaryImages(mean=mean.astype(np.float32), max=peak,
+                            correlation=np.clip(correlation, -1, 1).astype(np.float32),
+                            pnr=pnr.astype(np.float32))
+    return summary, noise.astype(np.float32)
