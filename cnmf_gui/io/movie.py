@@ -1,0 +1,448 @@
+"""The lazy :class:`Movie` every reader returns, and :func:`open_movie`, which picks the reader.
+
+A Movie is a (T, H, W) stack of frames that reads nothing until asked: ``movie[t]`` is one
+frame (H, W), ``movie[a:b]`` and ``movie[[t1, t2]]`` are stacks (n, H, W), always fresh NumPy
+arrays in native byte order. Readers implement only :meth:`Movie._read_range`; indexing, chunked
+iteration and the finite-value check are shared here.
+
+Examples
+--------
+>>> with open_movie("recording.tif") as movie:          # doctest: +SKIP
+...     print(movie.shape, movie.dtype, movie.frame_rate)
+...     for start, chunk in movie.iter_chunks(500):
+...         ...
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from cnmf_gui.errors import InputFileError, ParameterError
+
+TIFF_EXTENSIONS = (".tif", ".tiff", ".btf", ".tf2", ".tf8")
+HDF5_EXTENSIONS = (".h5", ".hdf5", ".hdf", ".he5")
+NPY_EXTENSIONS = (".npy",)
+_CHUNK_BYTES = 64 * 2**20
+# "file.h5:/group/name" names a dataset inside an HDF5 file.
+_DATASET_IN_PATH = re.compile(r"^(?P<file>.+\.(?:h5|hdf5|hdf|he5)):(?P<dataset>/?[^:\\]+)$", re.IGNORECASE)
+_MAGIC = {b"II*\x00": "tiff", b"MM\x00*": "tiff", b"II+\x00": "tiff", b"MM\x00+": "tiff",
+          b"\x89HDF\r\n\x1a\n": "hdf5", b"\x93NUMPY": "npy"}
+
+
+class Movie:
+    """A lazily read movie of shape (T, H, W).
+
+    Attributes
+    ----------
+    shape : tuple (T, H, W)
+    dtype : numpy.dtype
+        Native-byte-order type of the frames returned.
+    frame_rate : float or None
+        Frames per second, from the file's metadata or the ``frame_rate=`` option; None when
+        unknown.
+    path : str
+        What :func:`open_movie` reopens this movie from: a file, ``file.h5:/dataset``, a
+        folder or a glob (for an explicit list of files, their common folder; see ``paths``).
+    paths : list of str
+        Every file the movie reads from.
+    format : str
+        Short name of the reader: ``"tiff"``, ``"bigtiff"``, ``"imagej-tiff"``,
+        ``"scanimage-tiff"``, ``"tiff-series"``, ``"hdf5"``, ``"npy"``.
+    details : dict of str to str
+        Human-readable facts for ``cnmf-gui info`` (compression, memory-mapped, axes, ...).
+    """
+
+    format = "movie"
+
+    def __init__(self, shape, dtype, *, path: str, paths: Sequence[str] = (),
+                 frame_rate: float | None = None, details: dict | None = None):
+        self.shape = tuple(int(n) for n in shape)
+        self.dtype = np.dtype(dtype).newbyteorder("=")
+        self.path = str(path)
+        self.paths = [str(p) for p in paths] or [self.path]
+        self.frame_rate = frame_rate
+        self.details = dict(details or {})
+        self._closed = False
+
+    # -- what readers implement ----------------------------------------------------------------
+    def _read_range(self, start: int, stop: int) -> np.ndarray:
+        """Frames ``start`` to ``stop - 1`` as an (n, H, W) array (0 <= start < stop <= T)."""
+        raise NotImplementedError
+
+    def _read_sorted(self, frames: np.ndarray) -> np.ndarray:
+        """Frames at sorted, unique indices; by default one range read per consecutive run."""
+        breaks = np.flatnonzero(np.diff(frames) != 1) + 1
+        runs = np.split(frames, breaks)
+        parts = [self._read_range(int(r[0]), int(r[-1]) + 1) for r in runs]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _close(self) -> None:
+        """Release file handles."""
+
+    # -- shared behaviour ----------------------------------------------------------------------
+    @property
+    def ndim(self) -> int:
+        return 3
+
+    @property
+    def n_frames(self) -> int:
+        return self.shape[0]
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        return self.shape[1], self.shape[2]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the whole movie once decoded."""
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+    @property
+    def size_on_disk(self) -> int:
+        """Bytes the movie's files take on disk."""
+        total = 0
+        for p in dict.fromkeys(self.paths):
+            try:
+                total += os.path.getsize(p)
+            except OSError:
+                pass
+        return total
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        rest = ()
+        if isinstance(key, tuple):
+            key, rest = key[0], key[1:]
+        out = self._frames(key)
+        if rest:
+            out = out[(slice(None),) + rest] if out.ndim == 3 else out[rest]
+        return out
+
+    def _frames(self, key) -> np.ndarray:
+        if self._closed:
+            raise ValueError(f"movie {self.path} is closed")
+        T = self.shape[0]
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            t = int(key)
+            if not -T <= t < T:
+                raise IndexError(f"frame {t} out of range for a movie of {T} frames")
+            t %= T
+            return self._native(self._read_range(t, t + 1))[0]
+        if isinstance(key, slice):
+            start, stop, step = key.indices(T)
+            if step == 1:
+                if stop <= start:
+                    return np.empty((0,) + self.frame_shape, self.dtype)
+                return self._native(self._read_range(start, stop))
+            return self._read_list(np.arange(start, stop, step))
+        if key is Ellipsis:
+            return self._frames(slice(None))
+        frames = np.asarray(key)
+        if frames.dtype == bool:
+            if frames.shape != (T,):
+                raise IndexError(f"boolean frame mask must have shape ({T},), got {frames.shape}")
+            frames = np.flatnonzero(frames)
+        if frames.ndim != 1 or (frames.size and not np.issubdtype(frames.dtype, np.integer)):
+            raise IndexError(f"frames must be an int, a slice or a 1-D list of ints, got {key!r}")
+        return self._read_list(frames.astype(np.int64))
+
+    def _read_list(self, frames: np.ndarray) -> np.ndarray:
+        T = self.shape[0]
+        if frames.size == 0:
+            return np.empty((0,) + self.frame_shape, self.dtype)
+        if frames.min() < -T or frames.max() >= T:
+            raise IndexError(f"frame index out of range for a movie of {T} frames")
+        frames = frames % T
+        unique, inverse = np.unique(frames, return_inverse=True)
+        block = self._native(self._read_sorted(unique))
+        if unique.size == frames.size and np.array_equal(unique, frames):
+            return block
+        return block[inverse]
+
+    def _native(self, block: np.ndarray) -> np.ndarray:
+        """A fresh, C-ordered, native-byte-order array (never a view into a file)."""
+        if not block.dtype.isnative:
+            return block.astype(self.dtype)
+        if isinstance(block, np.memmap) or not block.flags.c_contiguous or not block.flags.owndata:
+            return np.array(block, dtype=self.dtype, order="C")
+        return block
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for _, chunk in self.iter_chunks():
+            yield from chunk
+
+    def __array__(self, dtype=None, copy=None):
+        data = self[:]
+        return data if dtype is None else data.astype(dtype, copy=False)
+
+    def default_chunk(self) -> int:
+        """Frames per chunk so that one chunk is about 64 MB."""
+        frame_bytes = max(self.shape[1] * self.shape[2] * self.dtype.itemsize, 1)
+        return int(max(1, min(self.shape[0], _CHUNK_BYTES // frame_bytes)))
+
+    def iter_chunks(self, n_frames: int | None = None, start: int = 0,
+                    stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(first_frame, frames)`` with ``frames`` of shape (n <= n_frames, H, W).
+
+        Parameters
+        ----------
+        n_frames : int, optional
+            Frames per chunk; by default about 64 MB worth.
+        start, stop : int
+            Frame range to iterate over (``stop`` defaults to T).
+        """
+        n = self.default_chunk() if n_frames is None else int(n_frames)
+        if n < 1:
+            raise ValueError(f"n_frames must be at least 1, got {n_frames}")
+        stop = self.shape[0] if stop is None else min(int(stop), self.shape[0])
+        for a in range(int(start), stop, n):
+            yield a, self[a:min(a + n, stop)]
+
+    def count_nonfinite(self, progress=None) -> tuple[int, np.ndarray]:
+        """Count NaN and infinite values, reading the movie chunk by chunk.
+
+        Integer movies cannot hold them and are not read at all.
+
+        Returns
+        -------
+        count : int
+            Number of non-finite values.
+        frames : ndarray of int
+            Frames that hold at least one, in increasing order.
+        """
+        from cnmf_gui.progress import checkpoint
+
+        if not np.issubdtype(self.dtype, np.inexact):
+            return 0, np.zeros(0, np.int64)
+        count, bad = 0, []
+        T = max(self.shape[0], 1)
+        for start, chunk in self.iter_chunks():
+            finite = np.isfinite(chunk)
+            n_bad = finite.size - int(np.count_nonzero(finite))
+            if n_bad:
+                count += n_bad
+                bad.append(start + np.flatnonzero(~finite.all(axis=(1, 2))))
+            checkpoint(progress, (start + len(chunk)) / T, "checking for NaN/inf")
+        return count, (np.concatenate(bad) if bad else np.zeros(0, np.int64))
+
+    def check_finite(self, progress=None) -> None:
+        """Raise :class:`InputFileError` if the movie holds NaN or infinite values.
+
+        Not done at open (that would read the whole file); call it before processing, or see
+        ``cnmf-gui info``. The message gives the count and the first frames affected.
+        """
+        count, frames = self.count_nonfinite(progress)
+        if count:
+            first = ", ".join(str(int(t)) for t in frames[:5]) + (", ..." if len(frames) > 5 else "")
+            raise InputFileError(f"{self.path} holds {count} NaN or infinite value(s) in {len(frames)} "
+                                 f"frame(s) (first: {first}): replace them before processing")
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+    def __enter__(self) -> "Movie":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        T, H, W = self.shape
+        fr = "unknown" if self.frame_rate is None else f"{self.frame_rate:g} Hz"
+        return f"<{type(self).__name__} {self.format} {T}x{H}x{W} {self.dtype} {fr} {self.path!r}>"
+
+
+def natural_key(path: str):
+    """Sort key that orders ``2.tif`` before ``10.tif``."""
+    name = os.path.basename(path)
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)], path
+
+
+def sniff_format(path: str) -> str | None:
+    """The format a file's first bytes announce (``"tiff"``, ``"hdf5"``, ``"npy"``) or None."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return None
+    for magic, fmt in _MAGIC.items():
+        if head.startswith(magic):
+            return fmt
+    return None
+
+
+def _format_from_extension(path: str) -> str | None:
+    ext = os.path.splitext(path)[1].lower()
+    if ext in TIFF_EXTENSIONS:
+        return "tiff"
+    if ext in HDF5_EXTENSIONS:
+        return "hdf5"
+    if ext in NPY_EXTENSIONS:
+        return "npy"
+    return None
+
+
+def _tiffs_in_folder(folder: str) -> list[str]:
+    files = [os.path.join(folder, f) for f in os.listdir(folder)
+             if f.lower().endswith(TIFF_EXTENSIONS) and not f.startswith(".")]
+    if not files:
+        raise InputFileError(f"folder {folder} holds no TIFF files (.tif, .tiff): expected a movie "
+                             f"split across TIFF files")
+    return sorted(files, key=natural_key)
+
+
+def open_movie(path, *, dataset: str | None = None, axes: str | None = None, plane: int | None = None,
+               channel: int | None = None, frame_rate: float | None = None,
+               format: str | None = None) -> Movie:
+    """Open a movie lazily, whatever its format.
+
+    Parameters
+    ----------
+    path : str, path-like or list of them
+        A TIFF/BigTIFF, HDF5 or NPY file; ``file.h5:/group/name`` for one dataset of an HDF5
+        file; a folder of TIFF files, a glob (``"run1_*.tif"``) or a list of TIFF files, read
+        in natural order (``2.tif`` before ``10.tif``) as one movie.
+    dataset : str, optional
+        HDF5 only: the dataset to read when the file holds several 3-D datasets.
+    axes : str, optional
+        The stored axis order, one letter per dimension: ``t`` time, ``h`` rows, ``w``
+        columns, ``z`` plane, ``c`` channel. E.g. ``"hwt"`` for files stored as rows, columns,
+        time. TIFF metadata usually makes it unnecessary.
+    plane, channel : int, optional
+        Which plane / channel to read from 4-D or 5-D data.
+    frame_rate : float, optional
+        Frames per second, overriding (or supplying) the file's metadata.
+    format : {"tiff", "hdf5", "npy"}, optional
+        Force a reader for a file whose extension is not recognised.
+
+    Returns
+    -------
+    Movie
+        Shape (T, H, W); nothing is read beyond headers.
+
+    Raises
+    ------
+    InputFileError
+        Missing, unreadable, truncated or corrupt file; a single image; an empty movie;
+        several candidate datasets, planes or channels (the message says how to pick one).
+    ParameterError
+        An option that does not apply or is out of range.
+    """
+    if frame_rate is not None and (isinstance(frame_rate, bool) or not isinstance(frame_rate, (int, float))
+                                   or not np.isfinite(frame_rate) or frame_rate <= 0):
+        raise ParameterError(f"option frame_rate must be a positive number of Hz, got {frame_rate!r}")
+    if format is not None and format not in ("tiff", "hdf5", "npy"):
+        raise ParameterError(f"option format must be one of 'tiff', 'hdf5', 'npy', got {format!r}")
+    options = dict(dataset=dataset, axes=axes, plane=plane, channel=channel)
+
+    if isinstance(path, (list, tuple)):
+        files = [os.fspath(p) for p in path]
+        if not files:
+            raise InputFileError("empty list of movie files: expected at least one TIFF file")
+        movie = _open_files(files, None, options) if len(files) > 1 else _open_file(files[0], format, options)
+    else:
+        text = os.fspath(path)
+        movie = _open_path(text, format, options)
+
+    if min(movie.shape) == 0:
+        movie.close()
+        T, H, W = movie.shape
+        raise InputFileError(f"{movie.path} holds an empty movie ({T} x {H} x {W}): expected at least "
+                             f"one frame of at least 1 x 1 pixels")
+    if frame_rate is not None:
+        movie.frame_rate = float(frame_rate)
+    return movie
+
+
+def _open_path(text: str, format: str | None, options: dict) -> Movie:
+    if os.path.isdir(text):
+        return _open_files(_tiffs_in_folder(text), text, options)
+    if os.path.isfile(text):
+        return _open_file(text, format, options)
+    match = _DATASET_IN_PATH.match(text)
+    if match and os.path.isfile(match["file"]):
+        if options["dataset"] is not None and options["dataset"].strip("/") != match["dataset"].strip("/"):
+            raise ParameterError(f"{text} names dataset {match['dataset']} but option dataset="
+                                 f"{options['dataset']!r} names another: give only one")
+        return _open_file(match["file"], format or "hdf5", dict(options, dataset=match["dataset"]))
+    if glob.has_magic(text):
+        files = [f for f in glob.glob(text) if os.path.isfile(f)]
+        if not files:
+            raise InputFileError(f"no files match {text}")
+        files.sort(key=natural_key)
+        if len(files) == 1:
+            return _open_file(files[0], format, options)
+        return _open_files(files, text, options)
+    raise InputFileError(f"movie file not found: {text}")
+
+
+def _open_file(path: str, format: str | None, options: dict) -> Movie:
+    if not os.path.exists(path):
+        raise InputFileError(f"movie file not found: {path}")
+    if not os.access(path, os.R_OK):
+        raise InputFileError(f"cannot read {path}: permission denied")
+    fmt = format or _format_from_extension(path)
+    sniffed = sniff_format(path)
+    if fmt is None:
+        ext = os.path.splitext(path)[1] or "(none)"
+        hint = f"; it looks like {sniffed.upper()}: pass format='{sniffed}'" if sniffed else ""
+        raise InputFileError(f"unknown movie format {ext} for {path}: expected .tif/.tiff, .h5/.hdf5, "
+                             f".npy or a folder of TIFFs{hint}")
+    if sniffed != fmt:
+        if os.path.getsize(path) == 0:
+            raise InputFileError(f"{path} is empty (0 bytes): expected a {fmt.upper()} movie")
+        what = f"it is {sniffed.upper()}" if sniffed else "its first bytes are not a known header"
+        raise InputFileError(f"{path} is not a valid {fmt.upper()} file ({what})")
+    _reject_options(path, fmt, options)
+    if fmt == "tiff":
+        from cnmf_gui.io.tiff_source import open_tiff
+        return open_tiff(path, axes=options["axes"], plane=options["plane"], channel=options["channel"])
+    if fmt == "hdf5":
+        from cnmf_gui.io.hdf5_source import open_hdf5
+        return open_hdf5(path, **options)
+    from cnmf_gui.io.npy_source import open_npy
+    return open_npy(path, axes=options["axes"], plane=options["plane"], channel=options["channel"])
+
+
+def _open_files(files: list[str], source: str | None, options: dict) -> Movie:
+    for f in files:
+        fmt = _format_from_extension(f)
+        if fmt != "tiff":
+            raise InputFileError(f"{f}: a movie split across files must be TIFF files (.tif, .tiff)")
+    _reject_options(files[0], "tiff", options)
+    from cnmf_gui.io.tiff_series import TiffSeriesMovie
+    if source is None:
+        source = os.path.commonpath([os.path.abspath(f) for f in files])
+    return TiffSeriesMovie(files, source=source, axes=options["axes"], plane=options["plane"],
+                           channel=options["channel"])
+
+
+def _reject_options(path: str, fmt: str, options: dict) -> None:
+    if fmt != "hdf5" and options.get("dataset") is not None:
+        raise ParameterError(f"option dataset applies to HDF5 files only, but {path} is {fmt.upper()}")
+
+
+def describe_size(n_bytes: int) -> str:
+    """``1234567`` -> ``'1.2 MB'`` (powers of 1000, as file managers show)."""
+    size = float(n_bytes)
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"
+
+
+__all__ = ["Movie", "open_movie", "natural_key", "sniff_format", "describe_size"]
