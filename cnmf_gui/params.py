@@ -188,6 +188,12 @@ class MotionParams(_Stage):
     bad_frame_threshold: float = param(5.0, "A frame is flagged bad when its correlation with the template "
                                             "falls this many robust standard deviations below the median.",
                                        low=0.0, low_open=True)
+    interpolation: str = param("cubic", "Interpolation when shifting frames: cubic (Keys) keeps them sharp; "
+                                        "linear is slightly faster and blurs by up to half a pixel.",
+                               choices=("cubic", "linear"))
+    pc_metric: bool = param(True, "Also measure residual motion along the movie's principal components "
+                                  "(works for short movies).")
+    n_workers: int = param(0, "Threads for motion correction (0 = one per core).", low=0)
 
     def _check_consistency(self) -> None:
         if self.patch_overlap >= self.patch_size:
