@@ -211,9 +211,11 @@ class InitParams(_Stage):
     neuron_radius: float = param(4.0, "Typical radius of a neuron.", unit="px", low=0.5, high=100.0)
     n_components: int = param(0, "Number of components to find per patch (0 = stop automatically "
                                  "by the quality thresholds below).", low=0)
-    min_corr: float = param(0.8, "Smallest local correlation of a seed pixel (automatic stop).",
+    min_corr: float = param(0.1, "Smallest local correlation of the raw movie near a seed pixel "
+                                 "(automatic stop).",
                             low=0.0, high=1.0)
-    min_pnr: float = param(3.0, "Smallest peak-to-noise ratio of a seed pixel (automatic stop).",
+    min_pnr: float = param(6.0, "Smallest peak-to-noise ratio of a seed pixel's filtered trace "
+                                "(automatic stop).",
                            low=0.0)
     max_components: int = param(2000, "Upper bound on components in the whole field.", low=1)
 

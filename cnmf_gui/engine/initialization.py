@@ -39,6 +39,7 @@ BACKGROUND_GRID = 32
 MIN_ENERGY = 1.5
 #: Consecutive rejected seeds after which the automatic search gives up.
 MAX_REJECTIONS = 200
+DEBUG = None
 
 
 @dataclass
@@ -190,15 +191,16 @@ def initialize(movie, noise: np.ndarray, correlation: np.ndarray, *, neuron_radi
     for start, frames in iter_chunks(movie, n):
         binned = _bin_time(frames, tsub)
         coarse.append(_block_reduce(binned, factor))
-        filt = ndimage.correlate1d(binned, kernel, axis=1, mode="reflect")
-        ndimage.correlate1d(filt, kernel, axis=2, mode="reflect", output=filt)
+        # zero padding (not reflection) keeps the filtered noise's variance exactly computable
+        filt = ndimage.correlate1d(binned, kernel, axis=1, mode="constant")
+        ndimage.correlate1d(filt, kernel, axis=2, mode="constant", output=filt)
         Z[start // tsub:start // tsub + filt.shape[0]] = filt
         checkpoint(progress, 0.4 * (start + frames.shape[0]) / T, "initialisation: filtering")
     coarse = np.concatenate(coarse).reshape(n_bins, -1)
 
     # noise of each pixel of Z: the filter's weights squared, applied to the variance
-    var_z = ndimage.correlate1d(noise.astype(np.float64) ** 2, kernel ** 2, axis=0, mode="reflect")
-    var_z = ndimage.correlate1d(var_z, kernel ** 2, axis=1, mode="reflect") / tsub
+    var_z = ndimage.correlate1d(noise.astype(np.float64) ** 2, kernel ** 2, axis=0, mode="constant")
+    var_z = ndimage.correlate1d(var_z, kernel ** 2, axis=1, mode="constant") / tsub
     sd_z = np.sqrt(np.maximum(var_z, 1e-12 * max(var_z.max(), 1e-30))).astype(np.float32)
 
     # ---- remove the static part (median) and the global fluctuations (background) from Z
@@ -229,6 +231,7 @@ def initialize(movie, noise: np.ndarray, correlation: np.ndarray, *, neuron_radi
     supp = int(max(1, round(neuron_radius / 2)))
     corr_local = ndimage.maximum_filter(correlation, size=2 * supp + 1)
     footprints, traces, centers = [], [], []
+    blocked = np.zeros((H, W), bool)
 
     def take(r, c):
         r0, r1 = max(r - half, 0), min(r + half + 1, H)
@@ -240,6 +243,8 @@ def initialize(movie, noise: np.ndarray, correlation: np.ndarray, *, neuron_radi
         Z[:, r0:r1, c0:c1] -= np.outer(trace, a).reshape(n_bins, r1 - r0, c1 - c0).astype(np.float32)
         sub = Z[:, r0:r1, c0:c1]
         rho[r0:r1, c0:c1] = np.einsum("tij,tij->ij", sub, sub) / n_bins / sd_z[r0:r1, c0:c1] ** 2
+        # what a rank-1 fit leaves near its seed is not another neuron (centres are >= r apart)
+        blocked[max(r - supp, 0):r + supp + 1, max(c - supp, 0):c + supp + 1] = True
         rr, cc = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
         keep = a > 0
         footprints.append(((rr.ravel() * W + cc.ravel())[keep], a[keep]))
@@ -258,15 +263,17 @@ def initialize(movie, noise: np.ndarray, correlation: np.ndarray, *, neuron_radi
         target = min(n_components, max_components) if n_components > 0 else max_components
         rejections = 0
         while len(traces) < target and rejections < MAX_REJECTIONS:
-            idx = int(np.argmax(rho))
-            if not rho.flat[idx] >= MIN_ENERGY:
+            idx = int(np.argmax(np.where(blocked, -np.inf, rho)))
+            if blocked.flat[idx] or not rho.flat[idx] >= MIN_ENERGY:
                 break
             r, c = divmod(idx, W)
             pnr = float(Z[:, r, c].max() / sd_z[r, c])
+            if DEBUG is not None:
+                DEBUG.append((r, c, pnr, float(corr_local[r, c]), float(rho[r, c])))
             ok = n_components > 0 or (pnr >= min_pnr and corr_local[r, c] >= min_corr)
             if not (ok and take(r, c)):
-                # suppress the rejected seed's neighbourhood so the search moves on
-                rho[max(r - supp, 0):r + supp + 1, max(c - supp, 0):c + supp + 1] = -np.inf
+                # block the rejected seed's neighbourhood so the search moves on
+                blocked[max(r - supp, 0):r + supp + 1, max(c - supp, 0):c + supp + 1] = True
                 rejections += 1
             else:
                 rejections = 0

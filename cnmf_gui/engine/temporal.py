@@ -111,12 +111,22 @@ def overlap_groups(AtA: sp.spmatrix) -> list[np.ndarray]:
     return [np.nonzero(colour == c)[0] for c in range(colour.max() + 1)] if K else []
 
 
+def _deconvolver():
+    """``deconvolve_many`` of the deconvolution engine, or None where it is not installed."""
+    try:
+        from cnmf_gui.engine.deconvolution import deconvolve_many
+    except ImportError:
+        log.warning("the deconvolution engine is not available: traces are not deconvolved (p = 0)")
+        return None
+    return deconvolve_many
+
+
 def _deconvolve_group(Y, deconv, g, progress):
     """Deconvolve raw traces Y (k, T); returns c, s, baseline, sn, g, lam, epsilon."""
     k, T = Y.shape
     p = deconv.p if T >= MIN_FRAMES_AR else 0
-    if p > 0:
-        from cnmf_gui.engine.deconvolution import deconvolve_many
+    deconvolve_many = _deconvolver() if p > 0 else None
+    if deconvolve_many is not None:
         res = deconvolve_many(Y, p=p, g=g, sn=None, epsilon=deconv.epsilon, s_min=deconv.s_min,
                               method=deconv.method, baseline=deconv.baseline, progress=progress)
         return (np.asarray(res.c), np.asarray(res.s), np.asarray(res.b), np.asarray(res.sn),
@@ -185,7 +195,7 @@ def update_temporal(AtY: np.ndarray, AtA: sp.spmatrix, Atb: np.ndarray, C: np.nd
         C[group], out_s[group] = c, s
         baseline[group], sn[group], lam[group], eps[group] = bl, sig, lk, ek
         if p_eff:
-            g_out[group] = gk[:, :p_eff]
+            g_out[group, :min(gk.shape[1], p_eff)] = gk[:, :p_eff]
         done += len(group)
         checkpoint(progress, done / max(K, 1), f"temporal update: {done}/{K} components")
     nb = f.shape[0]

@@ -1,0 +1,152 @@
+"""Quality metrics of components and the automatic accept / reject.
+
+Per component: the SNR of its trace (peak of the denoised trace over the noise of the raw
+trace), its spatial consistency ``r_value`` (the Pearson correlation between the footprint and
+the movie averaged over the component's transients, background removed, on the footprint's
+support), its area and its compactness. Thresholds from :class:`~cnmf_gui.params.EvalParams`
+turn them into an initial status: 1 accepted, -1 rejected, 0 undecided (the user decides).
+
+References
+----------
+Giovannucci A. et al. (2019) CaImAn an open source tool for scalable calcium imaging data
+analysis. eLife 8:e38173 (spatial footprint consistency and trace SNR as acceptance criteria).
+Pnevmatikakis E. A. et al. (2016) Neuron 89(2):285-299.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from cnmf_gui.engine.footprints import areas, compactness
+from cnmf_gui.engine.streaming import iter_chunks, movie_shape
+from cnmf_gui.progress import checkpoint
+from cnmf_gui.results import STATUS_ACCEPTED, STATUS_REJECTED, STATUS_UNDECIDED
+
+#: A frame is part of a transient when the denoised trace is above this fraction of its peak.
+TRANSIENT_FRACTION = 0.3
+#: At most this many frames (the strongest) are averaged per component.
+MAX_TRANSIENT_FRAMES = 200
+
+
+def trace_snr(C: np.ndarray, sn: np.ndarray) -> np.ndarray:
+    """Peak of each denoised trace over the noise of its raw trace, shape (K,)."""
+    C = np.atleast_2d(C)
+    peak = C.max(axis=1) if C.shape[1] else np.zeros(C.shape[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sn > 0, peak / np.where(sn > 0, sn, 1.0), np.where(peak > 0, np.inf, 0.0))
+
+
+def transient_frames(c: np.ndarray) -> np.ndarray:
+    """Frames of a denoised trace's transients (at most MAX_TRANSIENT_FRAMES, strongest first)."""
+    if c.size == 0 or c.max() <= 0:
+        return np.zeros(0, int)
+    frames = np.nonzero(c >= TRANSIENT_FRACTION * c.max())[0]
+    if len(frames) > MAX_TRANSIENT_FRAMES:
+        frames = frames[np.argsort(-c[frames], kind="stable")[:MAX_TRANSIENT_FRAMES]]
+    return np.sort(frames)
+
+
+def spatial_consistency(movie, A: sp.csc_matrix, C: np.ndarray, mean_image: np.ndarray,
+                        b: np.ndarray | None = None, f: np.ndarray | None = None, *,
+                        chunk_frames: int = 500, progress=None) -> np.ndarray:
+    """r_value: correlation of each footprint with the movie during its transients.
+
+    Parameters
+    ----------
+    movie : array-like of shape (T, H, W)
+    A : csc_matrix of shape (H*W, K)
+    C : ndarray of shape (K, T)
+    mean_image : ndarray of shape (H, W)
+        The movie's mean, subtracted so only what lights up during the transients remains.
+    b, f : ndarrays of shape (H*W, nb) and (nb, T), optional
+        Background, whose fluctuation over the transient frames is removed too.
+
+    Returns
+    -------
+    ndarray of shape (K,)
+        NaN where a component has no transient or a flat footprint.
+    """
+    T, H, W = movie_shape(movie)
+    A = sp.csc_matrix(A)
+    A.sort_indices()
+    K = A.shape[1]
+    frames = [transient_frames(C[k]) for k in range(K)]
+    sums = [np.zeros(A.indptr[k + 1] - A.indptr[k]) for k in range(K)]
+    for start, chunk in iter_chunks(movie, chunk_frames):
+        n = chunk.shape[0]
+        flat = chunk.reshape(n, H * W)
+        for k in range(K):
+            fr = frames[k]
+            sel = fr[(fr >= start) & (fr < start + n)] - start
+            if len(sel):
+                pix = A.indices[A.indptr[k]:A.indptr[k + 1]]
+                sums[k] += flat[np.ix_(sel, pix)].sum(axis=0)
+        checkpoint(progress, (start + n) / T, f"evaluation: frame {start + n}/{T}")
+    mean_flat = np.asarray(mean_image, float).ravel()
+    r = np.full(K, np.nan)
+    for k in range(K):
+        fr = frames[k]
+        pix = A.indices[A.indptr[k]:A.indptr[k + 1]]
+        a = A.data[A.indptr[k]:A.indptr[k + 1]]
+        if len(fr) == 0 or len(pix) < 3:
+            continue
+        img = sums[k] / len(fr) - mean_flat[pix]
+        if b is not None and f is not None and b.shape[1]:
+            img -= b[pix] @ (f[:, fr].mean(axis=1) - f.mean(axis=1))
+        if np.std(img) > 0 and np.std(a) > 0:
+            r[k] = np.corrcoef(a, img)[0, 1]
+    return r
+
+
+def classify(metrics: dict, params) -> np.ndarray:
+    """Initial status from the metrics and EvalParams thresholds.
+
+    Accepted (1): SNR >= min_snr and r_value >= min_r_value and the area within bounds.
+    Rejected (-1): SNR < snr_lowest, or r_value < r_value_lowest (or undefined), or the area
+    out of bounds. Undecided (0) otherwise.
+    """
+    snr = np.asarray(metrics["snr"], float)
+    r = np.nan_to_num(np.asarray(metrics["r_value"], float), nan=-np.inf)
+    area = np.asarray(metrics["area"], float)
+    bad_area = area < params.min_area
+    if params.max_area > 0:
+        bad_area |= area > params.max_area
+    status = np.full(len(snr), STATUS_UNDECIDED, np.int8)
+    status[(snr >= params.min_snr) & (r >= params.min_r_value)] = STATUS_ACCEPTED
+    status[(snr < params.snr_lowest) | (r < params.r_value_lowest) | bad_area] = STATUS_REJECTED
+    return status
+
+
+def evaluate(movie, A: sp.csc_matrix, C: np.ndarray, sn: np.ndarray, mean_image: np.ndarray,
+             params, *, b=None, f=None, chunk_frames: int = 500,
+             progress=None) -> tuple[dict, np.ndarray]:
+    """Metrics and initial status of every component.
+
+    Parameters
+    ----------
+    movie : array-like of shape (T, H, W)
+    A : csc_matrix of shape (H*W, K)
+    C : ndarray of shape (K, T)
+        Denoised traces.
+    sn : ndarray of shape (K,)
+        Noise of the raw traces.
+    mean_image : ndarray of shape (H, W)
+    params : EvalParams
+    b, f : background, optional (see :func:`spatial_consistency`)
+
+    Returns
+    -------
+    metrics : dict of str to ndarray of shape (K,)
+        ``snr``, ``r_value``, ``area`` (px), ``compactness``.
+    status : ndarray of shape (K,), int8
+    """
+    _, H, W = movie_shape(movie)
+    metrics = {
+        "snr": trace_snr(C, np.asarray(sn, float)),
+        "r_value": spatial_consistency(movie, A, C, mean_image, b, f, chunk_frames=chunk_frames,
+                                       progress=progress),
+        "area": areas(A),
+        "compactness": compactness(A, (H, W)),
+    }
+    return metrics, classify(metrics, params)
