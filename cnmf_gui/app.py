@@ -1,0 +1,59 @@
+"""The only place that creates the QApplication (and configures pyqtgraph once)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def application():
+    """The running QApplication, created (and pyqtgraph configured) on first use.
+
+    Without a display (no ``DISPLAY`` / ``WAYLAND_DISPLAY`` on Linux) Qt's offscreen platform is
+    chosen, so the window can still be rendered for screenshots and tests.
+    """
+    from PyQt6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        return app
+    if (sys.platform.startswith("linux") and "QT_QPA_PLATFORM" not in os.environ
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    import pyqtgraph as pg
+    from PyQt6.QtGui import QIcon
+
+    from cnmf_gui.paths import resource
+
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("cnmf-gui")
+    app.setOrganizationName("cnmf-gui")
+    icon = resource("cnmf-gui.png")
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    configure_pyqtgraph()
+    return app
+
+
+def configure_pyqtgraph() -> None:
+    """Row-major images (``image[row, col]``, as numpy and the engine index them)."""
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+
+
+def run_window(path=None, *, demo: bool = False) -> int:
+    """Open the main window (with ``path`` when given) and run the event loop; returns its exit code."""
+    from cnmf_gui.logs import setup_logging
+
+    setup_logging()
+    app = application()
+    from cnmf_gui.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    if path is not None:
+        window.open_path(path)
+    if demo:
+        window.run_demo()
+    return app.exec()

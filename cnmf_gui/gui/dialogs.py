@@ -1,0 +1,56 @@
+"""Small dialogs: errors with details, yes/no questions, and file choosers.
+
+Errors are shown non-modally (``open()``, not ``exec()``), so a job's failure never blocks the
+event loop and tests can find the dialog and close it. Questions go through :func:`ask`, which
+tests replace with a function that answers.
+"""
+
+from __future__ import annotations
+
+from PyQt6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+
+def show_error(parent: QWidget, title: str, message: str, details: str = "") -> QMessageBox:
+    """Show an error with its traceback under "Show Details..."; returns the (open) box."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Critical)
+    box.setWindowTitle(title)
+    box.setText(message)
+    if details:
+        box.setDetailedText(details)
+    box.setStandardButtons(QMessageBox.StandardButton.Close)
+    box.setObjectName("error_dialog")
+    box.open()
+    return box
+
+
+def ask(parent: QWidget, title: str, question: str, buttons=("Yes", "No")) -> str:
+    """Ask a question; returns the text of the chosen button (the last one when closed)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setText(question)
+    chosen = {}
+    for i, text in enumerate(buttons):
+        role = QMessageBox.ButtonRole.AcceptRole if i == 0 else (
+            QMessageBox.ButtonRole.RejectRole if i == len(buttons) - 1 else QMessageBox.ButtonRole.DestructiveRole)
+        chosen[box.addButton(text, role)] = text
+    box.exec()
+    return chosen.get(box.clickedButton(), buttons[-1])
+
+
+MOVIE_FILTER = "Movies and sessions (*.tif *.tiff *.h5 *.hdf5 *.npy);;All files (*)"
+
+
+def choose_open(parent: QWidget) -> str:
+    path, _ = QFileDialog.getOpenFileName(parent, "Open a movie or a session", "", MOVIE_FILTER)
+    return path
+
+
+def choose_save(parent: QWidget, title: str, default: str, pattern: str) -> str:
+    path, _ = QFileDialog.getSaveFileName(parent, title, default, pattern)
+    return path
+
+
+def choose_folder(parent: QWidget, title: str, default: str = "") -> str:
+    return QFileDialog.getExistingDirectory(parent, title, default)

@@ -1,0 +1,113 @@
+"""Motion-correction QC: rigid shifts, piecewise-rigid shift size, correlation with the template
+before and after, crispness, bad frames. Clicking a plot seeks the movie there.
+
+Reads ``session.data.motion`` (a :class:`~cnmf_gui.results.MotionResult`) and its ``metrics``
+(``corr_before``, ``corr_after``, ``crispness_before``, ``crispness_after``, ``bad_frames``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+
+class MotionQC(QWidget):
+    """Plots of the session's motion-correction result, with a time cursor linked to the movie."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.summary = QLabel("No motion correction yet (Run > Motion correction).")
+        self.summary.setWordWrap(True)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.shift_plot = self.graphics.addPlot(row=0, col=0, title="rigid shift (px)")
+        self.pw_plot = self.graphics.addPlot(row=1, col=0, title="piecewise-rigid shift, largest patch (px)")
+        self.corr_plot = self.graphics.addPlot(row=2, col=0, title="correlation with template")
+        self.plots = (self.shift_plot, self.pw_plot, self.corr_plot)
+        self.cursors = []
+        for plot in self.plots:
+            plot.setMenuEnabled(False)
+            plot.addLegend(offset=(-5, 5))
+            if plot is not self.shift_plot:
+                plot.setXLink(self.shift_plot)
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((255, 255, 255), width=1))
+            plot.addItem(line)
+            self.cursors.append(line)
+        self.graphics.scene().sigMouseClicked.connect(self._on_click)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.graphics, 1)
+        self._items = []
+        for event, handler in (("data", self.refresh), ("motion", self.refresh), ("frame", self._on_frame)):
+            session.subscribe(event, handler)
+        self.refresh()
+
+    def _time(self, n: int) -> np.ndarray:
+        t = np.arange(n, dtype=float)
+        return t / self.session.frame_rate if self.session.frame_rate else t
+
+    def refresh(self, *args) -> None:
+        for plot, item in self._items:
+            plot.removeItem(item)
+        self._items.clear()
+        for plot in self.plots:
+            if plot.legend is not None:
+                plot.legend.clear()
+        data = self.session.data
+        motion = data.motion if data is not None else None
+        self.graphics.setVisible(motion is not None)
+        if motion is None:
+            self.summary.setText("No motion correction yet (Run > Motion correction).")
+            return
+        shifts = np.asarray(motion.shifts, float)
+        t = self._time(len(shifts))
+        self._add(self.shift_plot, t, shifts[:, 0], (230, 159, 0), "dy (rows)")
+        self._add(self.shift_plot, t, shifts[:, 1], (86, 180, 233), "dx (cols)")
+        if motion.shifts_pw is not None:
+            pw = np.asarray(motion.shifts_pw, float)
+            size = np.sqrt((pw ** 2).sum(axis=-1)).reshape(len(pw), -1).max(axis=1)
+            self._add(self.pw_plot, t, size, (204, 121, 167), "largest")
+        self.pw_plot.setVisible(motion.shifts_pw is not None)
+        m = motion.metrics or {}
+        for key, colour, name in (("corr_before", (150, 150, 150), "before"),
+                                  ("corr_after", (0, 158, 115), "after")):
+            if key in m and np.ndim(m[key]) == 1:
+                self._add(self.corr_plot, t, np.asarray(m[key], float), colour, name)
+        bad = np.flatnonzero(np.asarray(m.get("bad_frames", []), bool))
+        if bad.size and "corr_after" in m:
+            scatter = pg.ScatterPlotItem(t[bad], np.asarray(m["corr_after"], float)[bad], symbol="x",
+                                         size=9, pen=pg.mkPen((213, 94, 0), width=2), name="bad frames")
+            self.corr_plot.addItem(scatter)
+            self._items.append((self.corr_plot, scatter))
+        parts = [f"largest rigid shift {np.abs(shifts).max():.2f} px" if shifts.size else "no frames"]
+        if "crispness_before" in m and "crispness_after" in m:
+            parts.append(f"crispness {float(m['crispness_before']):.3g} -> {float(m['crispness_after']):.3g}")
+        parts.append(f"{bad.size} bad frame{'s' * (bad.size != 1)}")
+        if motion.clamped:
+            parts.append(f"{motion.clamped} shifts clamped at max_shift")
+        self.summary.setText("; ".join(parts))
+        self._on_frame(self.session.frame)
+
+    def _add(self, plot, x, y, colour, name) -> None:
+        item = plot.plot(x, y, pen=pg.mkPen(colour, width=1), name=name)
+        self._items.append((plot, item))
+
+    def _on_frame(self, frame: int) -> None:
+        x = self.session.time_of(frame)
+        for line in self.cursors:
+            line.setValue(x)
+
+    def _on_click(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        for plot in self.plots:
+            vb = plot.vb
+            if plot.isVisible() and vb.sceneBoundingRect().contains(event.scenePos()):
+                x = vb.mapSceneToView(event.scenePos()).x()
+                rate = self.session.frame_rate
+                self.session.set_frame(int(round(x * rate if rate else x)))
+                return

@@ -1,0 +1,284 @@
+"""The movie view: frames of the chosen view, playback, contrast, and clickable footprint contours.
+
+Frames come from the session (``session.frame_image(view, t)``), one at a time; nothing is
+computed here. Raw and corrected side by side share zoom and pan (linked view boxes) and time.
+A click on the image selects the component whose footprint is strongest there (Ctrl+click adds
+to the selection).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QPoint, QPointF, Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton,
+                             QSlider, QStyle, QVBoxLayout, QWidget)
+
+from cnmf_gui.gui.contours import ContourLayer, footprint_contours
+from cnmf_gui.session_views import VIEWS
+
+
+class MovieView(QWidget):
+    """Shows the session's movie (or a still) with contours; plays, seeks and selects.
+
+    Parameters
+    ----------
+    session : Session
+    """
+
+    view_changed = pyqtSignal(str)
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.view = "raw"
+        self._contours: dict = {}
+        self._auto_levels = True
+        self._frames_shown = 0
+
+        self.view_combo = QComboBox()
+        self.view_combo.setToolTip("What the image shows: the movie, a model view or a summary image")
+        self.view_combo.currentIndexChanged.connect(self._on_combo)
+        self.play_button = QPushButton()
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.play_button.setToolTip("Play / pause (Space)")
+        self.play_button.setCheckable(True)
+        self.play_button.toggled.connect(self.set_playing)
+        self.speed = QDoubleSpinBox()
+        self.speed.setRange(1.0, 1000.0)
+        self.speed.setValue(30.0)
+        self.speed.setSuffix(" fps")
+        self.speed.setToolTip("Playback speed in frames per second")
+        self.speed.valueChanged.connect(self._on_speed)
+        self.time_label = QLabel("")
+        self.time_label.setMinimumWidth(170)
+        self.contours_box = QCheckBox("Contours")
+        self.contours_box.setChecked(True)
+        self.contours_box.toggled.connect(self._on_contours_toggled)
+        self.auto_button = QPushButton("Auto levels")
+        self.auto_button.setToolTip("Fit the contrast to the current frame")
+        self.auto_button.clicked.connect(self.auto_levels)
+
+        top = QHBoxLayout()
+        for w in (self.view_combo, self.play_button, self.speed, self.time_label):
+            top.addWidget(w)
+        top.addStretch(1)
+        top.addWidget(self.contours_box)
+        top.addWidget(self.auto_button)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.left = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
+        self.right = self.graphics.addViewBox(row=0, col=1, lockAspect=True, invertY=True, enableMenu=False)
+        self.right.setXLink(self.left)
+        self.right.setYLink(self.left)
+        self.left_image = pg.ImageItem()
+        self.right_image = pg.ImageItem()
+        self.left.addItem(self.left_image)
+        self.right.addItem(self.right_image)
+        self.histogram = pg.HistogramLUTItem(image=self.left_image)
+        self.graphics.addItem(self.histogram, row=0, col=2)
+        self.left_contours = ContourLayer(self.left)
+        self.right_contours = ContourLayer(self.right)
+        self.right.setVisible(False)
+        self.graphics.scene().sigMouseClicked.connect(self._on_click)
+
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setToolTip("Frame")
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.slider.valueChanged.connect(self.session.set_frame)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.slider)
+
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+
+        for event, handler in (("data", self._on_data), ("frame", self._on_frame),
+                               ("components", self._on_components), ("status", self._on_status),
+                               ("selection", self._on_selection), ("motion", self._on_data)):
+            session.subscribe(event, handler)
+        self._on_data()
+
+    # ------------------------------------------------------------------------------------------
+    # session events
+    # ------------------------------------------------------------------------------------------
+    def _on_data(self, *args) -> None:
+        self.set_playing(False)
+        views = self.session.available_views()
+        self.view_combo.blockSignals(True)
+        self.view_combo.clear()
+        for name in views:
+            self.view_combo.addItem(VIEWS[name], name)
+        self.view_combo.blockSignals(False)
+        if self.session.frame_rate:
+            self.speed.setValue(min(max(self.session.frame_rate, 1.0), 1000.0))
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(self.session.n_frames - 1, 0))
+        self.slider.setValue(self.session.frame)
+        self.slider.blockSignals(False)
+        self._contours = {}
+        preferred = self.view if self.view in views else (
+            "corrected" if "corrected" in views else (views[0] if views else "raw"))
+        self.set_view(preferred, force=True)
+        self._on_components()
+        if views:
+            self.left.autoRange(padding=0.0)
+
+    def _on_frame(self, t: int) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setValue(t)
+        self.slider.blockSignals(False)
+        self._show_frame()
+
+    def _on_components(self, *args) -> None:
+        comps = self.session.components
+        if comps is None:
+            self._contours = {}
+        else:
+            self._contours = footprint_contours(comps.A, self.session.image_shape, comps.ids,
+                                                cache=self._contours)
+        self._redraw_contours()
+
+    def _on_status(self, ids) -> None:
+        self._redraw_contours()
+
+    def _on_selection(self, ids) -> None:
+        self._redraw_contours()
+
+    def _redraw_contours(self) -> None:
+        comps = self.session.components
+        ids = comps.ids if comps is not None else []
+        status = comps.status if comps is not None else []
+        for layer in (self.left_contours, self.right_contours):
+            layer.update(self._contours, ids, status, self.session.selection)
+
+    # ------------------------------------------------------------------------------------------
+    # view and frames
+    # ------------------------------------------------------------------------------------------
+    def _on_combo(self, index: int) -> None:
+        name = self.view_combo.itemData(index)
+        if name:
+            self.set_view(name)
+
+    def set_view(self, name: str, *, force: bool = False) -> None:
+        """Show view ``name`` (a key of :data:`cnmf_gui.session_views.VIEWS`)."""
+        if name == self.view and not force:
+            return
+        self.view = name
+        index = self.view_combo.findData(name)
+        if index >= 0 and index != self.view_combo.currentIndex():
+            self.view_combo.blockSignals(True)
+            self.view_combo.setCurrentIndex(index)
+            self.view_combo.blockSignals(False)
+        side = name == "side_by_side"
+        self.right.setVisible(side)
+        # Raw frames are not aligned with the footprints: outline cells only where they fit.
+        misaligned = name == "raw" and self.session.data is not None and self.session.data.motion is not None
+        self.left_contours.set_visible(self.contours_box.isChecked() and not misaligned and not side)
+        self.right_contours.set_visible(self.contours_box.isChecked() and side)
+        self._auto_levels = True
+        self._show_frame()
+        self.view_changed.emit(name)
+
+    def _on_contours_toggled(self, checked: bool) -> None:
+        self.set_view(self.view, force=True)
+
+    def auto_levels(self) -> None:
+        self._auto_levels = True
+        self._show_frame()
+
+    def _show_frame(self) -> None:
+        s = self.session
+        t = s.frame
+        if s.data is None or not s.available_views():
+            self.left_image.clear()
+            self.time_label.setText("")
+            return
+        if self.view == "side_by_side":
+            self._set_image(self.left_image, s.frame_image("raw", t))
+            self._set_image(self.right_image, s.frame_image("corrected", t), levels_from=self.left_image)
+        else:
+            self._set_image(self.left_image, s.frame_image(self.view, t))
+        self._auto_levels = False
+        self._frames_shown += 1
+        if s.is_still(self.view):
+            self.time_label.setText("still image")
+        else:
+            unit = "s" if s.frame_rate else "frames"
+            self.time_label.setText(f"{s.time_of(t):8.2f} {unit}   frame {t + 1}/{s.n_frames}")
+
+    def _set_image(self, item: pg.ImageItem, image: np.ndarray, levels_from=None) -> None:
+        if image.ndim == 3:
+            # Demixed colour frames are RGB in [0, 1].
+            item.setImage(image, autoLevels=False, levels=(0.0, 1.0))
+        elif levels_from is not None:
+            item.setImage(image, autoLevels=False, levels=levels_from.levels)
+        elif self._auto_levels:
+            item.setImage(image, autoLevels=True)
+        else:
+            item.setImage(image, autoLevels=False)
+
+    # ------------------------------------------------------------------------------------------
+    # playback
+    # ------------------------------------------------------------------------------------------
+    def set_playing(self, playing: bool) -> None:
+        playing = bool(playing) and self.session.n_frames > 1 and not self.session.is_still(self.view)
+        if self.play_button.isChecked() != playing:
+            self.play_button.blockSignals(True)
+            self.play_button.setChecked(playing)
+            self.play_button.blockSignals(False)
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_button.setIcon(self.style().standardIcon(icon))
+        if playing:
+            self.timer.start(self._interval_ms())
+        else:
+            self.timer.stop()
+
+    def toggle_playing(self) -> None:
+        self.set_playing(not self.timer.isActive())
+
+    @property
+    def playing(self) -> bool:
+        return self.timer.isActive()
+
+    def _interval_ms(self) -> int:
+        return max(int(round(1000.0 / self.speed.value())), 0)
+
+    def _on_speed(self, value: float) -> None:
+        if self.timer.isActive():
+            self.timer.setInterval(self._interval_ms())
+
+    def _tick(self) -> None:
+        n = self.session.n_frames
+        if n:
+            self.session.set_frame((self.session.frame + 1) % n)
+
+    # ------------------------------------------------------------------------------------------
+    # clicks
+    # ------------------------------------------------------------------------------------------
+    def _on_click(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self.session.components is None:
+            return
+        pos = event.scenePos()
+        for box in (self.left, self.right):
+            if box.isVisible() and box.sceneBoundingRect().contains(pos):
+                point = box.mapSceneToView(pos)
+                add = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+                self.session.select_at(point.y(), point.x(), add=add)
+                event.accept()
+                return
+
+    def widget_pos(self, row: float, col: float) -> QPoint:
+        """Where pixel (row, col)'s centre is in ``self.graphics.viewport()`` coordinates (tests, demos)."""
+        box = self.right if self.view == "side_by_side" else self.left
+        scene = box.mapViewToScene(QPointF(col + 0.5, row + 0.5))
+        return self.graphics.mapFromScene(scene)
+
+    def contour_status(self, component_id: int):
+        """Status colour the outline of ``component_id`` is drawn in (None when not drawn)."""
+        return self.left_contours.status_drawn(component_id)
