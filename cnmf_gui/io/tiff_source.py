@@ -29,6 +29,11 @@ from cnmf_gui.io.array_source import ArrayMovie, _reason
 from cnmf_gui.io.layout import Layout, parse_axes_option
 
 CACHE_BYTES = 32 * 2**20
+# tifffile logs (rather than raises) when an IFD chain is broken; these mean the file is
+# truncated or corrupt. Other messages, e.g. "ImageJ series metadata invalid" for files whose
+# metadata merely overstates their size, are harmless and stay hidden.
+_CORRUPTION_MARKERS = ("invalid page offset", "corrupted tag list", "failed to reshape", "truncated",
+                       "invalid ifd", "unexpected end")
 _TIFF_AXES = {"T": "t", "I": "t", "Q": "t", "Z": "z", "C": "c", "S": "c", "Y": "h", "X": "w"}
 
 
@@ -40,8 +45,13 @@ class _Silence(logging.Filter):
         self.records: list[str] = []
 
     def filter(self, record: logging.LogRecord) -> bool:
-        self.records.append(record.getMessage())
+        # Drop tifffile's "<tifffile.TiffPages @8>" prefixes: the user knows which file it is.
+        self.records.append(re.sub(r"<[^>]*>\s*", "", record.getMessage()).strip())
         return False
+
+    def corruption(self) -> str | None:
+        """The first message that says the file is truncated or corrupt, if any."""
+        return next((m for m in self.records if any(k in m.lower() for k in _CORRUPTION_MARKERS)), None)
 
 
 @contextlib.contextmanager
@@ -250,18 +260,31 @@ def open_tiff(path: str, *, axes: str | None = None, plane: int | None = None, c
 
 def _open_series(tif, path, axes, plane, channel, allow_single_frame, cache_bytes, log) -> ArrayMovie:
     try:
-        series = tif.series[0]
+        all_series = tif.series
+        series = all_series[0]
         pages = list(series.pages)
         page = series.keyframe
+        shape, tiff_axes = tuple(series.shape), series.axes
+        if len(all_series) > 1 and all(s.shape == series.shape and s.dtype == series.dtype
+                                       and s.axes == series.axes for s in all_series):
+            # Frames written one at a time, each with its own description, come out as many
+            # identical series: they are the frames of one movie.
+            pages = [p for s in all_series for p in s.pages]
+            shape, tiff_axes = (len(all_series),) + shape, "I" + tiff_axes
     except InputFileError:
         raise
     except Exception as exc:
         raise InputFileError(f"cannot read {path} as TIFF (truncated or corrupt?): {_reason(exc)}") from None
     if not pages or page is None:
         raise InputFileError(f"{path} holds no images")
-    shape, tiff_axes = tuple(series.shape), series.axes
+    damage = log.corruption()
+    if damage:
+        raise InputFileError(f"{path} is truncated or corrupt: only {len(tif.pages)} page(s) could be read "
+                             f"({damage})")
     page_shape = tuple(page.shape)
-    if int(np.prod(shape)) != len(pages) * int(np.prod(page_shape)) or shape[len(shape) - len(page_shape):] != page_shape:
+    offset = series.dataoffset if len(pages) == len(series.pages) else None
+    if offset is None and (int(np.prod(shape)) != len(pages) * int(np.prod(page_shape))
+                           or shape[len(shape) - len(page_shape):] != page_shape):
         # Metadata promised a shape the pages do not fill (e.g. a truncated ImageJ file): fall
         # back to what is really there, one page per frame.
         shape, tiff_axes = (len(pages),) + page_shape, "I" + page.axes
@@ -281,7 +304,6 @@ def _open_series(tif, path, axes, plane, channel, allow_single_frame, cache_byte
     details = {"compression": "none" if compression in ("none", "1") else compression}
     common = dict(format=fmt, path=path, frame_rate=frame_rate, details=details)
 
-    offset = series.dataoffset
     if offset is not None:
         end = offset + int(np.prod(shape)) * dtype.itemsize
         if end > file_size:
