@@ -233,13 +233,13 @@ class CurationMixin:
         Pnevmatikakis et al., "Simultaneous denoising, deconvolution, and demixing of calcium
         imaging data", Neuron 89(2), 2016 (merging of overlapping, correlated components).
         """
-        from cnmf_gui.engine import deconvolve
-        from cnmf_gui.engine.merging import merge_refit
-
         comps = self._require_components()
         ids = self._ids_or_selection(ids)
         if len(set(ids)) < 2:
             raise UserError("select at least two components to merge")
+        from cnmf_gui.engine import deconvolve
+        from cnmf_gui.engine.merging import merge_refit
+
         ids = list(dict.fromkeys(ids))
         rows = self.indices_of(ids)
         A_sub = comps.A[:, rows].tocsc()
