@@ -55,6 +55,8 @@ class MainWindow(QMainWindow):
         self.error_dialog = None
         self._closing_ok = False
         self.setWindowTitle("cnmf-gui")
+        # Size first: docks laid out in a tiny window leave stale tab bars behind (Qt quirk).
+        self.resize(1400, 900)
         self.setDockOptions(QMainWindow.DockOption.AllowTabbedDocks | QMainWindow.DockOption.AnimatedDocks)
 
         s = self.session
@@ -81,15 +83,6 @@ class MainWindow(QMainWindow):
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
-        self.tabifyDockWidget(self.docks["curation"], self.docks["deconvolution"])
-        self.tabifyDockWidget(self.docks["deconvolution"], self.docks["params"])
-        self.docks["curation"].raise_()
-        self.tabifyDockWidget(self.docks["traces"], self.docks["motion"])
-        self.tabifyDockWidget(self.docks["motion"], self.docks["log"])
-        self.docks["traces"].raise_()
-        self.resizeDocks([self.docks["table"]], [420], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["traces"]], [260], Qt.Orientation.Vertical)
-
         self.acts: dict[str, QAction] = {}
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -123,14 +116,35 @@ class MainWindow(QMainWindow):
         s.subscribe("history", self._update_actions)
         s.subscribe("selection", self._update_actions)
         s.subscribe("message", lambda text: self.statusBar().showMessage(text, 8000))
-        self.resize(1400, 900)
-        self._restore_layout()
+        self._arranged = False
         self._update_title()
         self._update_actions()
 
     # ------------------------------------------------------------------------------------------
     # layout
     # ------------------------------------------------------------------------------------------
+    def showEvent(self, event) -> None:
+        # Tabify once the window is shown: tabifying before leaves stale, visible tab bars
+        # over the central widget (seen with Qt 6.11).
+        super().showEvent(event)
+        if not self._arranged:
+            self._arranged = True
+            self._arrange_docks()
+            self._restore_layout()
+
+    def _arrange_docks(self) -> None:
+        d = self.docks
+        self.tabifyDockWidget(d["curation"], d["deconvolution"])
+        self.tabifyDockWidget(d["deconvolution"], d["params"])
+        d["curation"].raise_()
+        self.tabifyDockWidget(d["traces"], d["motion"])
+        self.tabifyDockWidget(d["motion"], d["log"])
+        d["traces"].raise_()
+        self.resizeDocks([d["table"]], [420], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["traces"]], [260], Qt.Orientation.Vertical)
+        self.resizeDocks([d["table"], d["curation"]], [420, 260], Qt.Orientation.Vertical)
+
+
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")

@@ -37,6 +37,8 @@ class MovieView(QWidget):
         self._frames_shown = 0
 
         self.view_combo = QComboBox()
+        self.view_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.view_combo.setMinimumContentsLength(18)
         self.view_combo.setToolTip("What the image shows: the movie, a model view or a summary image")
         self.view_combo.currentIndexChanged.connect(self._on_combo)
         self.play_button = QPushButton()
