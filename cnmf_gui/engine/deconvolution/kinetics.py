@@ -1,0 +1,83 @@
+"""Calcium kinetics: AR coefficients <-> time constants, and refinement of g by the fit.
+
+References
+----------
+Pnevmatikakis et al. (2016), Neuron 89(2):285-299 (AR(p) model of calcium: the kernel is a
+difference of exponentials with the roots of the AR polynomial as per-frame decay factors).
+Friedrich, Zhou & Paninski (2017), PLoS Comput Biol 13(3):e1005423 (refining the kinetics by
+fitting the deconvolved events).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize
+
+from cnmf_gui.engine.noise import MAX_ROOT, ar_roots
+
+
+def g_to_tau(g, frame_rate: float) -> tuple[float, float]:
+    """Decay and rise time constants (seconds) of AR coefficients g.
+
+    Returns (tau_decay, tau_rise); tau_rise is 0 for AR(1) and NaN where a root is not a real
+    number in (0, 1).
+    """
+    roots = ar_roots(g)
+    if roots.size == 0:
+        return 0.0, 0.0
+    vals = []
+    for r in roots:
+        if abs(np.imag(r)) > 1e-12 or not 0.0 < np.real(r) < 1.0:
+            vals.append(np.nan if np.real(r) != 0 else 0.0)
+        else:
+            vals.append(-1.0 / (frame_rate * np.log(np.real(r))))
+    vals = sorted(vals, key=lambda v: -np.inf if np.isnan(v) else v, reverse=True)
+    return float(vals[0]), float(vals[1]) if len(vals) > 1 else 0.0
+
+
+def tau_to_g(tau_decay: float, tau_rise: float, frame_rate: float) -> np.ndarray:
+    """AR coefficients from time constants in seconds (tau_rise = 0 gives AR(1))."""
+    d = np.exp(-1.0 / (tau_decay * frame_rate))
+    if tau_rise <= 0:
+        return np.array([d])
+    r = np.exp(-1.0 / (tau_rise * frame_rate))
+    return np.array([d + r, -d * r])
+
+
+def _roots_to_g(roots) -> np.ndarray:
+    return -np.real(np.poly(roots))[1:]
+
+
+def refine_g(y, g, support_fit, p: int) -> np.ndarray:
+    """AR coefficients that minimise the residual of a fit on a fixed, sparse spike support.
+
+    Parameters
+    ----------
+    y : ndarray of shape (T,)
+        Scaled trace.
+    g : ndarray of shape (p,)
+        Starting coefficients.
+    support_fit : callable(g) -> float
+        Residual sum of squares of the unpenalised fit on the (thresholded) spike support.
+    p : int
+
+    Returns
+    -------
+    ndarray of shape (p,)
+        Refined coefficients, real roots in [0, MAX_ROOT].
+    """
+    roots = np.sort(np.clip(np.real(ar_roots(g)), 0.0, MAX_ROOT))[::-1]
+    if p == 1:
+        res = optimize.minimize_scalar(lambda d: support_fit(np.array([d])),
+                                       bounds=(0.0, MAX_ROOT), method="bounded",
+                                       options={"xatol": 1e-5})
+        return np.array([res.x])
+
+    def cost(x):
+        rr = np.clip(x, 0.0, MAX_ROOT)
+        return support_fit(_roots_to_g(rr))
+
+    res = optimize.minimize(cost, roots, method="Nelder-Mead",
+                            options={"xatol": 1e-5, "fatol": 1e-9, "maxiter": 200})
+    rr = np.sort(np.clip(res.x, 0.0, MAX_ROOT))[::-1]
+    return _roots_to_g(rr)

@@ -1,0 +1,156 @@
+"""``deconvolve``: one trace, noise-constrained, exact."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnmf_gui.engine.deconvolution import validate as V
+from cnmf_gui.engine.deconvolution.kinetics import refine_g as _refine
+from cnmf_gui.engine.deconvolution.result import DeconvResult
+from cnmf_gui.engine.deconvolution.solver import (baseline_mode, solve_scaled, threshold,
+                                                  zero_baseline)
+from cnmf_gui.engine.noise import estimate_ar, estimate_noise
+
+#: Spikes below this many sigma are ignored when refining g on the thresholded support.
+REFINE_THRESHOLD = 2.0
+
+
+def prepare(y, *, p, g, sn, epsilon, s_min, noise_range, noise_method, lags, label):
+    """Checked (g, sn, epsilon, absolute s_min) for one trace, estimating what is missing."""
+    eps = V.check_epsilon(epsilon)
+    sn_val = (estimate_noise(y, noise_range=noise_range, method=noise_method) if sn is None
+              else V.check_sn(sn, label))
+    if g is None:
+        g_arr = estimate_ar(y, p, lags=lags) if p > 0 else np.zeros(0)
+    else:
+        g_arr = V.check_g(g, p, label)
+    s_min = float(s_min)
+    if not np.isfinite(s_min):
+        raise V.ParameterError(f"s_min must be a finite number, got {s_min!r}")
+    s_abs = s_min if s_min >= 0 else -s_min * sn_val
+    return g_arr, float(sn_val), eps, s_abs
+
+
+def solve_one(y, g, sn, eps, s_abs, mode, b_fixed, method, refine=False):
+    """Solve a checked trace; returns a DeconvResult."""
+    T = y.size
+    if np.ptp(y) == 0.0:
+        # A constant trace holds no activity: c = 0 and the best baseline.
+        b0 = zero_baseline(y, mode, b_fixed)
+        theta = (1.0 + eps) * sn * np.sqrt(T)
+        status = "zero" if float(np.sum((y - b0) ** 2)) <= theta * theta else "infeasible"
+        return DeconvResult(c=np.zeros(T), s=np.zeros(T), b=float(b0), g=g, sn=sn,
+                            lam=np.inf if status == "zero" else 0.0, epsilon=eps, status=status)
+    scale = sn if sn > 0 else max(float(np.std(y)), 1e-300)
+    ys = y / scale
+    bs = b_fixed / scale
+    theta = (1.0 + eps) * (sn / scale) * np.sqrt(T)
+    if method == "cvxpy":
+        c, s, b, lam, status, it = _solve_cvxpy(ys, g, theta, mode, bs)
+        if s_abs > 0 and status != "zero":
+            c, s, b = threshold(ys, g, mode, bs, s, s_abs / scale)
+            status = "thresholded"
+    else:
+        c, s, b, lam, status, it = solve_scaled(ys, g, theta, mode, bs, s_abs / scale)
+    if refine and len(g) > 0 and status != "zero":
+        g = _refined(ys, g, c, s, b, mode, bs)
+        c, s, b, lam, status, it = solve_scaled(ys, g, theta, mode, bs, s_abs / scale)
+    return DeconvResult(c=c * scale, s=s * scale, b=float(b * scale), g=np.asarray(g, float),
+                        sn=sn, lam=float(lam * scale), epsilon=eps, status=status, iterations=it)
+
+
+def _refined(ys, g, c, s, b, mode, bs):
+    """Refit g on the support of the solution thresholded at REFINE_THRESHOLD sigma."""
+    from cnmf_gui.engine.deconvolution.solver import _support_fit
+
+    _, s_thr, _ = threshold(ys, g, mode, bs, s, REFINE_THRESHOLD)
+    support = (s_thr > 0).astype(np.uint8)
+    if not support.any():
+        return g
+    cw = np.empty(ys.size)
+    sw = np.empty(ys.size)
+
+    def rss(g_try):
+        g2 = float(g_try[1]) if len(g_try) > 1 else 0.0
+        bb = _support_fit(ys, float(g_try[0]), g2, support.copy(), mode, bs, cw, sw)
+        return float(np.sum((ys - bb - cw) ** 2))
+
+    return _refine(ys, g, rss, len(g))
+
+
+def _solve_cvxpy(ys, g, theta, mode, bs):
+    from cnmf_gui.engine.deconvolution.ar1 import MODE_FIXED, MODE_FREE
+    from cnmf_gui.engine.deconvolution.reference_cvxpy import ar_operator, solve_cvxpy
+
+    T = ys.size
+    b0 = zero_baseline(ys, mode, bs)
+    if float(np.sum((ys - b0) ** 2)) <= theta * theta:
+        return np.zeros(T), np.zeros(T), b0, np.inf, "zero", 0
+    name = "fixed" if mode == MODE_FIXED else ("free" if mode == MODE_FREE else "nonneg")
+    c, b, lam = solve_cvxpy(ys, g, theta, baseline=name, b_fixed=bs)
+    s = np.maximum(ar_operator(g, T) @ c, 0.0)
+    return c, s, b, lam, "optimal", 0
+
+
+def deconvolve(trace, *, p: int = 1, g=None, sn=None, b=None, epsilon: float = 0.0,
+               s_min: float = 0.0, method: str = "fast", baseline: str = "nonneg",
+               noise_range=(0.25, 0.5), noise_method: str = "logmexp", lags: int = 5,
+               refine_g: bool = False, label: str = "trace") -> DeconvResult:
+    """Noise-constrained deconvolution of one calcium trace.
+
+    Solves, exactly,
+
+        minimise ||G c||_1  subject to  ||c + b - y||_2 <= theta,  G c >= 0,
+        theta = (1 + epsilon) sn sqrt(T),
+
+    with G the AR(p) operator (s_0 = c_0; for AR(2) s_1 = c_1 - g_1 c_0: no calcium before the
+    first frame). If c = 0 meets the constraint, the answer is c = 0 (status "zero",
+    lam = inf).
+
+    Parameters
+    ----------
+    trace : array_like of shape (T,)
+        Fluorescence trace, T >= 4, finite.
+    p : {0, 1, 2}
+        AR order (0: G = I, spikes are the calcium itself).
+    g : array_like of shape (p,), optional
+        AR coefficients; estimated from the autocovariance when None.
+    sn : float, optional
+        Noise level; estimated from the power spectrum when None.
+    b : float, optional
+        A given baseline (overrides ``baseline``).
+    epsilon : float
+        Relaxation of the noise constraint, > -1.
+    s_min : float
+        Minimum spike size: 0 for the convex solution; > 0 an absolute size; < 0 a multiple
+        of sn. Spikes below it are removed and the amplitudes refitted (status "thresholded").
+    method : {"fast", "cvxpy"}
+        The exact active-set solvers, or CVXPY's default solver (the reference).
+    baseline : {"nonneg", "free", "zero"}
+        Constant baseline b fitted with b >= 0, fitted freely, or fixed at 0.
+    noise_range, noise_method : see :func:`cnmf_gui.engine.noise.estimate_noise`.
+    lags : int
+        Autocovariance lags for estimating g.
+    refine_g : bool
+        Refine g by minimising the residual on the thresholded spike support, then re-solve.
+    label : str
+        Name of the trace in error messages.
+
+    Returns
+    -------
+    DeconvResult
+
+    References
+    ----------
+    Pnevmatikakis et al. (2016), Neuron 89(2):285-299 (the problem).
+    Friedrich, Zhou & Paninski (2017), PLoS Comput Biol 13(3):e1005423 (OASIS, AR(1) solver).
+    """
+    p = V.check_p(p)
+    V.check_choice(method, V.METHODS, "method")
+    V.check_choice(baseline, V.BASELINES, "baseline")
+    y = V.check_trace(trace, label=label)
+    g_arr, sn_val, eps, s_abs = prepare(y, p=p, g=g, sn=sn, epsilon=epsilon, s_min=s_min,
+                                        noise_range=noise_range, noise_method=noise_method,
+                                        lags=lags, label=label)
+    mode, b_fixed = baseline_mode(baseline, b)
+    return solve_one(y, g_arr, sn_val, eps, s_abs, mode, b_fixed, method, refine=refine_g)

@@ -1,0 +1,283 @@
+"""Noise level and AR kinetics of calcium traces, estimated from the data.
+
+The noise level sigma comes from the power spectral density (PSD): above a few Hz a calcium
+trace holds (almost) only white noise, whose PSD is flat at sigma^2, so averaging the upper band
+of the spectrum estimates sigma^2 without being fooled by the slow transients. The AR
+coefficients g come from the autocovariance: for c_t = g_1 c_{t-1} + ... + g_p c_{t-p} + s_t
+observed with white noise, the autocovariance gamma(k) of the trace obeys the Yule-Walker
+recursion gamma(k) = sum_i g_i gamma(k - i) at every lag k >= 1; lag 0 also holds the noise
+variance, so the equations used here never touch gamma(0) unless sigma is known.
+
+Both functions are vectorised: :func:`estimate_noise` over every axis but the time axis (one
+call gives the per-pixel noise of a movie chunk), :func:`estimate_ar` over the rows of a (K, T)
+array. Both cost time linear in T.
+
+References
+----------
+Pnevmatikakis, E. A. et al. (2016). Simultaneous denoising, deconvolution, and demixing of
+calcium imaging data. Neuron 89(2):285-299 (noise from the PSD band, AR fit from the
+autocovariance beyond lag 0).
+Welch, P. D. (1967). The use of fast Fourier transform for the estimation of power spectra.
+IEEE Trans. Audio Electroacoust. 15(2):70-73.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+
+from cnmf_gui.errors import ParameterError
+
+#: Segment length of Welch's method; shorter traces use one periodogram of the whole trace.
+WELCH_SEGMENT = 256
+
+_METHODS = ("mean", "median", "logmexp")
+
+#: Largest root magnitude allowed after projecting AR coefficients into the stable region.
+MAX_ROOT = 0.9995
+
+
+def _check_range(noise_range) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in noise_range)
+    except (TypeError, ValueError):
+        raise ParameterError(f"noise_range must be two numbers, got {noise_range!r}") from None
+    if not 0.0 <= lo < hi <= 0.5:
+        raise ParameterError(f"noise_range must satisfy 0 <= low < high <= 0.5 (fractions of the "
+                             f"sampling rate), got {[lo, hi]!r}")
+    return lo, hi
+
+
+def power_spectrum(y, *, axis: int = -1, segment: int = WELCH_SEGMENT):
+    """One-sided PSD per sample (white noise of variance sigma^2 gives sigma^2 at every bin).
+
+    Welch's method: Hann-windowed segments of ``segment`` samples with 50 % overlap, each
+    segment's mean removed, periodograms averaged; memory is bounded by batching the segments.
+
+    Parameters
+    ----------
+    y : ndarray of shape (..., T, ...)
+        Signals, time along ``axis``.
+    axis : int
+        The time axis.
+    segment : int
+        Welch segment length; a trace shorter than this is one segment.
+
+    Returns
+    -------
+    freqs : ndarray of shape (F,)
+        Frequencies as fractions of the sampling rate, 0 to 0.5.
+    psd : ndarray of shape (F, ...)
+        Averaged periodogram, frequency first, then the other axes of ``y`` in order.
+    n_eff : float
+        Effective number of independent periodograms averaged (for the bias corrections).
+    """
+    y = np.moveaxis(np.asarray(y), axis, 0)
+    T = y.shape[0]
+    n = min(T, segment)
+    step = max(n // 2, 1)
+    n_seg = 1 + (T - n) // step
+    window = np.hanning(n + 2)[1:-1] if n > 2 else np.ones(n)
+    window = (window / np.sqrt(np.mean(window ** 2))).reshape((n,) + (1,) * (y.ndim - 1))
+    other = int(np.prod(y.shape[1:], dtype=np.int64))
+    # Batch segments so one batch holds about 2**22 samples: memory stays bounded for a movie
+    # chunk and the Python loop stays short for a trace of a million frames.
+    per_batch = max(1, (1 << 22) // max(n * max(other, 1), 1))
+    psd = np.zeros((n // 2 + 1,) + y.shape[1:])
+    for first in range(0, n_seg, per_batch):
+        last = min(n_seg, first + per_batch)
+        starts = np.arange(first, last) * step
+        seg = np.stack([y[s0:s0 + n] for s0 in starts], axis=0).astype(np.float64)
+        seg -= seg.mean(axis=1, keepdims=True)
+        spec = np.fft.rfft(seg * window, axis=1)
+        psd += (spec.real ** 2 + spec.imag ** 2).sum(axis=0) / n
+    psd /= n_seg
+    # Overlapping Hann segments are correlated (rho = 0.167 at 50 % overlap), which lowers the
+    # effective number of independent averages (Welch 1967, eq. 18).
+    rho = 0.167 if n_seg > 1 else 0.0
+    n_eff = n_seg / (1.0 + 2.0 * rho ** 2 * (n_seg - 1) / n_seg)
+    freqs = np.arange(n // 2 + 1) / n
+    return freqs, psd, n_eff
+
+
+def estimate_noise(y, *, noise_range=(0.25, 0.5), method: str = "logmexp", axis: int = -1):
+    """Noise standard deviation sigma from the upper band of the power spectrum.
+
+    Parameters
+    ----------
+    y : array_like of shape (..., T, ...)
+        One trace (T,), traces (K, T) or a movie chunk (T, H, W) with ``axis=0``.
+    noise_range : (float, float)
+        Band averaged, as fractions of the sampling rate (0 <= low < high <= 0.5).
+    method : {"mean", "median", "logmexp"}
+        How the band is averaged: arithmetic mean, median, or the exponential of the mean log
+        (log-mean-exp, robust to a few strong bins). Median and log-mean-exp are corrected for
+        their bias on white noise, so all three estimate sigma itself.
+    axis : int
+        The time axis.
+
+    Returns
+    -------
+    sn : float or ndarray
+        Noise level per signal: the shape of ``y`` without ``axis`` (a float for one trace).
+
+    References
+    ----------
+    Pnevmatikakis et al. (2016), Neuron 89(2):285-299.
+    """
+    lo, hi = _check_range(noise_range)
+    if method not in _METHODS:
+        raise ParameterError(f"noise method must be one of {', '.join(_METHODS)}, got {method!r}")
+    arr = np.asarray(y)
+    if arr.ndim == 0 or arr.shape[axis] < 4:
+        raise ParameterError(f"noise estimation needs at least 4 samples along the time axis, "
+                             f"got shape {arr.shape}")
+    freqs, psd, n_eff = power_spectrum(arr, axis=axis)
+    band = (freqs > lo) & (freqs <= hi)
+    if not band.any():
+        # Too few bins for the band: fall back to the nearest bin above DC.
+        band = np.zeros_like(band)
+        band[max(1, min(len(freqs) - 1, int(round(hi * 2 * (len(freqs) - 1)))))] = True
+    vals = psd[band]
+    if method == "mean":
+        var = vals.mean(axis=0)
+    elif method == "median":
+        # An averaged periodogram bin of white noise is sigma^2 Gamma(n, 1/n) distributed.
+        var = np.median(vals, axis=0) / (special.gammaincinv(n_eff, 0.5) / n_eff)
+    else:
+        with np.errstate(divide="ignore"):
+            logs = np.log(vals)
+        var = np.exp(logs.mean(axis=0) - (special.digamma(n_eff) - math.log(n_eff)))
+    sn = np.sqrt(np.maximum(var, 0.0))
+    return float(sn) if np.ndim(sn) == 0 else sn
+
+
+# ----------------------------------------------------------------------------------------------
+# AR kinetics
+# ----------------------------------------------------------------------------------------------
+
+
+def autocovariance(y, max_lag: int) -> np.ndarray:
+    """Biased autocovariance at lags 0..max_lag of each row, in time linear in T.
+
+    Parameters
+    ----------
+    y : ndarray of shape (K, T) or (T,)
+    max_lag : int
+
+    Returns
+    -------
+    ndarray of shape (K, max_lag + 1) or (max_lag + 1,)
+    """
+    arr = np.asarray(y, dtype=np.float64)
+    one = arr.ndim == 1
+    arr = np.atleast_2d(arr)
+    T = arr.shape[1]
+    x = arr - arr.mean(axis=1, keepdims=True)
+    out = np.empty((arr.shape[0], max_lag + 1))
+    for k in range(max_lag + 1):
+        out[:, k] = np.einsum("ij,ij->i", x[:, k:], x[:, :T - k]) / T
+    return out[0] if one else out
+
+
+def ar_roots(g) -> np.ndarray:
+    """Roots of z^p - g_1 z^{p-1} - ... - g_p (the AR characteristic polynomial)."""
+    g = np.atleast_1d(np.asarray(g, dtype=float))
+    if g.size == 0:
+        return np.zeros(0)
+    return np.roots(np.concatenate([[1.0], -g]))
+
+
+def is_stable(g) -> bool:
+    """True when every root of the AR polynomial lies strictly inside the unit circle."""
+    g = np.atleast_1d(np.asarray(g, dtype=float))
+    if g.size == 0:
+        return True
+    if not np.all(np.isfinite(g)):
+        return False
+    return bool(np.all(np.abs(ar_roots(g)) < 1.0))
+
+
+def project_stable(g, max_root: float = MAX_ROOT) -> np.ndarray:
+    """Nearest calcium-like AR coefficients: real roots in [0, max_root].
+
+    Complex roots (an oscillating kernel, not calcium) are replaced by their common modulus
+    as a double real root; negative roots by 0; roots at or beyond 1 by ``max_root``.
+
+    Parameters
+    ----------
+    g : array_like of shape (p,), p in {1, 2}
+
+    Returns
+    -------
+    ndarray of shape (p,)
+    """
+    g = np.atleast_1d(np.asarray(g, dtype=float))
+    if g.size == 0:
+        return g
+    g = np.where(np.isfinite(g), g, 0.0)
+    roots = ar_roots(g)
+    if np.iscomplexobj(roots) and np.any(np.abs(roots.imag) > 1e-12):
+        roots = np.full(len(roots), np.abs(roots[0]))
+    roots = np.clip(np.real(roots), 0.0, max_root)
+    return np.real(np.poly(roots))[1:] * -1.0
+
+
+def estimate_ar(y, p: int, *, sn=None, lags: int = 5) -> np.ndarray:
+    """AR(p) coefficients from the autocovariance of a trace, projected to the stable region.
+
+    Solves, in the least-squares sense, gamma(k) = sum_i g_i gamma(k - i) for
+    k = p + 1 .. p + lags (none of these involve lag 0, which holds the noise variance). When
+    ``sn`` is given, lag 0 is used too, with sigma^2 removed, adding the equations k = 1 .. p.
+
+    Parameters
+    ----------
+    y : array_like of shape (T,) or (K, T)
+    p : int
+        AR order, 0, 1 or 2.
+    sn : float or ndarray of shape (K,), optional
+        Noise level, if known.
+    lags : int
+        Number of equations beyond lag p.
+
+    Returns
+    -------
+    g : ndarray of shape (p,) or (K, p)
+
+    References
+    ----------
+    Pnevmatikakis et al. (2016), Neuron 89(2):285-299, Methods (autocovariance fit).
+    """
+    if p not in (0, 1, 2):
+        raise ParameterError(f"AR order p must be 0, 1 or 2, got {p!r}")
+    if int(lags) < 1:
+        raise ParameterError(f"lags must be at least 1, got {lags!r}")
+    arr = np.asarray(y, dtype=np.float64)
+    one = arr.ndim == 1
+    arr = np.atleast_2d(arr)
+    K, T = arr.shape
+    if p == 0:
+        out = np.zeros((K, 0))
+        return out[0] if one else out
+    max_lag = min(p + int(lags), T - 1)
+    if max_lag <= p:
+        raise ParameterError(f"a trace of {T} frames is too short to fit AR({p}) coefficients")
+    acov = autocovariance(arr, max_lag)
+    if sn is not None:
+        acov = acov.copy()
+        acov[:, 0] -= np.broadcast_to(np.asarray(sn, dtype=float), (K,)) ** 2
+        ks = np.arange(1, max_lag + 1)
+    else:
+        ks = np.arange(p + 1, max_lag + 1)
+    out = np.empty((K, p))
+    for i in range(K):
+        A = np.stack([acov[i, np.abs(ks - j)] for j in range(1, p + 1)], axis=1)
+        rhs = acov[i, ks]
+        if not np.any(A):
+            out[i] = 0.0
+            continue
+        sol = np.linalg.lstsq(A, rhs, rcond=None)[0]
+        out[i] = project_stable(sol)
+    return out[0] if one else out
