@@ -381,3 +381,14 @@ def test_real_thunder_npy():
     with open_movie(path) as movie:
         assert movie.shape == (500, 64, 64)
         np.testing.assert_array_equal(movie[:], np.load(path))
+
+
+def test_hdf5_compressed_chunks_across_frames(tmp_path):
+    truth = _movie(T=30, H=20, W=18)
+    path = tmp_path / "gz.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("m", data=np.transpose(truth, (1, 2, 0)), chunks=(10, 6, 30), compression="gzip",
+                         shuffle=True)
+    with open_movie(path, axes="hwt") as movie:
+        assert "gzip" in movie.details["storage"]
+        _check_reads(movie, truth)

