@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt6.QtWidgets import QGraphicsItem
 
 from cnmf_gui.results import STATUS_ACCEPTED, STATUS_REJECTED, STATUS_UNDECIDED
 
@@ -49,6 +50,9 @@ class ContourLayer:
         for status, colour in STATUS_COLOURS.items():
             curve = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1.5), connect="finite")
             curve.setZValue(10)
+            # Contours stay put while frames change underneath: cache their rendering so playback
+            # only blits them (500 outlines cost ~3 ms a frame otherwise).
+            curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             view.addItem(curve)
             self.curves[status] = curve
         self.selected = pg.PlotCurveItem(pen=pg.mkPen(SELECTION_COLOUR, width=3), connect="finite")
@@ -71,6 +75,10 @@ class ContourLayer:
                 self.members.setdefault(int(st), []).append(int(cid))
         for st, curve in self.curves.items():
             _set_polys(curve, by_status.get(st, []))
+        self.update_selection(contours, selection)
+
+    def update_selection(self, contours: dict, selection) -> None:
+        """Redraw only the highlighted outlines (a selection change leaves the rest alone)."""
         _set_polys(self.selected, [contours[i] for i in selection if i in contours and len(contours[i])])
 
     def colour_of(self, status: int):

@@ -163,7 +163,6 @@ class MainWindow(QMainWindow):
         name = s.path.name if s.path is not None else (
             Path(s.data.movie_path).name if s.data is not None and s.data.movie_path else "")
         self.setWindowTitle(f"{name}{' *' if s.dirty else ''} - cnmf-gui" if name else "cnmf-gui")
-        self.setWindowModified(s.dirty)
 
     def _update_actions(self, *args) -> None:
         s = self.session

@@ -97,6 +97,9 @@ class MotionQC(QWidget):
         self._items.append((plot, item))
 
     def _on_frame(self, frame: int) -> None:
+        # Hidden (a tab behind another dock) it need not follow playback.
+        if not self.isVisible():
+            return
         x = self.session.time_of(frame)
         for line in self.cursors:
             line.setValue(x)

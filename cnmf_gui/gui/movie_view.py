@@ -150,7 +150,8 @@ class MovieView(QWidget):
         self._redraw_contours()
 
     def _on_selection(self, ids) -> None:
-        self._redraw_contours()
+        for layer in (self.left_contours, self.right_contours):
+            layer.update_selection(self._contours, ids)
 
     def _redraw_contours(self) -> None:
         comps = self.session.components
@@ -236,10 +237,17 @@ class MovieView(QWidget):
             self.play_button.blockSignals(False)
         icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
         self.play_button.setIcon(self.style().standardIcon(icon))
+        if playing == self.timer.isActive():
+            return
+        # The histogram is recomputed on every new frame; while playing it is frozen (levels stay
+        # adjustable) and brought up to date on pause.
         if playing:
+            self.left_image.sigImageChanged.disconnect(self.histogram.imageChanged)
             self.timer.start(self._interval_ms())
         else:
             self.timer.stop()
+            self.left_image.sigImageChanged.connect(self.histogram.imageChanged)
+            self.histogram.imageChanged()
 
     def toggle_playing(self) -> None:
         self.set_playing(not self.timer.isActive())

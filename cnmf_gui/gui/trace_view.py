@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cnmf_gui.gui.contours import STATUS_COLOURS
@@ -64,6 +64,12 @@ class TraceView(QWidget):
         self.preview_curves: list[pg.PlotDataItem] = []
         self.labels: list[pg.TextItem] = []
         self._shown_ids: tuple = ()
+        # During playback the cursor follows at most ~15 times a second: moving it repaints the
+        # whole plot, which would otherwise halve the movie's frame rate.
+        self._cursor_timer = QTimer(self)
+        self._cursor_timer.setSingleShot(True)
+        self._cursor_timer.setInterval(66)
+        self._cursor_timer.timeout.connect(self._move_cursor)
         self._updates = 0
         for event, handler in (("selection", self.refresh), ("traces", self._on_traces),
                                ("components", self.refresh), ("data", self._on_data),
@@ -83,7 +89,7 @@ class TraceView(QWidget):
         label = "time (s)" if self.session.frame_rate else "frame"
         self.plot.getPlotItem().setLabel("bottom", label)
         self.refresh()
-        self._on_frame(self.session.frame)
+        self._move_cursor()
 
     def _on_traces(self, ids) -> None:
         if set(ids) & set(self.session.selection):
@@ -166,6 +172,11 @@ class TraceView(QWidget):
 
     # ------------------------------------------------------------------------------------------
     def _on_frame(self, frame: int) -> None:
+        if not self._cursor_timer.isActive():
+            self._cursor_timer.start()
+
+    def _move_cursor(self) -> None:
+        frame = self.session.frame
         self.cursor.blockSignals(True)
         self.cursor.setValue(self.session.time_of(frame))
         self.cursor.blockSignals(False)
