@@ -392,3 +392,24 @@ def test_hdf5_compressed_chunks_across_frames(tmp_path):
     with open_movie(path, axes="hwt") as movie:
         assert "gzip" in movie.details["storage"]
         _check_reads(movie, truth)
+
+
+def test_tiff_series_is_thread_safe_while_files_are_evicted(tmp_path, monkeypatch):
+    import cnmf_gui.io.tiff_series as series
+
+    monkeypatch.setattr(series, "MAX_OPEN_FILES", 2)
+    truth = _movie(T=12)
+    _write_series(tmp_path / "run", truth, [1] * 12)
+    errors = []
+    with open_movie(tmp_path / "run") as movie:
+        def read(offset):
+            for _ in range(5):
+                for t in range(offset, 12, 2):
+                    if not np.array_equal(movie[t], truth[t]):
+                        errors.append(t)
+        threads = [threading.Thread(target=read, args=(k,)) for k in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    assert errors == []

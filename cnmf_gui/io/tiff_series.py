@@ -91,6 +91,12 @@ class TiffSeriesMovie(Movie):
             return movie
 
     def _read_range(self, start: int, stop: int) -> np.ndarray:
+        # Held across the read: another thread could otherwise close a file (evicting it from
+        # the open set) while this one is still reading from it.
+        with self._lock:
+            return self._read_range_locked(start, stop)
+
+    def _read_range_locked(self, start: int, stop: int) -> np.ndarray:
         out = np.empty((stop - start,) + self.frame_shape, self.dtype)
         first = int(np.searchsorted(self._starts, start, side="right") - 1)
         pos = start
