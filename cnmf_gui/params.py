@@ -232,6 +232,9 @@ class CNMFParams(_Stage):
                              low=0.0)
     merge_threshold: float = param(0.85, "Merge overlapping components whose traces correlate above this.",
                                    low=0.0, high=1.0)
+    merge_overlap: float = param(0.7, "Merge components whose footprints' cosine similarity is at least "
+                                      "this, whatever their traces (duplicates; 1 = never).",
+                                 low=0.0, high=1.0)
     dilation_radius: float = param(1.5, "Footprints may grow within this many neuron radii of their support.",
                                    low=0.0, high=10.0)
     patch_size: int = param(0, "Side of a CNMF patch for large fields of view (0 = whole field).",

@@ -128,15 +128,14 @@ def fit_cnmf(movie, A: sp.csc_matrix, C: np.ndarray, f: np.ndarray, params, *,
             break
         change = (np.linalg.norm(C - C_old[: len(C)]) / max(np.linalg.norm(C_old), 1e-300)
                   if C.shape == C_old.shape else np.inf)
-        # ---- merging (not after the last pass: a merged trace needs a temporal update)
-        if it < n_iter - 1:
-            groups = find_merge_groups(A, C, cp.merge_threshold)
-            if groups:
-                A, C = _merge(A, C, tr.F - tr.C, groups)
-                n_merged += sum(len(g) - 1 for g in groups)
-                change = np.inf
-            if change < cp.tolerance:
-                break
+        # ---- merging (after the last pass too: merged traces then get one more temporal update)
+        groups = find_merge_groups(A, C, cp.merge_threshold, cp.merge_overlap)
+        if groups:
+            A, C = _merge(A, C, tr.F - tr.C, groups)
+            n_merged += sum(len(g) - 1 for g in groups)
+            change = np.inf
+        if change < cp.tolerance:
+            break
         checkpoint(progress, 2 * (it + 1) / steps, f"cnmf: pass {it + 1}/{n_iter}, {A.shape[1]} components")
     if tr is None or A.shape[1] == 0 or tr.C.shape[0] != A.shape[1]:
         if A.shape[1] == 0:

@@ -74,6 +74,20 @@ def _gaussian_kernel(sigma: float) -> np.ndarray:
     return k / k.sum()
 
 
+def _disk_mask(radius: float) -> np.ndarray:
+    h = int(math.floor(radius))
+    y, x = np.mgrid[-h:h + 1, -h:h + 1]
+    return y ** 2 + x ** 2 <= radius ** 2
+
+
+def _stamp(image: np.ndarray, disk: np.ndarray, r: int, c: int) -> None:
+    """Set ``image`` True on ``disk`` centred at (r, c), clipped to the frame."""
+    h = disk.shape[0] // 2
+    H, W = image.shape
+    r0, r1, c0, c1 = max(r - h, 0), min(r + h + 1, H), max(c - h, 0), min(c + h + 1, W)
+    image[r0:r1, c0:c1] |= disk[r0 - r + h:r1 - r + h, c0 - c + h:c1 - c + h]
+
+
 def choose_tsub(T: int, n_pixels: int) -> int:
     """Frames per bin of the working copy: keeps about TARGET_FRAMES bins within WORKING_BYTES."""
     by_frames = math.ceil(T / TARGET_FRAMES)
@@ -230,6 +244,8 @@ def initialize(movie, noise: np.ndarray, correlation: np.ndarray, *, neuron_radi
     half = int(math.ceil(2 * neuron_radius))
     supp = int(max(1, round(neuron_radius / 2)))
     corr_local = ndimage.maximum_filter(correlation, size=2 * supp + 1)
+    # a found neuron blocks a disk of 0.75 radius: neighbours' centres are at least ~1 radius away
+    taken = _disk_mask(max(1.0, 0.75 * neuron_radius))
     footprints, traces, centers = [], [], []
     blocked = np.zeros((H, W), bool)
 
@@ -244,7 +260,7 @@ def initialize(movie, noise: np.ndarray, correlation: np.ndarray, *, neuron_radi
         sub = Z[:, r0:r1, c0:c1]
         rho[r0:r1, c0:c1] = np.einsum("tij,tij->ij", sub, sub) / n_bins / sd_z[r0:r1, c0:c1] ** 2
         # what a rank-1 fit leaves near its seed is not another neuron (centres are >= r apart)
-        blocked[max(r - supp, 0):r + supp + 1, max(c - supp, 0):c + supp + 1] = True
+        _stamp(blocked, taken, r, c)
         rr, cc = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
         keep = a > 0
         footprints.append(((rr.ravel() * W + cc.ravel())[keep], a[keep]))

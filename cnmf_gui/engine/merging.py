@@ -19,7 +19,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 
-def find_merge_groups(A: sp.csc_matrix, C: np.ndarray, threshold: float) -> list[np.ndarray]:
+def find_merge_groups(A: sp.csc_matrix, C: np.ndarray, threshold: float,
+                      duplicate_overlap: float = 1.0) -> list[np.ndarray]:
     """Groups of two or more components to merge.
 
     Parameters
@@ -30,6 +31,10 @@ def find_merge_groups(A: sp.csc_matrix, C: np.ndarray, threshold: float) -> list
         Traces.
     threshold : float
         Pearson correlation of traces above which overlapping components are merged.
+    duplicate_overlap : float
+        Cosine similarity of footprints at or above which two components are one neuron
+        whatever their traces (two copies of a neuron split its transients between them, so
+        their traces need not correlate); 1 disables it.
 
     Returns
     -------
@@ -38,11 +43,14 @@ def find_merge_groups(A: sp.csc_matrix, C: np.ndarray, threshold: float) -> list
     K = A.shape[1]
     if K < 2:
         return []
-    pattern = sp.csc_matrix(A).astype(bool).astype(np.float32)
-    overlap = sp.triu(pattern.T @ pattern, k=1).tocoo()
+    A = sp.csc_matrix(A, dtype=float)
+    overlap = sp.triu(A.T @ A, k=1).tocoo()
+    overlap.eliminate_zeros()
     if overlap.nnz == 0:
         return []
     i, j = overlap.row, overlap.col
+    norms = np.sqrt(np.asarray(A.multiply(A).sum(axis=0)).ravel())
+    cosine = overlap.data / np.maximum(norms[i] * norms[j], 1e-300)
     Cc = C - C.mean(axis=1, keepdims=True)
     norm = np.linalg.norm(Cc, axis=1)
     norm[norm == 0] = np.inf
@@ -51,7 +59,7 @@ def find_merge_groups(A: sp.csc_matrix, C: np.ndarray, threshold: float) -> list
     step = max(1, 2**24 // max(C.shape[1], 1))
     for s in range(0, len(i), step):
         corr[s:s + step] = np.einsum("ij,ij->i", Cn[i[s:s + step]], Cn[j[s:s + step]])
-    edge = corr > threshold
+    edge = (corr > threshold) | (cosine >= duplicate_overlap)
     if not np.any(edge):
         return []
     graph = sp.coo_matrix((np.ones(edge.sum()), (i[edge], j[edge])), shape=(K, K))

@@ -242,8 +242,7 @@ def update_spatial(A_vals: np.ndarray, masks: sp.csc_matrix, b: np.ndarray, C: n
     pos = np.zeros(P, np.int64)
     b = np.array(b, dtype=np.float64, copy=True)
     for _ in range(n_sweeps):
-        bterm = (b[indices] * Wcf[col_of]).sum(axis=1) if nb else np.zeros(len(indices))
-        _hals_components(data, indptr, indices, U, V, bterm, nbr_ptr, nbr_idx, stamp, pos)
+        # background first: starting from b = 0, the footprints would otherwise soak it up
         if nb and update_background:
             A = sp.csc_matrix((data, indices, indptr), shape=(P, K))
             AW = A @ Wcf                          # (P, nb)
@@ -252,6 +251,8 @@ def update_spatial(A_vals: np.ndarray, masks: sp.csc_matrix, b: np.ndarray, C: n
                     continue
                 rest = b @ Vb[:, i] - b[:, i] * Vb[i, i]
                 b[:, i] = np.maximum((Ub[:, i] - AW[:, i] - rest) / Vb[i, i], 0.0)
+        bterm = (b[indices] * Wcf[col_of]).sum(axis=1) if nb else np.zeros(len(indices))
+        _hals_components(data, indptr, indices, U, V, bterm, nbr_ptr, nbr_idx, stamp, pos)
     A = sp.csc_matrix((data, indices, indptr), shape=(P, K))
     A.eliminate_zeros()
     return A, b

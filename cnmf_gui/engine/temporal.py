@@ -121,12 +121,10 @@ def _deconvolver():
     return deconvolve_many
 
 
-def _deconvolve_group(Y, deconv, g, progress):
+def _deconvolve_group(Y, deconv, p, deconvolve_many, g, progress):
     """Deconvolve raw traces Y (k, T); returns c, s, baseline, sn, g, lam, epsilon."""
     k, T = Y.shape
-    p = deconv.p if T >= MIN_FRAMES_AR else 0
-    deconvolve_many = _deconvolver() if p > 0 else None
-    if deconvolve_many is not None:
+    if p > 0:
         res = deconvolve_many(Y, p=p, g=g, sn=None, epsilon=deconv.epsilon, s_min=deconv.s_min,
                               method=deconv.method, baseline=deconv.baseline, progress=progress)
         return (np.asarray(res.c), np.asarray(res.s), np.asarray(res.b), np.asarray(res.sn),
@@ -180,6 +178,9 @@ def update_temporal(AtY: np.ndarray, AtA: sp.spmatrix, Atb: np.ndarray, C: np.nd
     if deconv.p > 0 and p_eff == 0 and K:
         log.warning("movie has %d frames, too short to fit the calcium kinetics (at least %d): "
                     "traces are not deconvolved (p = 0)", T, MIN_FRAMES_AR)
+    deconvolve_many = _deconvolver() if p_eff > 0 and K else None
+    if deconvolve_many is None:
+        p_eff = 0
     baseline, sn, lam = np.zeros(K), np.zeros(K), np.full(K, np.nan)
     eps = np.full(K, float(deconv.epsilon))
     g_out = np.zeros((K, p_eff))
@@ -191,7 +192,7 @@ def update_temporal(AtY: np.ndarray, AtA: sp.spmatrix, Atb: np.ndarray, C: np.nd
         Y = C[group] + resid / safe[:, None]
         sub = SubProgress(progress, done / max(K, 1), (done + len(group)) / max(K, 1))
         gg = None if g is None or g.shape[1] != p_eff else g[group]
-        c, s, bl, sig, gk, lk, ek = _deconvolve_group(Y, deconv, gg, sub)
+        c, s, bl, sig, gk, lk, ek = _deconvolve_group(Y, deconv, p_eff, deconvolve_many, gg, sub)
         C[group], out_s[group] = c, s
         baseline[group], sn[group], lam[group], eps[group] = bl, sig, lk, ek
         if p_eff:

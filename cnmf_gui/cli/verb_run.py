@@ -1,0 +1,84 @@
+"""``cnmf-gui run MOVIE --out SESSION.h5``: the whole pipeline, headless, with a progress bar."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+
+NAME = "run"
+HELP = "run motion correction, CNMF, deconvolution, evaluation and dF/F on a movie; write a session file"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("movie", help="movie file (TIFF, HDF5, NPY, a folder of TIFFs, ...)")
+    parser.add_argument("--out", required=True, help="session file to write (HDF5, e.g. SESSION.h5)")
+    parser.add_argument("--params", help="parameters as JSON (one object per stage; missing keys default)")
+    parser.add_argument("--fs", type=float, help="frame rate in Hz (overrides the movie's and the parameters')")
+    parser.add_argument("--no-motion", action="store_true", help="skip motion correction")
+    parser.add_argument("--dataset", help="HDF5: the dataset to read when there are several")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no timings")
+
+
+class _StderrHandler(logging.Handler):
+    """Engine warnings (e.g. 'no components found') as one line each on stderr."""
+
+    def emit(self, record):
+        print(f"cnmf-gui run: {record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
+
+
+def _check_output(out: str, movie: str) -> None:
+    from cnmf_gui.errors import UserError
+    from cnmf_gui.io import is_session_file
+
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise UserError(f"--out {out}: folder {folder} does not exist")
+    if os.path.exists(movie) and os.path.abspath(out) == os.path.abspath(movie):
+        raise UserError(f"--out {out} is the movie itself: choose another file name")
+    if os.path.exists(out) and not is_session_file(out):
+        raise UserError(f"--out {out} exists and is not a cnmf_gui session file: refusing to overwrite it")
+
+
+def run(args) -> int:
+    from cnmf_gui.cli.terminal import TerminalProgress
+    from cnmf_gui.engine.pipeline import run_pipeline
+    from cnmf_gui.errors import ParameterError
+    from cnmf_gui.io import open_movie, save_session
+    from cnmf_gui.params import PipelineParams, load_params
+
+    params = load_params(args.params) if args.params else PipelineParams()
+    if args.fs is not None:
+        if not args.fs > 0:
+            raise ParameterError(f"--fs must be a positive frame rate in Hz, got {args.fs}")
+        params = params.replace(None, frame_rate=args.fs)
+    if args.no_motion:
+        params = params.replace("motion", enabled=False)
+    _check_output(args.out, args.movie)
+    options = {"dataset": args.dataset} if args.dataset else {}
+    handler = _StderrHandler(level=logging.WARNING)
+    logger = logging.getLogger("cnmf_gui.engine")
+    logger.addHandler(handler)
+    progress = TerminalProgress(enabled=False if args.quiet else None)
+    t0 = time.perf_counter()
+    try:
+        with open_movie(args.movie, **options) as movie:
+            data = run_pipeline(movie, params, progress=progress)
+            progress.finish()
+            t_save = time.perf_counter()
+            save_session(data, args.out)
+            t_end = time.perf_counter()
+    finally:
+        logger.removeHandler(handler)
+    comps = data.components
+    counts = [int((comps.status == s).sum()) for s in (1, 0, -1)]
+    print(f"{comps.n_components} components ({counts[0]} accepted, {counts[1]} undecided, "
+          f"{counts[2]} rejected) -> {args.out}")
+    if not args.quiet:
+        print("stage timings:")
+        for stage, seconds in progress.timings().items():
+            print(f"  {stage:<24} {seconds:8.2f} s")
+        print(f"  {'write session':<24} {t_end - t_save:8.2f} s")
+        print(f"  {'total':<24} {t_end - t0:8.2f} s")
+    return 0
