@@ -17,21 +17,15 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 from typing import Iterator, Sequence
 
 import numpy as np
 
 from cnmf_gui.errors import InputFileError, ParameterError
+from cnmf_gui.io.paths import (DATASET_IN_PATH, describe_size, format_from_extension, natural_key,
+                               sniff_format, tiffs_in_folder)
 
-TIFF_EXTENSIONS = (".tif", ".tiff", ".btf", ".tf2", ".tf8")
-HDF5_EXTENSIONS = (".h5", ".hdf5", ".hdf", ".he5")
-NPY_EXTENSIONS = (".npy",)
 _CHUNK_BYTES = 64 * 2**20
-# "file.h5:/group/name" names a dataset inside an HDF5 file.
-_DATASET_IN_PATH = re.compile(r"^(?P<file>.+\.(?:h5|hdf5|hdf|he5)):(?P<dataset>/?[^:\\]+)$", re.IGNORECASE)
-_MAGIC = {b"II*\x00": "tiff", b"MM\x00*": "tiff", b"II+\x00": "tiff", b"MM\x00+": "tiff",
-          b"\x89HDF\r\n\x1a\n": "hdf5", b"\x93NUMPY": "npy"}
 
 
 class Movie:
@@ -265,45 +259,6 @@ class Movie:
         return f"<{type(self).__name__} {self.format} {T}x{H}x{W} {self.dtype} {fr} {self.path!r}>"
 
 
-def natural_key(path: str):
-    """Sort key that orders ``2.tif`` before ``10.tif``."""
-    name = os.path.basename(path)
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)], path
-
-
-def sniff_format(path: str) -> str | None:
-    """The format a file's first bytes announce (``"tiff"``, ``"hdf5"``, ``"npy"``) or None."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError:
-        return None
-    for magic, fmt in _MAGIC.items():
-        if head.startswith(magic):
-            return fmt
-    return None
-
-
-def _format_from_extension(path: str) -> str | None:
-    ext = os.path.splitext(path)[1].lower()
-    if ext in TIFF_EXTENSIONS:
-        return "tiff"
-    if ext in HDF5_EXTENSIONS:
-        return "hdf5"
-    if ext in NPY_EXTENSIONS:
-        return "npy"
-    return None
-
-
-def _tiffs_in_folder(folder: str) -> list[str]:
-    files = [os.path.join(folder, f) for f in os.listdir(folder)
-             if f.lower().endswith(TIFF_EXTENSIONS) and not f.startswith(".")]
-    if not files:
-        raise InputFileError(f"folder {folder} holds no TIFF files (.tif, .tiff): expected a movie "
-                             f"split across TIFF files")
-    return sorted(files, key=natural_key)
-
-
 def open_movie(path, *, dataset: str | None = None, axes: str | None = None, plane: int | None = None,
                channel: int | None = None, frame_rate: float | None = None,
                format: str | None = None) -> Movie:
@@ -369,10 +324,10 @@ def open_movie(path, *, dataset: str | None = None, axes: str | None = None, pla
 
 def _open_path(text: str, format: str | None, options: dict) -> Movie:
     if os.path.isdir(text):
-        return _open_files(_tiffs_in_folder(text), text, options)
+        return _open_files(tiffs_in_folder(text), text, options)
     if os.path.isfile(text):
         return _open_file(text, format, options)
-    match = _DATASET_IN_PATH.match(text)
+    match = DATASET_IN_PATH.match(text)
     if match and os.path.isfile(match["file"]):
         if options["dataset"] is not None and options["dataset"].strip("/") != match["dataset"].strip("/"):
             raise ParameterError(f"{text} names dataset {match['dataset']} but option dataset="
@@ -394,7 +349,7 @@ def _open_file(path: str, format: str | None, options: dict) -> Movie:
         raise InputFileError(f"movie file not found: {path}")
     if not os.access(path, os.R_OK):
         raise InputFileError(f"cannot read {path}: permission denied")
-    fmt = format or _format_from_extension(path)
+    fmt = format or format_from_extension(path)
     sniffed = sniff_format(path)
     if fmt is None:
         ext = os.path.splitext(path)[1] or "(none)"
@@ -419,7 +374,7 @@ def _open_file(path: str, format: str | None, options: dict) -> Movie:
 
 def _open_files(files: list[str], source: str | None, options: dict) -> Movie:
     for f in files:
-        fmt = _format_from_extension(f)
+        fmt = format_from_extension(f)
         if fmt != "tiff":
             raise InputFileError(f"{f}: a movie split across files must be TIFF files (.tif, .tiff)")
     _reject_options(files[0], "tiff", options)
@@ -433,16 +388,6 @@ def _open_files(files: list[str], source: str | None, options: dict) -> Movie:
 def _reject_options(path: str, fmt: str, options: dict) -> None:
     if fmt != "hdf5" and options.get("dataset") is not None:
         raise ParameterError(f"option dataset applies to HDF5 files only, but {path} is {fmt.upper()}")
-
-
-def describe_size(n_bytes: int) -> str:
-    """``1234567`` -> ``'1.2 MB'`` (powers of 1000, as file managers show)."""
-    size = float(n_bytes)
-    for unit in ("bytes", "kB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"
 
 
 __all__ = ["Movie", "open_movie", "natural_key", "sniff_format", "describe_size"]
