@@ -76,7 +76,8 @@ def power_spectrum(y, *, axis: int = -1, segment: int = WELCH_SEGMENT):
     """
     y = np.moveaxis(np.asarray(y), axis, 0)
     T = y.shape[0]
-    n = min(T, segment)
+    # Traces shorter than two segments use one periodogram of the whole trace (no frame lost).
+    n = T if T < 2 * segment else segment
     step = max(n // 2, 1)
     n_seg = 1 + (T - n) // step
     window = np.hanning(n + 2)[1:-1] if n > 2 else np.ones(n)

@@ -104,7 +104,8 @@ def solve_scaled(y, g, theta, mode, b_fixed, s_min=0.0):
     s = np.empty(T)
     p = len(g)
     lam0 = 0.0
-    if p == 0 or (p == 1 and g[0] >= 0.0):
+    use_pav = p == 0 or (p == 1 and g[0] >= 0.0)
+    if use_pav:
         gg = float(g[0]) if p else 0.0
         lam, b, it, st = solve_ar1(y, gg, theta2, mode, b_fixed, lam0, float(np.median(y)), MAX_ITER, c, s)
     else:
@@ -117,13 +118,17 @@ def solve_scaled(y, g, theta, mode, b_fixed, s_min=0.0):
         g2 = float(g[1]) if p > 1 else 0.0
         lam, b, it, st = solve_banded(y, g1, g2, theta2, mode, b_fixed, active, MAX_ITER, -1.0, c, s)
         it += it1
+    status = "optimal"
+    if st == STATUS_OPTIMAL and float(np.sum((y - b - c) ** 2)) > theta2 * (1 + 1e-9):
+        # No c meets the constraint: return the closest fit, the exact solution at lam = 0.
+        status = "infeasible"
+        lam = 0.0
+        if not use_pav:
+            _, b, it2, st = solve_banded(y, g1, g2, theta2, mode, b_fixed, active, MAX_ITER, 0.0, c, s)
+            it += it2
     if st != STATUS_OPTIMAL:
         raise RuntimeError(f"deconvolution did not converge (status {st}, {it} iterations)")
     np.maximum(s, 0.0, out=s)
-    status = "optimal"
-    rss = float(np.sum((y - b - c) ** 2))
-    if lam <= 0.0 and rss > theta2 * (1 + 1e-9):
-        status = "infeasible"
     if s_min > 0.0:
         c, s, b = threshold(y, g, mode, b_fixed, s, s_min)
         status = "thresholded"
