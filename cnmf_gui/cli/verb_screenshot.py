@@ -25,6 +25,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--frame", type=int, default=None, help="frame to show (default: the middle)")
     parser.add_argument("--select", type=int, nargs="*", default=None, metavar="ID",
                         help="component ids to select (default: the two with the highest SNR)")
+    parser.add_argument("--outlines", default="all",
+                        choices=("all", "accepted", "not rejected", "undecided", "rejected", "none"),
+                        help="which components' outlines to draw (default all)")
     parser.add_argument("--dock", default=None, choices=("traces", "motion", "log"),
                         help="bottom dock to bring to the front (default traces)")
 
@@ -39,6 +42,6 @@ def run(args) -> int:
         raise UserError(f"{args.out}: folder {folder} does not exist")
     from cnmf_gui.gui.screenshot import render
     render(args.file, args.out, view=args.view, size=tuple(args.size), frame=args.frame,
-           select=args.select, dock=args.dock)
+           select=args.select, dock=args.dock, outlines=args.outlines)
     print(f"wrote {args.out}")
     return 0

@@ -60,9 +60,11 @@ class ContourLayer:
         view.addItem(self.selected)
         self.members: dict[int, list[int]] = {s: [] for s in self.curves}
 
-    def set_visible(self, visible: bool) -> None:
-        for curve in (*self.curves.values(), self.selected):
-            curve.setVisible(visible)
+    def set_visible(self, visible: bool, statuses=None) -> None:
+        """Show or hide the outlines; ``statuses`` limits them to those statuses (None: all)."""
+        for status, curve in self.curves.items():
+            curve.setVisible(visible and (statuses is None or status in statuses))
+        self.selected.setVisible(visible)
 
     def update(self, contours: dict, ids, status, selection) -> None:
         """Redraw: ``contours`` id -> (n, 2) [row, col]; ``status`` aligned with ``ids``."""

@@ -54,9 +54,15 @@ class MovieView(QWidget):
         self.speed.valueChanged.connect(self._on_speed)
         self.time_label = QLabel("")
         self.time_label.setMinimumWidth(170)
-        self.contours_box = QCheckBox("Contours")
+        self.contours_box = QCheckBox("Outlines")
         self.contours_box.setChecked(True)
         self.contours_box.toggled.connect(self._on_contours_toggled)
+        self.outline_filter = QComboBox()
+        for label, statuses in (("all", None), ("accepted", (1,)), ("not rejected", (1, 0)),
+                                ("undecided", (0,)), ("rejected", (-1,))):
+            self.outline_filter.addItem(label, statuses)
+        self.outline_filter.setToolTip("Which components' outlines are drawn (the selection always is)")
+        self.outline_filter.currentIndexChanged.connect(self._on_contours_toggled)
         self.auto_button = QPushButton("Auto levels")
         self.auto_button.setToolTip("Fit the contrast to the current frame")
         self.auto_button.clicked.connect(self.auto_levels)
@@ -66,6 +72,7 @@ class MovieView(QWidget):
             top.addWidget(w)
         top.addStretch(1)
         top.addWidget(self.contours_box)
+        top.addWidget(self.outline_filter)
         top.addWidget(self.auto_button)
 
         self.graphics = pg.GraphicsLayoutWidget()
@@ -182,13 +189,15 @@ class MovieView(QWidget):
         self.right.setVisible(side)
         # Raw frames are not aligned with the footprints: outline cells only where they fit.
         misaligned = name == "raw" and self.session.data is not None and self.session.data.motion is not None
-        self.left_contours.set_visible(self.contours_box.isChecked() and not misaligned and not side)
-        self.right_contours.set_visible(self.contours_box.isChecked() and side)
+        shown = self.contours_box.isChecked()
+        statuses = self.outline_filter.currentData()
+        self.left_contours.set_visible(shown and not misaligned and not side, statuses)
+        self.right_contours.set_visible(shown and side, statuses)
         self._auto_levels = True
         self._show_frame()
         self.view_changed.emit(name)
 
-    def _on_contours_toggled(self, checked: bool) -> None:
+    def _on_contours_toggled(self, *args) -> None:
         self.set_view(self.view, force=True)
 
     def auto_levels(self) -> None:

@@ -11,7 +11,8 @@ from cnmf_gui.atomic import atomic_path
 from cnmf_gui.errors import UserError
 
 
-def render(path, out, *, view=None, size=(1400, 900), frame=None, select=None, dock=None) -> None:
+def render(path, out, *, view=None, size=(1400, 900), frame=None, select=None, dock=None,
+           outlines: str = "all") -> None:
     """Open ``path`` in a fresh window (default layout), show ``view`` and save a PNG to ``out``."""
     from PyQt6.QtCore import QSettings
 
@@ -35,6 +36,11 @@ def render(path, out, *, view=None, size=(1400, 900), frame=None, select=None, d
                     raise UserError(f"view {view!r} is not available for {path}: expected one of "
                                     f"{', '.join(s.available_views())}")
                 window.movie_view.set_view(view)
+            mv = window.movie_view
+            if outlines == "none":
+                mv.contours_box.setChecked(False)
+            else:
+                mv.outline_filter.setCurrentIndex(mv.outline_filter.findText(outlines))
             comps = s.components
             if select is None and comps is not None and comps.n_components:
                 snr = np.nan_to_num(np.asarray(comps.metrics.get("snr", np.zeros(comps.n_components)), float))
