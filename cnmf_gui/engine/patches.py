@@ -16,6 +16,7 @@ Pnevmatikakis E. A. et al. (2016) Neuron 89(2):285-299.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import math
 import multiprocessing
 import os
 from typing import Any, Callable, Protocol
@@ -95,10 +96,9 @@ def patch_grid(shape: tuple[int, int], size: int, overlap: int) -> list[tuple[in
     def starts(n):
         if size >= n:
             return [0]
-        stride = max(1, size - overlap)
-        s = list(range(0, n - size, stride))
-        s.append(n - size)
-        return sorted(set(s))
+        # as few patches as give at least `overlap` shared pixels, spread evenly
+        count = math.ceil((n - overlap) / max(1, size - overlap))
+        return sorted({int(round(i * (n - size) / (count - 1))) for i in range(count)})
     H, W = shape
     return [(r, min(r + size, H), c, min(c + size, W)) for r in starts(H) for c in starts(W)]
 

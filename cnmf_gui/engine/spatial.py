@@ -263,7 +263,7 @@ def update_spatial(A_vals: np.ndarray, masks: sp.csc_matrix, b: np.ndarray, C: n
 # ----------------------------------------------------------------------------------------------
 
 
-def clean_footprints(A: sp.csc_matrix, shape: tuple[int, int], *, min_fraction: float = 0.01,
+def clean_footprints(A: sp.csc_matrix, shape: tuple[int, int], *, min_fraction: float = 0.1,
                      min_pixels: int = 3) -> tuple[sp.csc_matrix, np.ndarray, np.ndarray]:
     """Keep each footprint's connected piece around its peak; drop empty ones; unit L2 norm.
 
