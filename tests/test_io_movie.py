@@ -11,6 +11,7 @@ import tifffile
 
 from cnmf_gui.io import Movie, open_movie
 from cnmf_gui.io.hdf5_source import AxisOrderWarning
+from cnmf_gui.io.movie import _maps_a_file
 from cnmf_gui.io.tiff_source import scanimage_frame_rate
 
 
@@ -43,6 +44,7 @@ def _check_reads(movie: Movie, truth: np.ndarray):
     np.testing.assert_array_equal(np.concatenate([c for _, c in chunks]), truth)
     out = movie[:2]
     assert type(out) is np.ndarray and out.flags.c_contiguous and out.dtype.isnative
+    assert not _maps_a_file(out) and not _maps_a_file(movie[1]) and not _maps_a_file(movie[[1, 0]])
     with pytest.raises(IndexError):
         movie[T]
 
@@ -211,8 +213,13 @@ def test_tiff_series_keeps_few_files_open(tmp_path, monkeypatch):
         assert len(movie._open) <= 2
 
 
-@pytest.mark.parametrize("chunks", [None, (1, 9, 7), True])
-def test_hdf5_round_trip(tmp_path, chunks):
+@pytest.mark.parametrize("chunks, mapped", [
+    (None, True),             # contiguous
+    ((1, 9, 7), True),        # one frame per chunk
+    ((5, 9, 7), True),        # several frames per chunk, the last one partly filled
+    ((4, 5, 7), False),       # chunks cut across frames: h5py reads them
+])
+def test_hdf5_round_trip(tmp_path, chunks, mapped):
     truth = _movie(dtype=np.float32)
     path = tmp_path / "m.h5"
     with h5py.File(path, "w") as f:
@@ -222,7 +229,35 @@ def test_hdf5_round_trip(tmp_path, chunks):
     with open_movie(path) as movie:
         assert movie.format == "hdf5"
         assert movie.frame_rate == 12.5
-        assert ("memory-mapped" in movie.details["storage"]) == (chunks is None)
+        assert ("memory-mapped" in movie.details["storage"]) == mapped
+        _check_reads(movie, truth)
+
+
+def test_hdf5_unwritten_chunks_read_as_fill_value(tmp_path):
+    path = tmp_path / "partial.h5"
+    with h5py.File(path, "w") as f:
+        ds = f.create_dataset("m", shape=(12, 9, 7), dtype=np.int16, chunks=(1, 9, 7), fillvalue=-1)
+        ds[0:4] = 5
+        ds[8:12] = 7
+    truth = np.full((12, 9, 7), -1, np.int16)
+    truth[0:4], truth[8:12] = 5, 7
+    with open_movie(path) as movie:
+        assert "memory-mapped" not in movie.details["storage"]
+        _check_reads(movie, truth)
+
+
+@pytest.mark.parametrize("frames_per_chunk", [1, 3])
+def test_hdf5_chunks_written_out_of_order(tmp_path, frames_per_chunk):
+    # Chunks lie in the file in reverse: read through a table of frame offsets.
+    truth = _movie(T=14)
+    path = tmp_path / "reverse.h5"
+    k = frames_per_chunk
+    with h5py.File(path, "w") as f:
+        ds = f.create_dataset("m", shape=truth.shape, dtype=truth.dtype, chunks=(k, 9, 7))
+        for start in reversed(range(0, len(truth), k)):
+            ds[start:start + k] = truth[start:start + k]
+    with open_movie(path) as movie:
+        assert "memory-mapped" in movie.details["storage"]
         _check_reads(movie, truth)
 
 

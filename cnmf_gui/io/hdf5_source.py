@@ -6,6 +6,7 @@ chunked or compressed ones are read through h5py one run of frames at a time.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -149,7 +150,7 @@ def open_hdf5(path: str, *, dataset: str | None = None, axes: str | None = None,
                           f"last axis is much shorter; pass axes='thw' if it is time x rows x columns",
                           AxisOrderWarning, stacklevel=5)
         frame_rate = _frame_rate(h5, ds)
-        array, storage = _memory_map(path, ds)
+        array, storage = _memory_map(path, ds, layout)
         reopen = path if dataset is None else f"{path}:{ds.name}"
         details = {"dataset": ds.name, "storage": storage}
         if array is not None:
@@ -210,12 +211,20 @@ class _DatasetReader:
         return out
 
 
-def _memory_map(path: str, ds):
-    """A read-only memory map of a contiguous, unfiltered dataset, or (None, description)."""
+def _memory_map(path: str, ds, layout: Layout):
+    """A read-only memory map of an unfiltered dataset's storage, or (None, description).
+
+    Contiguous datasets map directly. Chunked ones map too when each chunk holds whole frames
+    along the stored first axis and the chunks lie in the file at a constant stride (as when
+    written frame after frame): HDF5's per-chunk bookkeeping then costs more than the copy.
+    """
     chunks = ds.chunks
     if chunks is not None:
-        filters = ", ".join(f for f in (ds.compression, "shuffle" if ds.shuffle else None) if f)
-        return None, f"chunked {chunks}" + (f", {filters}" if filters else "")
+        filters = ", ".join(f for f in (ds.compression, "shuffle" if ds.shuffle else None,
+                                        "fletcher32" if ds.fletcher32 else None) if f)
+        described = f"chunked {chunks}" + (f", {filters}" if filters else "")
+        array = None if filters or ds.scaleoffset is not None else _map_chunks(path, ds, layout)
+        return array, described + (", memory-mapped" if array is not None else "")
     try:
         offset = ds.id.get_offset()
     except Exception:  # external or virtual storage has no single offset
@@ -227,3 +236,75 @@ def _memory_map(path: str, ds):
     except (ValueError, OSError) as exc:
         raise InputFileError(f"{path}:{ds.name} is truncated or unreadable: {_reason(exc)}") from None
     return array, "contiguous, memory-mapped"
+
+
+def _map_chunks(path: str, ds, layout: Layout):
+    """Strided view of the file over chunks of whole frames, or None when they do not fit."""
+    chunks, shape = ds.chunks, ds.shape
+    if layout.axes[0] != "t" or tuple(chunks[1:]) != tuple(shape[1:]) or ds.size == 0 \
+            or not hasattr(ds.id, "chunk_iter"):
+        return None
+    n_chunks = -(-shape[0] // chunks[0])
+    found: list[tuple[int, int]] = []
+    try:
+        ds.id.chunk_iter(lambda info: found.append((info.chunk_offset[0], info.byte_offset)))
+    except Exception:  # older HDF5 without H5Dchunk_iter: h5py reads them
+        return None
+    if len(found) != n_chunks:  # unwritten chunks have no storage (they read as fill value)
+        return None
+    found.sort()
+    offsets = np.array([o for _, o in found], dtype=np.int64)
+    chunk_bytes = int(np.prod(chunks)) * ds.dtype.itemsize
+    frame_bytes = int(np.prod(shape[1:])) * ds.dtype.itemsize
+    if int(offsets.max()) + chunk_bytes > os.path.getsize(path):
+        return None
+    stride = int(offsets[1] - offsets[0]) if n_chunks > 1 else chunk_bytes
+    even = not np.any(np.diff(offsets) != stride) and (stride == chunk_bytes or (chunks[0] == 1 and stride > chunk_bytes))
+    if not even:
+        # HDF5 puts its chunk index between data chunks now and then: gather frame by frame.
+        frames = np.arange(shape[0])
+        return _FrameTable(path, offsets[frames // chunks[0]] + (frames % chunks[0]) * frame_bytes,
+                           shape, ds.dtype)
+    span = int(offsets[-1] - offsets[0]) + chunk_bytes
+    raw = np.memmap(path, mode="r", dtype=np.uint8, offset=int(offsets[0]), shape=(span,))
+    inner = [ds.dtype.itemsize]
+    for n in reversed(shape[2:]):
+        inner.insert(0, inner[0] * n)
+    # chunks of one frame: a frame every `stride` bytes; chunks of k frames: back to back
+    step = stride if chunks[0] == 1 else frame_bytes
+    return np.ndarray(shape, dtype=ds.dtype, buffer=raw, strides=(step, *inner))
+
+
+class _FrameTable:
+    """Array-like over frames stored at arbitrary byte offsets of a memory-mapped file.
+
+    Parameters
+    ----------
+    path : str
+    offsets : ndarray of shape (T,), int64
+        Byte offset of each frame's first value.
+    shape : tuple
+        Stored shape; frames are C-ordered blocks of ``shape[1:]``.
+    dtype : numpy.dtype
+    """
+
+    def __init__(self, path: str, offsets: np.ndarray, shape, dtype):
+        self._raw = np.memmap(path, mode="r", dtype=np.uint8)
+        self._offsets = offsets
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self._frame_bytes = int(np.prod(self.shape[1:])) * self.dtype.itemsize
+
+    def __getitem__(self, key):
+        frames = np.arange(self.shape[0])[key[0]]
+        scalar = frames.ndim == 0
+        frames = np.atleast_1d(frames)
+        out = np.empty((len(frames),) + self.shape[1:], self.dtype)
+        if out.size == 0:
+            return out[(slice(None),) + tuple(key[1:])]
+        flat = out.reshape(len(frames), -1).view(np.uint8)
+        for j, t in enumerate(frames):
+            start = int(self._offsets[t])
+            flat[j] = self._raw[start:start + self._frame_bytes]
+        out = out[(slice(None),) + tuple(key[1:])]
+        return out[0] if scalar else out

@@ -28,6 +28,18 @@ from cnmf_gui.io.paths import (DATASET_IN_PATH, describe_size, format_from_exten
 _CHUNK_BYTES = 64 * 2**20
 
 
+def _maps_a_file(block: np.ndarray) -> bool:
+    """Whether ``block`` is (a view of) a memory map: handing it out would tie callers to the file."""
+    base = block
+    while isinstance(base, np.ndarray):
+        if isinstance(base, np.memmap):
+            return True
+        if base.base is None:
+            return False
+        base = base.base
+    return True  # the buffer belongs to something else (an mmap object, bytes from a file)
+
+
 class Movie:
     """A lazily read movie of shape (T, H, W).
 
@@ -168,7 +180,7 @@ class Movie:
         """A fresh, C-ordered, native-byte-order array (never a view into a file)."""
         if not block.dtype.isnative:
             return block.astype(self.dtype)
-        if isinstance(block, np.memmap) or not block.flags.c_contiguous or not block.flags.owndata:
+        if not block.flags.c_contiguous or _maps_a_file(block):
             return np.array(block, dtype=self.dtype, order="C")
         return block
 
