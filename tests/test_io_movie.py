@@ -70,16 +70,38 @@ def test_tiff_round_trip(tmp_path, kwargs, storage):
         _check_reads(movie, truth)
 
 
-def test_tiff_pages_with_ifds_between_frames_are_memory_mapped(tmp_path):
-    # ImageJ-style writers put an IFD before each frame: pages are evenly spaced, not contiguous.
+@pytest.mark.parametrize("uneven", [False, True])
+def test_tiff_pages_with_ifds_between_frames_are_memory_mapped(tmp_path, uneven):
+    # Many writers put an IFD before each frame: pages are evenly spaced, or unevenly when each
+    # frame's description differs in length (ScanImage's per-frame timestamps).
     truth = _movie(T=6)
     path = tmp_path / "pages.tif"
     with tifffile.TiffWriter(path) as tw:
-        for frame in truth:
-            tw.write(frame, contiguous=False, description=f"frame {frame[0, 0]:06d}")
+        for t, frame in enumerate(truth):
+            text = "x" * (t * 7 if uneven else 5)
+            tw.write(frame, contiguous=False, description=f"frame {text}", metadata=None)
     with open_movie(path) as movie:
         assert movie.details["storage"].startswith("memory-mapped")
         _check_reads(movie, truth)
+
+
+def test_offset_table_gathers_blocks_from_anywhere_in_a_file(tmp_path):
+    from cnmf_gui.io.array_source import OffsetTable
+
+    rng = np.random.default_rng(4)
+    blocks = rng.integers(0, 60000, size=(3, 2, 4, 5)).astype(">u2")  # (T, Z) blocks of 4 x 5
+    offsets = np.zeros((3, 2), np.int64)
+    data = bytearray(rng.bytes(13))
+    for i in range(3):
+        for j in range(2):
+            offsets[i, j] = len(data)
+            data += blocks[i, j].tobytes() + rng.bytes(int(rng.integers(1, 50)))
+    path = tmp_path / "raw.bin"
+    path.write_bytes(bytes(data))
+    table = OffsetTable(str(path), offsets, blocks.shape, blocks.dtype)
+    for key in [(slice(None),) * 4, (slice(1, 3), slice(1, 2), slice(None), slice(None)),
+                (np.array([2, 0]), slice(0, 1), slice(1, 3), slice(None)), (1, 0, slice(None), 4)]:
+        np.testing.assert_array_equal(table[key], blocks[key])
 
 
 def test_compressed_tiff_cache_serves_repeated_reads(tmp_path):

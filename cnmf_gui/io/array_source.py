@@ -79,6 +79,47 @@ class ArrayMovie(Movie):
             self._closer()
 
 
+class OffsetTable:
+    """Array-like over equal blocks stored at arbitrary byte offsets of a memory-mapped file.
+
+    Serves uncompressed data that is not one regular block: TIFF pages with IFDs of varying
+    size between them, HDF5 chunks with the chunk index stored among them. Each read copies
+    the blocks asked for, one ``memcpy`` each.
+
+    Parameters
+    ----------
+    path : str
+    offsets : ndarray of int64
+        Byte offset of each block; its shape is the leading part of ``shape``.
+    shape : tuple
+        Full shape: ``offsets.shape`` followed by the shape of one C-ordered block.
+    dtype : numpy.dtype
+        Including byte order.
+    """
+
+    def __init__(self, path: str, offsets: np.ndarray, shape, dtype):
+        self._raw = np.memmap(path, mode="r", dtype=np.uint8)
+        self._offsets = np.asarray(offsets, dtype=np.int64)
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self._block = self.shape[self._offsets.ndim:]
+        self._block_bytes = int(np.prod(self._block)) * self.dtype.itemsize
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        key = key + (slice(None),) * (len(self.shape) - len(key))
+        n_lead = self._offsets.ndim
+        grid = np.asarray(self._offsets[key[:n_lead]])
+        flat_offsets = grid.ravel()
+        out = np.empty((flat_offsets.size,) + self._block, self.dtype)
+        if out.size:
+            rows = out.reshape(flat_offsets.size, -1).view(np.uint8)
+            for j, start in enumerate(flat_offsets.tolist()):
+                rows[j] = self._raw[start:start + self._block_bytes]
+        out = out.reshape(grid.shape + self._block)
+        return out[(slice(None),) * grid.ndim + tuple(key[n_lead:])]
+
+
 def _reason(exc: BaseException) -> str:
     """The first line of an exception's message, or its type when it has none."""
     text = str(exc).strip().splitlines()

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from cnmf_gui.errors import InputFileError, ParameterError
-from cnmf_gui.io.array_source import ArrayMovie, _reason
+from cnmf_gui.io.array_source import ArrayMovie, OffsetTable, _reason
 from cnmf_gui.io.layout import Layout, parse_axes_option
 
 # A last axis this many times shorter than both others is taken for time (SIMA stores
@@ -263,7 +263,7 @@ def _map_chunks(path: str, ds, layout: Layout):
     if not even:
         # HDF5 puts its chunk index between data chunks now and then: gather frame by frame.
         frames = np.arange(shape[0])
-        return _FrameTable(path, offsets[frames // chunks[0]] + (frames % chunks[0]) * frame_bytes,
+        return OffsetTable(path, offsets[frames // chunks[0]] + (frames % chunks[0]) * frame_bytes,
                            shape, ds.dtype)
     span = int(offsets[-1] - offsets[0]) + chunk_bytes
     raw = np.memmap(path, mode="r", dtype=np.uint8, offset=int(offsets[0]), shape=(span,))
@@ -273,38 +273,3 @@ def _map_chunks(path: str, ds, layout: Layout):
     # chunks of one frame: a frame every `stride` bytes; chunks of k frames: back to back
     step = stride if chunks[0] == 1 else frame_bytes
     return np.ndarray(shape, dtype=ds.dtype, buffer=raw, strides=(step, *inner))
-
-
-class _FrameTable:
-    """Array-like over frames stored at arbitrary byte offsets of a memory-mapped file.
-
-    Parameters
-    ----------
-    path : str
-    offsets : ndarray of shape (T,), int64
-        Byte offset of each frame's first value.
-    shape : tuple
-        Stored shape; frames are C-ordered blocks of ``shape[1:]``.
-    dtype : numpy.dtype
-    """
-
-    def __init__(self, path: str, offsets: np.ndarray, shape, dtype):
-        self._raw = np.memmap(path, mode="r", dtype=np.uint8)
-        self._offsets = offsets
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
-        self._frame_bytes = int(np.prod(self.shape[1:])) * self.dtype.itemsize
-
-    def __getitem__(self, key):
-        frames = np.arange(self.shape[0])[key[0]]
-        scalar = frames.ndim == 0
-        frames = np.atleast_1d(frames)
-        out = np.empty((len(frames),) + self.shape[1:], self.dtype)
-        if out.size == 0:
-            return out[(slice(None),) + tuple(key[1:])]
-        flat = out.reshape(len(frames), -1).view(np.uint8)
-        for j, t in enumerate(frames):
-            start = int(self._offsets[t])
-            flat[j] = self._raw[start:start + self._frame_bytes]
-        out = out[(slice(None),) + tuple(key[1:])]
-        return out[0] if scalar else out

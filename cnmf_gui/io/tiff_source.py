@@ -25,7 +25,7 @@ from collections import OrderedDict
 import numpy as np
 
 from cnmf_gui.errors import InputFileError
-from cnmf_gui.io.array_source import ArrayMovie, _reason
+from cnmf_gui.io.array_source import ArrayMovie, OffsetTable, _reason
 from cnmf_gui.io.layout import Layout, parse_axes_option
 
 CACHE_BYTES = 32 * 2**20
@@ -332,7 +332,7 @@ def _open_series(tif, path, axes, plane, channel, allow_single_frame, cache_byte
     strided = _strided_pages(path, pages, page, shape, dtype)
     if strided is not None:
         tif.close()
-        details["storage"] = "memory-mapped (one page per frame)"
+        details["storage"] = "memory-mapped (page by page)"
         return ArrayMovie(strided, layout, fancy=True, **common)
 
     details["storage"] = f"pages decoded on demand (cache {cache_bytes // 2**20} MB)"
@@ -341,7 +341,11 @@ def _open_series(tif, path, axes, plane, channel, allow_single_frame, cache_byte
 
 
 def _strided_pages(path, pages, keyframe, shape, dtype):
-    """A strided memory map over uncompressed, evenly spaced pages, or None."""
+    """A memory-mapped view of uncompressed pages, or None when pages must be decoded.
+
+    Evenly spaced pages give a strided view of the file (vectorised reads); unevenly spaced
+    ones (IFDs of varying size between frames, as ScanImage writes) a table of page offsets.
+    """
     if not keyframe.is_final or len(pages) < 1:
         return None
     try:
@@ -351,11 +355,11 @@ def _strided_pages(path, pages, keyframe, shape, dtype):
         return None
     if not contiguous:
         return None
-    stride = int(offsets[1] - offsets[0]) if len(offsets) > 1 else 0
-    if len(offsets) > 1 and (stride <= 0 or np.any(np.diff(offsets) != stride)):
-        return None
     page_shape = tuple(keyframe.shape)
     n_lead = len(shape) - len(page_shape)
+    stride = int(offsets[1] - offsets[0]) if len(offsets) > 1 else 0
+    if len(offsets) > 1 and (stride <= 0 or np.any(np.diff(offsets) != stride)):
+        return OffsetTable(path, offsets.reshape(shape[:n_lead]), shape, dtype)
     inner = [dtype.itemsize]
     for n in reversed(page_shape[1:]):
         inner.insert(0, inner[0] * n)
