@@ -27,7 +27,8 @@ def _session(frame_rate=20.0, K=4, T=30, H=6, W=5, seed=3):
                        dff=rng.normal(size=(K, T)), baseline=rng.random(K), sn=rng.random(K),
                        epsilon=np.zeros(K), g=rng.random((K, 1)), status=np.array([1, -1, 0, 1])[:K],
                        ids=np.array([7, 12, 3, 40])[:K],
-                       metrics={"snr": rng.random(K) * 10, "r_value": rng.random(K).astype(np.float32)})
+                       metrics={"snr": rng.random(K) * 10, "r_value": rng.random(K).astype(np.float32),
+                                "per_frame": rng.random((K, T))})
     comps.dff[0, 5] = np.nan
     return SessionData(movie_path=None, movie_shape=(T, H, W), frame_rate=frame_rate, components=comps)
 

@@ -142,7 +142,10 @@ def export_csv(data, folder, *, include_all: bool = False) -> list[Path]:
 
     H, W = int(data.movie_shape[1]), int(data.movie_shape[2])
     rows, cols, area = footprint_centroids(comps.A[:, keep], (H, W))
-    names = sorted(k for k in comps.metrics if k not in ("id", "status", "centroid_row", "centroid_col", "area_px"))
+    # One column per per-component metric; anything else (e.g. a per-frame array) has no place here.
+    names = sorted(k for k, v in comps.metrics.items()
+                   if k not in ("id", "status", "centroid_row", "centroid_col", "area_px")
+                   and np.shape(v) == (comps.n_components,))
     table_header = ["id", "status", "centroid_row", "centroid_col", "area_px"] + names
     columns = [ids, np.array([STATUS_NAMES.get(int(s), str(int(s))) for s in status[keep]], dtype=str),
                rows, cols, area]
