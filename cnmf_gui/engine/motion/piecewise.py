@@ -1,0 +1,179 @@
+"""Piecewise-rigid registration: shifts of overlapping patches, held near the rigid shift.
+
+Following NoRMCorre (Pnevmatikakis & Giovannucci 2017), the field of view is tiled with
+overlapping square patches; each patch of a frame is registered to the same patch of the
+template, with its shift allowed to deviate from the frame's rigid shift by at most
+``max_deviation_rigid`` px. The patch shifts, placed at the patch centres, are interpolated
+to every pixel as a smooth field (:func:`cnmf_gui.engine.motion.warp.warp_frames`).
+
+Each frame is first moved by its rigid shift rounded to whole pixels (an exact copy, no
+interpolation), so that every patch of the frame overlaps its template patch; the patch search
+then only needs the small residual window. Patches are registered exactly like whole frames
+(:mod:`~cnmf_gui.engine.motion.rigid`): only the template patch is windowed, with a zero band
+as wide as the search so the FFT's wrap-around never enters the correlation.
+
+References
+----------
+Pnevmatikakis E.A., Giovannucci A. (2017) NoRMCorre: an online algorithm for piecewise rigid
+motion correction of calcium imaging data. Journal of Neuroscience Methods 291:83-94.
+Guizar-Sicairos M., Thurman S.T., Fienup J.R. (2008) Efficient subpixel image registration
+algorithms. Optics Letters 33(2):156-158.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from cnmf_gui.engine.motion.prep import SpectralPrep
+from cnmf_gui.engine.motion.rigid import register_spectra
+from cnmf_gui.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class PatchGrid:
+    """Overlapping square patches covering a frame.
+
+    Attributes
+    ----------
+    size : int
+        Side of a patch, px.
+    row_starts : ndarray of shape (gy,), int
+        First row of each patch row; the last patch ends at the frame's last row.
+    col_starts : ndarray of shape (gx,), int
+    centers : ndarray of shape (gy, gx, 2), float64
+        [row, col] of each patch's centre.
+    """
+
+    size: int
+    row_starts: np.ndarray
+    col_starts: np.ndarray
+    centers: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.row_starts), len(self.col_starts)
+
+
+def _starts(n: int, size: int, stride: int) -> np.ndarray:
+    starts = list(range(0, n - size + 1, stride))
+    if starts[-1] + size < n:
+        starts.append(n - size)  # the last patch ends flush with the edge: no pixel left out
+    return np.asarray(starts, np.int64)
+
+
+def make_patch_grid(shape, patch_size: int, patch_overlap: int) -> PatchGrid:
+    """Tile a frame with overlapping patches.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        (H, W).
+    patch_size : int
+        Side of a patch (MotionParams.patch_size).
+    patch_overlap : int
+        Overlap between neighbours (MotionParams.patch_overlap), smaller than ``patch_size``.
+
+    Returns
+    -------
+    PatchGrid
+
+    Raises
+    ------
+    ParameterError
+        When the patch is larger than the frame.
+    """
+    H, W = int(shape[0]), int(shape[1])
+    if patch_size > H or patch_size > W:
+        raise ParameterError(
+            f"parameter motion.patch_size = {patch_size} px is larger than the frame ({H} x {W} px): "
+            f"expected at most {min(H, W)}")
+    stride = max(1, patch_size - patch_overlap)
+    rows = _starts(H, patch_size, stride)
+    cols = _starts(W, patch_size, stride)
+    half = (patch_size - 1) / 2.0
+    centers = np.stack(np.meshgrid(rows + half, cols + half, indexing="ij"), axis=-1).astype(float)
+    return PatchGrid(size=int(patch_size), row_starts=rows, col_starts=cols, centers=centers)
+
+
+class PatchRegistrar:
+    """Registers the patches of frames to the patches of one template.
+
+    Parameters
+    ----------
+    template : ndarray of shape (H, W), float32
+    grid : PatchGrid
+    max_deviation : float
+        Largest deviation of a patch's shift from the frame's rigid shift, px.
+    upsample_factor : int
+    taper_fraction, highpass_sigma : float
+        As for whole frames (MotionParams).
+    """
+
+    def __init__(self, template: np.ndarray, grid: PatchGrid, max_deviation: float,
+                 upsample_factor: int, taper_fraction: float, highpass_sigma: float):
+        self.grid = grid
+        self.max_deviation = float(max_deviation)
+        self.upsample_factor = int(upsample_factor)
+        ps = grid.size
+        # The residual after the whole-pixel rigid move is within max_deviation + 0.5 px.
+        reach = int(math.ceil(self.max_deviation + 0.5))
+        self.prep = SpectralPrep((ps, ps), taper_fraction, highpass_sigma, margin=reach + 1)
+        self.search = reach
+        patches = self.extract(template[None].astype(np.float32))[0]   # (gy, gx, ps, ps)
+        self.template_spectra = self.prep.template_spectrum(patches)   # (gy, gx, ps, ps//2+1)
+        # A patch with (almost) no texture gives a meaningless peak: it follows the rigid shift.
+        energy = np.abs(self.template_spectra) ** 2
+        energy = energy.reshape(energy.shape[:2] + (-1,)).sum(axis=-1)
+        self.textured = energy > 1e-6 * max(float(np.median(energy)), 1e-30)
+
+    def extract(self, frames: np.ndarray) -> np.ndarray:
+        """Patches of frames, shape (n, gy, gx, ps, ps), float32 (a copy)."""
+        ps = self.grid.size
+        view = sliding_window_view(frames, (ps, ps), axis=(1, 2))
+        # Index rows and columns together: indexing one axis at a time would copy a full
+        # (n, gy, W - ps + 1, ps, ps) intermediate (gigabytes for 512 x 512 frames).
+        return view[:, self.grid.row_starts[:, None], self.grid.col_starts[None, :]]
+
+    def estimate(self, frames: np.ndarray, rigid: np.ndarray) -> np.ndarray:
+        """Patch shifts of frames.
+
+        Parameters
+        ----------
+        frames : ndarray of shape (n, H, W), float32, finite
+        rigid : ndarray of shape (n, 2)
+            The frames' rigid shifts [dy, dx].
+
+        Returns
+        -------
+        ndarray of shape (n, gy, gx, 2), float32
+            [dy, dx] of each patch, within ``max_deviation`` of the rigid shift.
+        """
+        n, H, W = frames.shape
+        gy, gx = self.grid.shape
+        rigid = np.asarray(rigid, float)
+        out = np.broadcast_to(rigid[:, None, None, :], (n, gy, gx, 2)).astype(np.float32)
+        if self.max_deviation == 0 or n == 0:
+            return out
+        whole = np.round(rigid).astype(np.int64)
+        moved = np.empty_like(frames)
+        rows = np.arange(H)
+        cols = np.arange(W)
+        for i in range(n):
+            # J(r, c) = I(r - dy, c - dx) with whole-pixel dy, dx: an exact gather, edges held.
+            ri = np.clip(rows - whole[i, 0], 0, H - 1)
+            ci = np.clip(cols - whole[i, 1], 0, W - 1)
+            moved[i] = frames[i][ri[:, None], ci[None, :]]
+        patches = self.extract(moved)                          # (n, gy, gx, ps, ps)
+        ps = self.grid.size
+        spectra = self.prep.frame_spectra(patches)          # (n, gy, gx, ps, ps//2+1)
+        residual, _, _ = register_spectra(spectra, self.template_spectra[None], (ps, ps),
+                                          self.search, self.upsample_factor)
+        total = whole[:, None, None, :] + residual
+        dev = np.clip(total - rigid[:, None, None, :], -self.max_deviation, self.max_deviation)
+        dev[:, ~self.textured] = 0.0
+        out = (rigid[:, None, None, :] + dev).astype(np.float32)
+        return out
