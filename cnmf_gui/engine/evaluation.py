@@ -47,10 +47,35 @@ def transient_frames(c: np.ndarray) -> np.ndarray:
     return np.sort(frames)
 
 
+def _neighbourhoods(A: sp.csc_matrix, shape, margin: int):
+    """Pixels of each footprint's bounding box grown by ``margin``, and the footprint on them."""
+    H, W = shape
+    out = []
+    for k in range(A.shape[1]):
+        pix = A.indices[A.indptr[k]:A.indptr[k + 1]]
+        val = A.data[A.indptr[k]:A.indptr[k + 1]]
+        if len(pix) == 0:
+            out.append((pix, val))
+            continue
+        r, c = np.divmod(pix, W)
+        rr = np.arange(max(r.min() - margin, 0), min(r.max() + margin + 1, H))
+        cc = np.arange(max(c.min() - margin, 0), min(c.max() + margin + 1, W))
+        box = (rr[:, None] * W + cc[None, :]).ravel()
+        a = np.zeros(len(box))
+        a[np.searchsorted(box, pix)] = val
+        out.append((box, a))
+    return out
+
+
 def spatial_consistency(movie, A: sp.csc_matrix, C: np.ndarray, mean_image: np.ndarray,
                         b: np.ndarray | None = None, f: np.ndarray | None = None, *,
-                        chunk_frames: int = 500, progress=None) -> np.ndarray:
+                        margin: int = 3, chunk_frames: int = 500, progress=None) -> np.ndarray:
     """r_value: correlation of each footprint with the movie during its transients.
+
+    The correlation is taken over the footprint's bounding box grown by ``margin`` pixels, so
+    the pixels just outside the footprint (where it is zero) count too: a footprint that is
+    only noise fitted to its own trace correlates well on its support but not with its
+    surroundings.
 
     Parameters
     ----------
@@ -61,6 +86,8 @@ def spatial_consistency(movie, A: sp.csc_matrix, C: np.ndarray, mean_image: np.n
         The movie's mean, subtracted so only what lights up during the transients remains.
     b, f : ndarrays of shape (H*W, nb) and (nb, T), optional
         Background, whose fluctuation over the transient frames is removed too.
+    margin : int
+        Pixels added around each footprint's bounding box.
 
     Returns
     -------
@@ -71,8 +98,9 @@ def spatial_consistency(movie, A: sp.csc_matrix, C: np.ndarray, mean_image: np.n
     A = sp.csc_matrix(A)
     A.sort_indices()
     K = A.shape[1]
+    hoods = _neighbourhoods(A, (H, W), margin)
     frames = [transient_frames(C[k]) for k in range(K)]
-    sums = [np.zeros(A.indptr[k + 1] - A.indptr[k]) for k in range(K)]
+    sums = [np.zeros(len(box)) for box, _ in hoods]
     for start, chunk in iter_chunks(movie, chunk_frames):
         n = chunk.shape[0]
         flat = chunk.reshape(n, H * W)
@@ -80,20 +108,18 @@ def spatial_consistency(movie, A: sp.csc_matrix, C: np.ndarray, mean_image: np.n
             fr = frames[k]
             sel = fr[(fr >= start) & (fr < start + n)] - start
             if len(sel):
-                pix = A.indices[A.indptr[k]:A.indptr[k + 1]]
-                sums[k] += flat[np.ix_(sel, pix)].sum(axis=0)
+                sums[k] += flat[np.ix_(sel, hoods[k][0])].sum(axis=0)
         checkpoint(progress, (start + n) / T, f"evaluation: frame {start + n}/{T}")
     mean_flat = np.asarray(mean_image, float).ravel()
     r = np.full(K, np.nan)
     for k in range(K):
         fr = frames[k]
-        pix = A.indices[A.indptr[k]:A.indptr[k + 1]]
-        a = A.data[A.indptr[k]:A.indptr[k + 1]]
-        if len(fr) == 0 or len(pix) < 3:
+        box, a = hoods[k]
+        if len(fr) == 0 or np.count_nonzero(a) < 3:
             continue
-        img = sums[k] / len(fr) - mean_flat[pix]
+        img = sums[k] / len(fr) - mean_flat[box]
         if b is not None and f is not None and b.shape[1]:
-            img -= b[pix] @ (f[:, fr].mean(axis=1) - f.mean(axis=1))
+            img -= b[box] @ (f[:, fr].mean(axis=1) - f.mean(axis=1))
         if np.std(img) > 0 and np.std(a) > 0:
             r[k] = np.corrcoef(a, img)[0, 1]
     return r

@@ -39,7 +39,6 @@ BACKGROUND_GRID = 32
 MIN_ENERGY = 1.5
 #: Consecutive rejected seeds after which the automatic search gives up.
 MAX_REJECTIONS = 200
-DEBUG = None
 
 
 @dataclass
@@ -236,6 +235,14 @@ def initialize(movie, noise: np.ndarray, correlation: np.ndarray, *, neuron_radi
             for r0 in range(0, P, 2**18):
                 blk = Zf[:, r0:r0 + 2**18]
                 blk -= fc.T.astype(np.float32) @ (proj @ blk)
+    # The model above assumes noise independent from pixel to pixel; interpolation (motion
+    # correction) and many detectors correlate neighbouring pixels' noise, which the filter then
+    # does not average away. The filtered movie's own spectrum measures what is really there.
+    if n_bins >= 32:
+        from cnmf_gui.engine.summary import pixel_noise
+        for r0 in range(0, H, rows_per):
+            measured = pixel_noise(Z[:, r0:r0 + rows_per])
+            np.maximum(sd_z[r0:r0 + rows_per], measured, out=sd_z[r0:r0 + rows_per])
     checkpoint(progress, 0.5, "initialisation: searching for neurons")
 
     # ---- greedy search
@@ -284,8 +291,6 @@ def initialize(movie, noise: np.ndarray, correlation: np.ndarray, *, neuron_radi
                 break
             r, c = divmod(idx, W)
             pnr = float(Z[:, r, c].max() / sd_z[r, c])
-            if DEBUG is not None:
-                DEBUG.append((r, c, pnr, float(corr_local[r, c]), float(rho[r, c])))
             ok = n_components > 0 or (pnr >= min_pnr and corr_local[r, c] >= min_corr)
             if not (ok and take(r, c)):
                 # block the rejected seed's neighbourhood so the search moves on
