@@ -60,7 +60,13 @@ class DeconvRequest:
 
 
 def _replace_rows(arr: np.ndarray, rows: np.ndarray, values) -> np.ndarray:
-    out = np.array(arr, copy=True)
+    """A new array: ``arr`` with ``rows`` replaced (``arr`` itself is never changed)."""
+    arr = np.asarray(arr)
+    values = np.asarray(values)
+    if len(rows) == len(arr) and np.array_equal(rows, np.arange(len(arr))) and values.shape == arr.shape:
+        # Every row replaced (a rerun of all components): no need to copy the old array.
+        return values.astype(arr.dtype, copy=False)
+    out = arr.copy()
     out[rows] = values
     return out
 
@@ -340,10 +346,12 @@ class CurationMixin:
         else:
             eps = np.array([self._state.overrides.get(i, dp.epsilon) for i in ids], float)
         same_order = comps.g.shape[1] == dp.p and dp.p > 0
+        everything = len(rows) == comps.n_components and np.array_equal(rows, np.arange(len(rows)))
+        # Components' arrays are never changed in place, so the worker may read them directly.
+        traces = comps.F if everything else comps.F[rows]
         return DeconvRequest(
-            ids=np.array(ids, np.int64), traces=np.array(comps.F[rows], float, copy=True), epsilon=eps,
-            sn=np.array(comps.sn[rows], float, copy=True),
-            g=np.array(comps.g[rows], float, copy=True) if same_order else None,
+            ids=np.array(ids, np.int64), traces=np.asarray(traces, float), epsilon=eps,
+            sn=np.array(comps.sn[rows], float), g=np.array(comps.g[rows], float) if same_order else None,
             p=dp.p, s_min=dp.s_min, baseline=dp.baseline, method=dp.method,
             override=epsilon is not None)
 
