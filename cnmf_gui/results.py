@@ -119,7 +119,9 @@ class Components:
                 raise ValueError(f"Components.{name} must have shape ({K},), got {arr.shape}")
         self.status = np.asarray(self.status, dtype=np.int8)
         self.ids = np.asarray(self.ids, dtype=np.int64)
-        self.g = np.asarray(self.g, dtype=float).reshape(K, -1)
+        g = np.asarray(self.g, dtype=float)
+        # reshape(K, -1) is ambiguous for K = 0; keep the AR order from g's own shape then.
+        self.g = g.reshape(K, g.shape[-1] if g.ndim == 2 else (0 if K == 0 else -1))
         if self.lam is None:
             self.lam = np.full(K, np.nan)
 
@@ -161,6 +163,9 @@ class SessionData:
     movie_dtype : str
     frame_rate : float or None
         Hz.
+    movie_options : dict
+        Options the movie was opened with (``dataset``, ``axes``, ``plane``, ``channel``), so
+        that reopening the session reads the movie the same way.
     params : PipelineParams or None
     motion, summary, components, background : optional results of each stage
     curation_log : list of str
@@ -171,6 +176,7 @@ class SessionData:
     movie_shape: tuple[int, int, int]
     movie_dtype: str = "float32"
     frame_rate: float | None = None
+    movie_options: dict = field(default_factory=dict)
     params: Any = None
     motion: MotionResult | None = None
     summary: SummaryImages | None = None

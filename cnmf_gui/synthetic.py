@@ -499,9 +499,10 @@ def make_session(n_frames: int = 300, shape: tuple[int, int] = (64, 64), n_neuro
     # Noise of a footprint-weighted average a^T Y / ||a||^2 is sigma / ||a||.
     sn = np.full(K, synth.noise_sigma) / np.maximum(np.linalg.norm(a, axis=1), 1e-12)
     C = synth.traces.astype(float)
-    F = C + sn[:, None] * rng.standard_normal((K, T))
+    # As the engine defines it: F = C + baseline + residual; dF/F relative to the resting level.
     f0 = synth.baselines[:, None]
-    dff = F / f0
+    F = C + f0 + sn[:, None] * rng.standard_normal((K, T))
+    dff = (F - f0) / f0
     summary = _summary_images(mov)
     snr = C.max(axis=1) / np.maximum(sn, 1e-12) if T else np.zeros(K)
     comps = Components(

@@ -109,8 +109,6 @@ def test_minimal_session_and_empty_components(tmp_path):
     assert back.curation_log == []
 
 
-@pytest.mark.xfail(raises=ValueError, strict=False,
-                   reason="results.Components cannot hold K=0 yet: g.reshape(0, -1) fails (lead's results.py)")
 def test_session_with_no_components_round_trips(tmp_path):
     path = tmp_path / "empty.h5"
     data = SessionData(movie_path=None, movie_shape=(7, 4, 5), params=PipelineParams(),
