@@ -35,8 +35,7 @@ def about_info() -> dict[str, object]:
         "dependencies": dependency_versions(),
         "log_file": str(log_file()),
         "data_folder": str(user_data_dir()),
-        "autosave": "beside each session file, as <name>.recovery.h5 (unsaved new sessions: "
-                    f"{user_data_dir() / 'autosave'})",
+        "autosave": "beside each session (or movie) file, as <file name>.recovery.h5",
     }
 
 
