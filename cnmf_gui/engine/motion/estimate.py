@@ -121,6 +121,12 @@ class _Pass:
         """
         clean, unusable, nonfinite = clean_frames(raw)
         shifts, clamped, pw = self.register(clean)
+        # Frames without content have no position: their peak is noise. Hold them still here;
+        # their shifts are interpolated from their neighbours after the pass.
+        shifts[unusable] = 0.0
+        clamped[unusable] = False
+        if pw is not None:
+            pw[unusable] = 0.0
         self.apply(clean, shifts, pw, out=out)
         good = ~unusable
         res = {

@@ -215,7 +215,9 @@ def clean_frames(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = clean.shape[0]
     unusable = np.zeros(n, bool)
     nonfinite = np.zeros(n, bool)
-    if clean.dtype.kind == "f" and n:
+    if n == 0:
+        return clean, unusable, nonfinite
+    if clean.dtype.kind == "f":
         # One cheap reduction finds the frames that need attention: a NaN or inf anywhere makes
         # the frame's sum non-finite (overflow to inf of huge finite values is harmless here:
         # such a frame is then only checked more carefully).
