@@ -210,6 +210,6 @@ def fit_patches(movie, summary, noise, params, *, executor: Executor | None = No
     if groups:
         A, C = _merge(A, C, np.zeros_like(C), groups)
     checkpoint(progress, 0.75, f"patches: {A.shape[1]} components after merging across borders")
-    fit = fit_cnmf(movie, A, C, f, params, n_iterations=1, progress=SubProgress(progress, 0.75, 1.0))
+    fit = fit_cnmf(movie, A, C, f, params, progress=SubProgress(progress, 0.75, 1.0))
     fit.n_merged += n_merged
     return fit

@@ -20,6 +20,7 @@ import logging
 import numpy as np
 import scipy.sparse as sp
 
+from cnmf_gui.engine.cropping import CroppedMovie, embed_footprints, embed_image, motion_border
 from cnmf_gui.engine.dff import compute_dff
 from cnmf_gui.engine.evaluation import evaluate
 from cnmf_gui.engine.fit import FitResult, fit_cnmf
@@ -74,7 +75,7 @@ def _fit_field(movie, summary, noise, params, seeds, progress) -> FitResult:
     return fit_cnmf(movie, init.A, init.C, init.f, params, progress=SubProgress(progress, 0.25, 1.0))
 
 
-def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None,
+def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=None,
              progress=None) -> tuple[Components, Background, SummaryImages]:
     """CNMF on a (motion-corrected) movie: components, background and summary images.
 
@@ -87,6 +88,10 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None,
         ``init``, ``cnmf``, ``deconvolution`` and ``evaluation`` stages are used.
     seeds : sequence of (row, col), optional
         Centres of components to initialise; when given, nothing else is searched for.
+    border : (top, bottom, left, right), optional
+        Rows and columns at the frame's edges to leave out (e.g. where motion correction has
+        no data, see :func:`cnmf_gui.engine.cropping.motion_border`); footprints, background
+        and summary images are zero there.
     progress : Progress, optional
 
     Returns
@@ -105,6 +110,18 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None,
     """
     params = PipelineParams() if params is None else params
     T, H, W = check_problem(movie, params)
+    if border is not None and any(border):
+        top, bottom, left, right = (int(v) for v in border)
+        box = (top, H - bottom, left, W - right)
+        if seeds is not None:
+            seeds = np.asarray(seeds, float).reshape(-1, 2) - (top, left)
+        inner = CroppedMovie(movie, box)
+        comps, background, summary = run_cnmf(inner, params, seeds=seeds, progress=progress)
+        comps.A = embed_footprints(comps.A, box, (H, W))
+        background = Background(b=embed_image(background.b.reshape(box[1] - box[0], box[3] - box[2], -1),
+                                              box, (H, W)).reshape(H * W, -1), f=background.f)
+        summary = SummaryImages(**{k: embed_image(v, box, (H, W)) for k, v in summary.as_dict().items()})
+        return comps, background, summary
     P = H * W
     fs = frame_rate_of(movie, params)
     dp = params.deconvolution
@@ -204,7 +221,14 @@ def run_pipeline(movie, params: PipelineParams | None = None, *, progress=None) 
             motion = estimate_motion(movie, params.motion, progress=SubProgress(progress, 0.0, 0.3, "motion"))
             source = CorrectedMovie(movie, motion)
             start = 0.3
-    comps, background, summary = run_cnmf(source, params, progress=SubProgress(progress, start, 1.0))
+    border = None
+    if motion is not None:
+        shifts = np.asarray(motion.shifts, float).reshape(-1, 2)
+        if motion.shifts_pw is not None:   # patches may move further than the rigid shift
+            shifts = np.vstack([shifts, np.asarray(motion.shifts_pw, float).reshape(-1, 2)])
+        border = motion_border(shifts, (H, W))
+    comps, background, summary = run_cnmf(source, params, border=border,
+                                          progress=SubProgress(progress, start, 1.0))
     entry = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
              "action": "run_pipeline", "n_components": comps.n_components,
              "n_accepted": int(np.sum(comps.status == 1)), "motion": motion is not None}
