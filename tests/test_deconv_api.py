@@ -61,7 +61,7 @@ def test_large_epsilon_gives_zero_with_infinite_lambda():
     assert res.b == pytest.approx(y.mean())
 
 
-def test_unreachable_constraint_returns_the_closest_fit():
+def test_unreachable_constraint_returns_a_fit_at_lambda_zero():
     y, _, _ = simulate(500, [0.9], 0.3, seed=6)
     res = deconvolve(y, g=[0.9], sn=0.3, epsilon=-0.99)
     assert res.status == "infeasible" and res.lam == 0.0

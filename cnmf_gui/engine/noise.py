@@ -103,6 +103,54 @@ def power_spectrum(y, *, axis: int = -1, segment: int = WELCH_SEGMENT):
     return freqs, psd, n_eff
 
 
+#: A resampled trace's spectrum falls by many decades past the original Nyquist frequency;
+#: natural calcium spectra fall gradually into a flat noise floor.
+CLIFF_DECADES = 5.0
+
+
+def band_limit(y, *, axis: int = -1) -> float:
+    """Highest frequency (fraction of the sampling rate) that holds signal or noise.
+
+    0.5 for a trace sampled as recorded. A trace interpolated from a lower rate (e.g. the
+    spikefinder traces, resampled to 100 Hz) has almost no power above the original Nyquist
+    frequency f_c: this finds f_c as the first frequency above which the spectrum stays more
+    than ``CLIFF_DECADES`` decades below the median of the spectrum beneath it. The spectra of
+    all signals along the other axes are averaged first.
+
+    Parameters
+    ----------
+    y : array_like of shape (..., T, ...)
+    axis : int
+
+    Returns
+    -------
+    float in (0, 0.5]
+    """
+    freqs, psd, _ = power_spectrum(np.asarray(y), axis=axis)
+    spec = psd.reshape(psd.shape[0], -1).mean(axis=1)
+    n = spec.size
+    if n < 8:
+        return 0.5
+    tail_max = np.maximum.accumulate(spec[::-1])[::-1]
+    for i in range(4, n):
+        below = np.median(spec[1:i])
+        if below > 0 and tail_max[i] < below * 10.0 ** (-CLIFF_DECADES):
+            return float(freqs[i])
+    return 0.5
+
+
+def resolve_noise_range(y, noise_range, *, axis: int = -1) -> tuple[float, float, float]:
+    """(low, high, band limit): ``noise_range`` with limit 0.5, or for ``"auto"`` the default
+    band (0.25, 0.5) scaled to the band limit found by :func:`band_limit`."""
+    if isinstance(noise_range, str):
+        if noise_range != "auto":
+            raise ParameterError(f"noise_range must be two numbers or 'auto', got {noise_range!r}")
+        f_c = band_limit(y, axis=axis)
+        # Stay a little below the cliff, whose first bins already fall off.
+        return 0.5 * f_c, (0.9 * f_c if f_c < 0.5 else 0.5), f_c
+    return _check_range(noise_range) + (0.5,)
+
+
 def estimate_noise(y, *, noise_range=(0.25, 0.5), method: str = "logmexp", axis: int = -1):
     """Noise standard deviation sigma from the upper band of the power spectrum.
 
@@ -110,8 +158,11 @@ def estimate_noise(y, *, noise_range=(0.25, 0.5), method: str = "logmexp", axis:
     ----------
     y : array_like of shape (..., T, ...)
         One trace (T,), traces (K, T) or a movie chunk (T, H, W) with ``axis=0``.
-    noise_range : (float, float)
-        Band averaged, as fractions of the sampling rate (0 <= low < high <= 0.5).
+    noise_range : (float, float) or "auto"
+        Band averaged, as fractions of the sampling rate (0 <= low < high <= 0.5). "auto"
+        takes (0.25, 0.5) of the band limit f_c found by :func:`band_limit`, for traces
+        that were resampled from a lower frame rate, and returns the standard deviation of
+        that band-limited noise per frame (its spectral level times 2 f_c, square-rooted).
     method : {"mean", "median", "logmexp"}
         How the band is averaged: arithmetic mean, median, or the exponential of the mean log
         (log-mean-exp, robust to a few strong bins). Median and log-mean-exp are corrected for
@@ -128,7 +179,10 @@ def estimate_noise(y, *, noise_range=(0.25, 0.5), method: str = "logmexp", axis:
     ----------
     Pnevmatikakis et al. (2016), Neuron 89(2):285-299.
     """
-    lo, hi = _check_range(noise_range)
+    lo, hi, f_c = resolve_noise_range(y, noise_range, axis=axis)
+    # Noise confined below a band limit f_c (a resampled trace) has variance 2 f_c times its
+    # spectral level: that, not the level, is what ||c + b - y||^2 ~ T sigma^2 needs.
+    band_fraction = 2.0 * f_c
     if method not in _METHODS:
         raise ParameterError(f"noise method must be one of {', '.join(_METHODS)}, got {method!r}")
     arr = np.asarray(y)
@@ -151,7 +205,7 @@ def estimate_noise(y, *, noise_range=(0.25, 0.5), method: str = "logmexp", axis:
         with np.errstate(divide="ignore"):
             logs = np.log(vals)
         var = np.exp(logs.mean(axis=0) - (special.digamma(n_eff) - math.log(n_eff)))
-    sn = np.sqrt(np.maximum(var, 0.0))
+    sn = np.sqrt(np.maximum(var * band_fraction, 0.0))
     return float(sn) if np.ndim(sn) == 0 else sn
 
 

@@ -41,6 +41,10 @@ from cnmf_gui.engine.deconvolution.ar1 import MODE_FIXED, MODE_NONNEG, STATUS_MA
 from cnmf_gui.engine.deconvolution.banded import ldl_factor, ldl_solve
 
 STATUS_SINGULAR = 2
+#: lambda stayed at 0 with the residual above theta: the constraint cannot be met.
+STATUS_INFEASIBLE = 3
+#: Consecutive iterations whose set cannot reach theta that declare the constraint unreachable.
+_ZERO_LAM_ITERATIONS = 3
 
 # Rows of the work matrix.
 _DG, _O1, _O2, _L1, _L2, _DD, _XY, _X1, _XS, _WY, _W1, _WL, _RY, _R1, _RL, _GY, _G1, _X, _Z = range(19)
@@ -235,13 +239,17 @@ def _max_violation(active, wk, lam, b, tol_w):
 def _lawson_hanson(y, g1, g2, active, lam, mode, b_fixed, b, wk, idx, sums, c, s, max_steps):
     """Exact penalised solve at fixed lam by Lawson-Hanson steps from the given set.
 
-    The baseline is re-optimised with every fit (b is one more unconstrained unknown of the
-    least-squares problem), so the result is the joint optimum over c and b at this lam.
-    Returns (ok, b); ok is False if a banded system was singular.
+    Block variant: all frames violating w_t <= lam enter together; those whose amplitude comes
+    out non-positive leave again before the line search; if none is left, the single largest
+    violator enters alone (the classical step, which always makes progress). Every accepted
+    step lowers the objective, so the method cannot cycle. The baseline is re-optimised with
+    every fit (one more unconstrained unknown), giving the joint optimum over c and b at this
+    lam. Returns (ok, b); ok is False if a banded system was singular.
     """
     T = y.shape[0]
     x = wk[_X]
     z = wk[_Z]
+    new = np.zeros(T, np.uint8)
     # Feasibility: drop spike frames whose amplitude is not positive until none is left.
     for _ in range(T + 1):
         if not _directions(active, g1, g2, wk, idx, sums):
@@ -259,23 +267,42 @@ def _lawson_hanson(y, g1, g2, active, lam, mode, b_fixed, b, wk, idx, sums, c, s
     for t in range(T):
         x[t] = s[t] if active[t] != 0 else 0.0
     tol_w = 1e-12 * (abs(lam) + 1.0)
-    last_new = -1
-    stalled = False
+    single = False
     for _ in range(max_steps):
-        t_new = _max_violation(active, wk, lam, b, tol_w)
-        if t_new < 0:
+        n_new = 0
+        if single:
+            t_best = _max_violation(active, wk, lam, b, tol_w)
+            if t_best >= 0:
+                new[t_best] = 1
+                active[t_best] = 1
+                n_new = 1
+        else:
+            for t in range(T):
+                if active[t] == 0 and wk[_WY, t] - b * wk[_W1, t] + lam * wk[_WL, t] - lam > tol_w:
+                    new[t] = 1
+                    active[t] = 1
+                    n_new += 1
+        if n_new == 0:
             return True, b
-        if stalled and t_new == last_new:
-            # Rounding: the best violator cannot enter; the point is optimal to tolerance.
-            return True, b
-        last_new = t_new
-        active[t_new] = 1
+        kept = n_new
         for _inner in range(T + 1):
             if not _directions(active, g1, g2, wk, idx, sums):
                 return False, b
             lam, b = _lam_b(sums, T, mode, b_fixed, 0.0, lam, lam, b)
             scale = _primal(y, g1, g2, wk, lam, b, c, s)
             tol_s = 1e-13 * (scale + 1.0)
+            # Entering frames with a non-positive amplitude leave before any line search.
+            n_bad_new = 0
+            for t in range(T):
+                if new[t] != 0 and active[t] != 0 and s[t] <= tol_s:
+                    active[t] = 0
+                    new[t] = 0
+                    n_bad_new += 1
+            if n_bad_new > 0:
+                kept -= n_bad_new
+                if kept == 0:
+                    break
+                continue
             alpha = 1.0
             for t in range(T):
                 z[t] = s[t] if active[t] != 0 else 0.0
@@ -288,17 +315,26 @@ def _lawson_hanson(y, g1, g2, active, lam, mode, b_fixed, b, wk, idx, sums, c, s
                 for t in range(T):
                     x[t] = z[t]
                 break
-            n_drop = 0
             for t in range(T):
                 if active[t] != 0:
                     x[t] += alpha * (z[t] - x[t])
-                    if x[t] <= tol_s:
+                    if x[t] <= tol_s and new[t] == 0:
                         x[t] = 0.0
                         active[t] = 0
-                        n_drop += 1
-            if n_drop == 0:
-                break
-        stalled = active[t_new] == 0
+        for t in range(T):
+            new[t] = 0
+        if kept == 0:
+            if single:
+                # Rounding: even the best violator cannot enter; optimal to tolerance.
+                # Restore the fit on the current set so c, s, w are consistent.
+                if not _directions(active, g1, g2, wk, idx, sums):
+                    return False, b
+                lam, b = _lam_b(sums, T, mode, b_fixed, 0.0, lam, lam, b)
+                _primal(y, g1, g2, wk, lam, b, c, s)
+                return True, b
+            single = True
+        else:
+            single = False
     return True, b
 
 
@@ -368,6 +404,7 @@ def solve_banded(y, g1, g2, theta2, mode, b_fixed, active, max_iter, lam_given, 
     inner_mode = False
     min_changed = T + 1
     since_min = 0
+    zero_lam = 0
     it = 0
     for it in range(1, max_iter + 1):
         if not _directions(active, g1, g2, wk, idx, sums):
@@ -378,6 +415,36 @@ def solve_banded(y, g1, g2, theta2, mode, b_fixed, active, max_iter, lam_given, 
         if max_iter == 1 and lam_given >= 0.0:
             status = STATUS_OPTIMAL
             break
+        rss = 0.0
+        if lam_given < 0.0:
+            for t in range(T):
+                rr = y[t] - b - c[t]
+                rss += rr * rr
+        if lam_given < 0.0 and rss > theta2 * (1.0 + 1e-9):
+            # This set cannot reach theta at any lambda >= 0 (lambda is at its floor).
+            zero_lam += 1
+            if zero_lam >= _ZERO_LAM_ITERATIONS:
+                # Even without the sparsity penalty the fit stays above theta: the constraint
+                # cannot be met. Return a feasible fit at lam = 0 (spikes >= 0), not the
+                # (costly) closest one.
+                status = STATUS_INFEASIBLE
+                for _ in range(T + 1):
+                    tol_s = 1e-13 * (scale + 1.0)
+                    dropped = 0
+                    for t in range(T):
+                        if active[t] != 0 and s[t] <= tol_s:
+                            active[t] = 0
+                            dropped += 1
+                    if dropped == 0:
+                        break
+                    if not _directions(active, g1, g2, wk, idx, sums):
+                        status = STATUS_SINGULAR
+                        break
+                    lam, b = _lam_b(sums, T, mode, b_fixed, 0.0, 0.0, 0.0, b)
+                    scale = _primal(y, g1, g2, wk, lam, b, c, s)
+                break
+        else:
+            zero_lam = 0
         tol_s = 1e-13 * (scale + 1.0)
         tol_w = 1e-12 * (abs(lam) + 1.0)
         if inner_mode:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnmf_gui.engine.deconvolution.ar1 import MODE_FIXED, MODE_FREE, MODE_NONNEG, STATUS_OPTIMAL, solve_ar1
-from cnmf_gui.engine.deconvolution.ar2 import solve_banded
+from cnmf_gui.engine.deconvolution.ar2 import STATUS_INFEASIBLE, solve_banded
 from cnmf_gui.engine.noise import MAX_ROOT, ar_roots
 
 MAX_ITER = 200
@@ -119,13 +119,13 @@ def solve_scaled(y, g, theta, mode, b_fixed, s_min=0.0):
         lam, b, it, st = solve_banded(y, g1, g2, theta2, mode, b_fixed, active, MAX_ITER, -1.0, c, s)
         it += it1
     status = "optimal"
-    if st == STATUS_OPTIMAL and float(np.sum((y - b - c) ** 2)) > theta2 * (1 + 1e-9):
-        # No c meets the constraint: return the closest fit, the exact solution at lam = 0.
+    if st == STATUS_INFEASIBLE or (st == STATUS_OPTIMAL and
+                                   float(np.sum((y - b - c) ** 2)) > theta2 * (1 + 1e-9)):
+        # No c meets the constraint. AR(1): the pools at lam = 0 are the closest fit. AR(2): a
+        # feasible fit at lam = 0 (see ar2.STATUS_INFEASIBLE).
         status = "infeasible"
         lam = 0.0
-        if not use_pav:
-            _, b, it2, st = solve_banded(y, g1, g2, theta2, mode, b_fixed, active, MAX_ITER, 0.0, c, s)
-            it += it2
+        st = STATUS_OPTIMAL
     if st != STATUS_OPTIMAL:
         raise RuntimeError(f"deconvolution did not converge (status {st}, {it} iterations)")
     np.maximum(s, 0.0, out=s)

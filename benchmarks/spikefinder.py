@@ -1,0 +1,109 @@
+"""Spike inference accuracy on real ground truth: the spikefinder datasets 4, 5 and 6.
+
+Run: ``python -m benchmarks.spikefinder`` (from the repository root).
+
+For every neuron of ``../shared/data/spikefinder`` (datasets 4: OGB-1 retina, 5: GCaMP6s V1,
+6: GCaMP5k V1; train and test where present; 100 Hz), the inferred activity and the true spike
+counts are summed into 40 ms bins (4 samples) and correlated (Pearson), as in Berens et al.
+(2018). The mean per dataset is printed for cnmf_gui's deconvolution and, when ``oasis-deconv``
+is installed, for OASIS on the same cells in the same run.
+
+Settings are what a user would choose without the truth: every parameter is estimated from
+each trace (noise level over the upper band of the spectrum up to its band limit, since these
+traces were resampled to 100 Hz; AR(2) kinetics from the autocovariance), the same for every
+dataset.
+
+References
+----------
+Berens, P. et al. (2018). Community-based benchmarking improves spike rate inference from
+two-photon calcium imaging data. PLoS Comput Biol 14(5):e1006157.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cnmf_gui.cli.verb_deconvolve_traces import read_traces
+from cnmf_gui.engine.deconvolution import deconvolve
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "spikefinder"
+DATASETS = {4: "OGB-1 retina", 5: "GCaMP6s V1", 6: "GCaMP5k V1"}
+BIN = 4  # 40 ms at 100 Hz
+
+
+def binned_correlation(inferred: np.ndarray, truth: np.ndarray, bin_size: int = BIN) -> float:
+    """Pearson correlation of two activity traces summed into bins of ``bin_size`` samples."""
+    n = min(inferred.size, truth.size) // bin_size * bin_size
+    a = inferred[:n].reshape(-1, bin_size).sum(1)
+    b = truth[:n].reshape(-1, bin_size).sum(1)
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def load(dataset: int):
+    """[(name, calcium, spikes)] over the train and test files of one dataset."""
+    cells = []
+    for split in ("train", "test"):
+        cal = DATA / f"{dataset}.{split}.calcium.csv"
+        spk = DATA / f"{dataset}.{split}.spikes.csv"
+        if not cal.exists():
+            continue
+        names, calcium = read_traces(str(cal))
+        _, spikes = read_traces(str(spk))
+        for name, y, s in zip(names, calcium, spikes):
+            n = min(y.size, s.size)
+            cells.append((f"{split}/{name}", y[:n], s[:n]))
+    return cells
+
+
+def ours(y, p=2):
+    return deconvolve(y, p=p, noise_range="auto", baseline="free").s
+
+
+def oasis_default(y, p=2):
+    from oasis.functions import deconvolve as oasis_deconvolve
+
+    out = oasis_deconvolve(y, g=(None,) * p, penalty=1)
+    return np.asarray(out[1])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--p", type=int, default=2, help="AR order (default 2)")
+    args = ap.parse_args(argv)
+    if not DATA.is_dir():
+        print(f"spikefinder data not found at {DATA}; nothing to do")
+        return 0
+    try:
+        import oasis  # noqa: F401
+        have_oasis = True
+    except ImportError:
+        have_oasis = False
+        print("oasis-deconv is not installed: OASIS columns skipped (pip install oasis-deconv==0.3.2)")
+    methods = {"cnmf_gui": lambda y: ours(y, args.p)}
+    if have_oasis:
+        methods["OASIS"] = lambda y: oasis_default(y, args.p)
+    print(f"AR({args.p}); per-neuron Pearson r of activity vs true spikes in 40 ms bins")
+    print(f"{'dataset':<22}{'cells':>6}" + "".join(f"{m:>12}" for m in methods) + "   seconds")
+    for ds, label in DATASETS.items():
+        cells = load(ds)
+        scores = {m: [] for m in methods}
+        times = {m: 0.0 for m in methods}
+        for _, y, truth in cells:
+            for m, fn in methods.items():
+                t0 = time.perf_counter()
+                s = fn(y)
+                times[m] += time.perf_counter() - t0
+                scores[m].append(binned_correlation(s, truth))
+        print(f"{ds} {label:<20}{len(cells):>6}" + "".join(f"{np.mean(scores[m]):>12.3f}" for m in methods)
+              + "   " + " / ".join(f"{times[m]:.2f}" for m in methods))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
