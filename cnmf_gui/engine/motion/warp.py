@@ -178,7 +178,7 @@ def shift_frames(frames, shifts, *, order: int = 3, n_workers: int = 1, out=None
     ndarray of shape (n, H, W) or (H, W), float32
     """
     arr, single = _as_frames(frames)
-    sh = np.asarray(shifts, np.float64).reshape(-1, 2)
+    sh = np.ascontiguousarray(np.asarray(shifts, np.float64).reshape(-1, 2))
     if sh.shape[0] != arr.shape[0]:
         raise ValueError(f"need one shift per frame: {arr.shape[0]} frames, {sh.shape[0]} shifts")
     res = np.empty(arr.shape, np.float32) if out is None else out
