@@ -217,7 +217,7 @@ def initialize(movie, noise: np.ndarray, correlation: np.ndarray, *, neuron_radi
     sd_z = np.sqrt(np.maximum(var_z, 1e-12 * max(var_z.max(), 1e-30))).astype(np.float32)
 
     # ---- remove the static part (median) and the global fluctuations (background) from Z
-    rows_per = max(1, (64 * 2**20) // max(1, n_bins * W * 4))
+    rows_per = max(1, (16 * 2**20) // max(1, n_bins * W * 4))
     for r0 in range(0, H, rows_per):
         block = Z[:, r0:r0 + rows_per]
         block -= np.median(block, axis=0)
@@ -240,9 +240,11 @@ def initialize(movie, noise: np.ndarray, correlation: np.ndarray, *, neuron_radi
     # does not average away. The filtered movie's own spectrum measures what is really there.
     if n_bins >= 32:
         from cnmf_gui.engine.summary import pixel_noise
-        for r0 in range(0, H, rows_per):
-            measured = pixel_noise(Z[:, r0:r0 + rows_per])
-            np.maximum(sd_z[r0:r0 + rows_per], measured, out=sd_z[r0:r0 + rows_per])
+        # small blocks: the spectrum of a block takes several times the block's memory
+        rows_fft = max(1, (8 * 2**20) // max(1, n_bins * W * 4))
+        for r0 in range(0, H, rows_fft):
+            measured = pixel_noise(Z[:, r0:r0 + rows_fft])
+            np.maximum(sd_z[r0:r0 + rows_fft], measured, out=sd_z[r0:r0 + rows_fft])
     checkpoint(progress, 0.5, "initialisation: searching for neurons")
 
     # ---- greedy search

@@ -1,0 +1,165 @@
+"""Benchmark of CNMF on synthetic movies with known truth: accuracy, time per stage, memory.
+
+Run from the repository root::
+
+    python -m benchmarks.cnmf            # 128 x 128 x 2000 and 512 x 512 x 3000
+    python -m benchmarks.cnmf --quick    # 128 x 128 x 2000 only
+
+Each movie runs in its own process, so the peak memory is that run's alone: the movie is made,
+the peak resident set is reset (Linux ``clear_refs``), and the whole pipeline (CNMF,
+deconvolution, evaluation, dF/F; no motion) runs on the movie held in memory. Printed:
+F1, precision, recall (footprints matched one to one by cosine >= 0.5) of the accepted
+components, median correlation of matched traces with the true calcium and of deconvolved
+activity with the true spikes, wall time per stage, and peak memory (movie included) relative
+to the raw movie's size. When suite2p is installed in ``/work/venv-peers`` (or
+``$CNMF_GUI_PEERS_PYTHON``), the same numbers for suite2p on the same movie, in the same run.
+Timings are of a shared machine: compare ratios within one run, not across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import subprocess
+import sys
+import time
+
+CASES = {
+    "128x128x2000": dict(n_frames=2000, shape=(128, 128), n_neurons=40, seed=101),
+    "512x512x3000": dict(n_frames=3000, shape=(512, 512), n_neurons=600, seed=102),
+}
+
+
+def _rss_peak_bytes() -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _rss_now() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def run_case(name: str) -> dict:
+    """One case in this process; returns the numbers as a dict."""
+    import numpy as np
+
+    from cnmf_gui.cli.terminal import TerminalProgress
+    from cnmf_gui.engine.pipeline import run_pipeline
+    from cnmf_gui.params import PipelineParams
+    from cnmf_gui.synthetic import make_movie
+    from tests.cnmf_scoring import score
+
+    # warm up: imports, numba caches and LLVM are a fixed cost, not the movie's
+    warm = make_movie(n_frames=60, shape=(32, 32), n_neurons=3, seed=1)
+    run_pipeline(warm.movie, PipelineParams(frame_rate=30.0).replace("motion", enabled=False))
+    del warm
+    t0 = time.perf_counter()
+    synth = make_movie(**CASES[name])
+    t_make = time.perf_counter() - t0
+    raw_bytes = synth.movie.nbytes
+    params = PipelineParams(frame_rate=synth.frame_rate).replace("motion", enabled=False)
+    if synth.movie.shape[1] > 256:
+        params = params.replace("cnmf", patch_size=128, patch_overlap=16)
+    # keep only what scoring needs, so the peak measures the pipeline, not the generator
+    gc.collect()
+    before = _rss_now()
+    reset = _reset_peak()
+    progress = TerminalProgress(enabled=False)
+    t0 = time.perf_counter()
+    data = run_pipeline(synth.movie, params, progress=progress)
+    wall = time.perf_counter() - t0
+    peak = _rss_peak_bytes() if reset else None
+    result = {"case": name, "tool": "cnmf_gui", "make_s": t_make, "wall_s": wall,
+              "stages": progress.timings(), "raw_mb": raw_bytes / 2**20,
+              "rss_before_mb": before / 2**20,
+              "peak_mb": None if peak is None else peak / 2**20,
+              "peak_ratio": None if peak is None else peak / raw_bytes,
+              "extra_ratio": None if peak is None else (peak - before) / raw_bytes,
+              "n_components": data.components.n_components}
+    result.update(score(data.components, synth))
+    result["all"] = score(data.components, synth, accepted_only=False)
+    del data
+    return result
+
+
+def _peer_python() -> str | None:
+    exe = os.environ.get("CNMF_GUI_PEERS_PYTHON", "/work/venv-peers/bin/python")
+    return exe if os.path.exists(exe) else None
+
+
+def _print(res: dict) -> None:
+    print(f"\n== {res['case']}  ({res['tool']})")
+    if "error" in res:
+        print(f"  failed: {res['error']}")
+        return
+    print(f"  F1 {res['f1']:.3f}   precision {res['precision']:.3f}   recall {res['recall']:.3f}   "
+          f"({res['n_found']} accepted of {res.get('n_components', res['n_found'])}, {res['n_true']} true)")
+    if "all" in res:
+        a = res["all"]
+        print(f"  (all components: F1 {a['f1']:.3f}, precision {a['precision']:.3f}, recall {a['recall']:.3f})")
+    print(f"  median trace corr {res['trace_corr']:.3f}   median spike corr {res['spike_corr']:.3f}")
+    print(f"  wall {res['wall_s']:.1f} s  (movie generation {res.get('make_s', 0):.1f} s, not counted)")
+    for stage, sec in res.get("stages", {}).items():
+        print(f"    {stage:<22} {sec:7.2f} s")
+    if res.get("peak_ratio") is not None:
+        print(f"  memory: raw movie {res['raw_mb']:.0f} MB; peak resident {res['peak_mb']:.0f} MB = "
+              f"{res['peak_ratio']:.2f}x the raw movie (interpreter and libraries included); "
+              f"movie plus what the run added: {1 + res['extra_ratio']:.2f}x (goal <= 1.5x)")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the small movie only")
+    parser.add_argument("--case", help=argparse.SUPPRESS)        # child mode
+    args = parser.parse_args(argv)
+    if args.case:
+        print(json.dumps(run_case(args.case)))
+        return 0
+    names = ["128x128x2000"] if args.quick else list(CASES)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    results = []
+    for name in names:
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.cnmf", "--case", name], cwd=root,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            res = {"case": name, "tool": "cnmf_gui", "error": proc.stderr.strip().splitlines()[-1:]}
+        else:
+            res = json.loads(proc.stdout.strip().splitlines()[-1])
+        _print(res)
+        results.append(res)
+        peer = _peer_python()
+        if peer is None:
+            print(f"  suite2p: not installed (no {os.environ.get('CNMF_GUI_PEERS_PYTHON', '/work/venv-peers/bin/python')}); skipped")
+        else:
+            proc = subprocess.run([peer, os.path.join(root, "benchmarks", "cnmf_suite2p.py"), name],
+                                  cwd=root, capture_output=True, text=True)
+            if proc.returncode == 0:
+                _print(json.loads(proc.stdout.strip().splitlines()[-1]))
+            else:
+                print(f"  suite2p failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
