@@ -7,6 +7,10 @@ a header of names when it is not all numbers, or when it is exactly 0, 1, ..., K
 cells, NaN) at the end of a column are padding and are ignored; a missing value with data after
 it is an error naming the column and the frame. An NPY file holds a (T,) or (T, K) array.
 
+The noise level is estimated per cell from its spectrum ('auto' band, see --noise-range); the
+AR coefficients from the autocovariance over lags spanning 0.2 s after removing a 3 s running
+mean (--detrend), so both follow --fs rather than a fixed number of frames.
+
 Output, written atomically (a cancel or error leaves no partial file):
 
 - ``OUT.csv``: denoised calcium c (without the baseline), one column per cell, same header;
@@ -55,6 +59,8 @@ def add_arguments(parser) -> None:
                         help="band of the spectrum for the noise level, LOW,HIGH as fractions of "
                              "--fs, or 'auto' (default): 0.25 to 0.5 of the band limit, which "
                              "copes with traces resampled from a lower frame rate")
+    parser.add_argument("--detrend", type=float, default=None,
+                        help="seconds of running mean removed before estimating g (default 3; 0 = off)")
     parser.add_argument("--header", default="auto", choices=("auto", "yes", "no"),
                         help="whether the CSV's first row holds column names (default: guess)")
 
@@ -183,7 +189,7 @@ def _noise_range(text: str):
 def run(args) -> int:
     from cnmf_gui.cli.terminal import TerminalProgress
     from cnmf_gui.engine.deconvolution import deconvolve
-    from cnmf_gui.engine.deconvolution.kinetics import g_to_tau
+    from cnmf_gui.engine.deconvolution.kinetics import g_to_tau, rate_defaults
     from cnmf_gui.progress import checkpoint
 
     if not (math.isfinite(args.fs) and args.fs > 0):
@@ -194,13 +200,18 @@ def run(args) -> int:
         raise ParameterError(f"--out {args.out} would overwrite the input file {args.input}")
     noise_range = _noise_range(args.noise_range)
     names, traces = read_traces(args.input, args.header)
+    kin = rate_defaults(args.fs)
+    if args.detrend is not None:
+        if not (math.isfinite(args.detrend) and args.detrend >= 0):
+            raise ParameterError(f"--detrend must be a number of seconds >= 0, got {args.detrend}")
+        kin["detrend_window"] = int(round(args.detrend * args.fs)) or None
     progress = TerminalProgress()
     results = []
     for k, (name, y) in enumerate(zip(names, traces)):
         checkpoint(progress, k / len(traces), f"deconvolution: cell {name}")
         results.append(deconvolve(y, p=args.p, epsilon=args.epsilon, s_min=args.s_min,
                                   baseline=args.baseline, refine_g=args.refine_g,
-                                  method=args.method, noise_range=noise_range,
+                                  method=args.method, noise_range=noise_range, **kin,
                                   label=f"column {name!r}"))
     checkpoint(progress, 1.0, "deconvolution: writing")
     progress.finish()

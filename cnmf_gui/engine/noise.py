@@ -280,7 +280,7 @@ def project_stable(g, max_root: float = MAX_ROOT) -> np.ndarray:
     return np.real(np.poly(roots))[1:] * -1.0
 
 
-def estimate_ar(y, p: int, *, sn=None, lags: int = 5) -> np.ndarray:
+def estimate_ar(y, p: int, *, sn=None, lags: int = 5, detrend_window: int | None = None) -> np.ndarray:
     """AR(p) coefficients from the autocovariance of a trace, projected to the stable region.
 
     Solves, in the least-squares sense, gamma(k) = sum_i g_i gamma(k - i) for
@@ -296,6 +296,10 @@ def estimate_ar(y, p: int, *, sn=None, lags: int = 5) -> np.ndarray:
         Noise level, if known.
     lags : int
         Number of equations beyond lag p.
+    detrend_window : int, optional
+        If given, a running mean over this many frames is removed first, so that slow drifts
+        of the baseline (bleaching, focus) do not pass for very slow calcium decay. A few
+        seconds of frames is a good choice (see ``kinetics.rate_defaults``).
 
     Returns
     -------
@@ -316,6 +320,10 @@ def estimate_ar(y, p: int, *, sn=None, lags: int = 5) -> np.ndarray:
     if p == 0:
         out = np.zeros((K, 0))
         return out[0] if one else out
+    if detrend_window is not None and int(detrend_window) > 1:
+        from scipy import ndimage
+
+        arr = arr - ndimage.uniform_filter1d(arr, size=min(int(detrend_window), T), axis=1, mode="nearest")
     max_lag = min(p + int(lags), T - 1)
     if max_lag <= p:
         raise ParameterError(f"a trace of {T} frames is too short to fit AR({p}) coefficients")

@@ -38,7 +38,7 @@ import numpy as np
 from numba import njit
 
 from cnmf_gui.engine.deconvolution.ar1 import MODE_FIXED, MODE_NONNEG, STATUS_MAXITER, STATUS_OPTIMAL
-from cnmf_gui.engine.deconvolution.banded import ldl_factor, ldl_solve
+from cnmf_gui.engine.deconvolution.banded import ldl_factor, ldl_solve3
 
 STATUS_SINGULAR = 2
 #: lambda stayed at 0 with the residual above theta: the constraint cannot be met.
@@ -47,8 +47,8 @@ STATUS_INFEASIBLE = 3
 _ZERO_LAM_ITERATIONS = 3
 
 # Rows of the work matrix.
-_DG, _O1, _O2, _L1, _L2, _DD, _XY, _X1, _XS, _WY, _W1, _WL, _RY, _R1, _RL, _GY, _G1, _X, _Z = range(19)
-_N_WORK = 19
+_DG, _O1, _O2, _L1, _L2, _DD, _XY, _X1, _XS, _WY, _W1, _WL, _RY, _R1, _RL, _GY, _G1, _X, _Z, _ID = range(20)
+_N_WORK = 20
 _N_SUMS = 9
 
 
@@ -83,38 +83,58 @@ def _directions(active, g1, g2, wk, idx, sums):
     [YY, Y1, YL, 11, 1L, LL, sumY, sum1, sumL]. Returns False if the system is singular.
     """
     T = active.shape[0]
-    m = 0
-    for t in range(T):
-        if active[t] == 0:
-            idx[m] = t
-            m += 1
     dg = wk[_DG]
     o1 = wk[_O1]
     o2 = wk[_O2]
     xY = wk[_XY]
     x1 = wk[_X1]
     xS = wk[_XS]
+    # (G G') bands away from the first two frames: constant.
+    d_in = 1.0 + g1 * g1 + g2 * g2
+    e_in = -g1 + g1 * g2
+    f_in = -g2
+    m = 0
+    for t in range(T):
+        if active[t] == 0:
+            idx[m] = t
+            m += 1
     for j in range(m):
         t = idx[j]
-        dg[j] = _gram(t, t, g1, g2)
+        if t >= 2:
+            dg[j] = d_in
+        else:
+            dg[j] = _gram(t, t, g1, g2)
         o1[j] = 0.0
         o2[j] = 0.0
-        if j + 1 < m and idx[j + 1] - t <= 2:
-            o1[j] = _gram(t, idx[j + 1], g1, g2)
+        if j + 1 < m:
+            gap = idx[j + 1] - t
+            if gap == 1:
+                o1[j] = e_in if t >= 1 else -g1
+            elif gap == 2:
+                o1[j] = f_in
         if j + 2 < m and idx[j + 2] - t == 2:
-            o2[j] = _gram(t, idx[j + 2], g1, g2)
+            o2[j] = f_in
         xY[j] = wk[_GY, t]
         x1[j] = wk[_G1, t]
+        # (G G' 1_S)_t: neighbours within two frames that carry a spike.
         acc = 0.0
-        for u in range(max(t - 2, 0), min(t + 3, T)):
-            if active[u] != 0:
-                acc += _gram(t, u, g1, g2)
+        if t >= 2 and t + 2 < T:
+            if active[t - 2] != 0:
+                acc += f_in
+            if active[t - 1] != 0:
+                acc += e_in if t - 1 >= 1 else -g1
+            if active[t + 1] != 0:
+                acc += e_in if t >= 1 else -g1
+            if active[t + 2] != 0:
+                acc += f_in
+        else:
+            for u in range(max(t - 2, 0), min(t + 3, T)):
+                if active[u] != 0:
+                    acc += _gram(t, u, g1, g2)
         xS[j] = acc
-    if not ldl_factor(dg, o1, o2, m, wk[_L1], wk[_L2], wk[_DD]):
+    if not ldl_factor(dg, o1, o2, m, wk[_L1], wk[_L2], wk[_DD], wk[_ID]):
         return False
-    ldl_solve(wk[_L1], wk[_L2], wk[_DD], m, xY)
-    ldl_solve(wk[_L1], wk[_L2], wk[_DD], m, x1)
-    ldl_solve(wk[_L1], wk[_L2], wk[_DD], m, xS)
+    ldl_solve3(wk[_L1], wk[_L2], wk[_ID], m, xY, x1, xS)
     wY = wk[_WY]
     w1 = wk[_W1]
     wL = wk[_WL]

@@ -16,6 +16,18 @@ from scipy import optimize
 from cnmf_gui.engine.noise import MAX_ROOT, ar_roots
 
 
+#: Defaults tied to time rather than frames: the autocovariance lags used for g span this many
+#: seconds, and drifts slower than this window are removed before estimating g.
+LAGS_SECONDS = 0.2
+DETREND_SECONDS = 3.0
+
+
+def rate_defaults(frame_rate: float) -> dict:
+    """``lags`` and ``detrend_window`` (frames) for estimating g at a frame rate in Hz."""
+    return {"lags": max(5, int(round(LAGS_SECONDS * frame_rate))),
+            "detrend_window": max(3, int(round(DETREND_SECONDS * frame_rate)))}
+
+
 def g_to_tau(g, frame_rate: float) -> tuple[float, float]:
     """Decay and rise time constants (seconds) of AR coefficients g.
 

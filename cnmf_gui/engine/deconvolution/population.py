@@ -40,7 +40,7 @@ def deconvolve_many(traces, *, p: int = 1, g=None, sn=None, epsilon=0.0, s_min: 
                     method: str = "fast", baseline: str = "nonneg", b=None, progress=None,
                     n_workers: int | None = None, noise_range=(0.25, 0.5),
                     noise_method: str = "logmexp", lags: int = 5, refine_g: bool = False,
-                    labels=None) -> DeconvManyResult:
+                    detrend_window: int | None = None, labels=None) -> DeconvManyResult:
     """Noise-constrained deconvolution of K traces (see :func:`deconvolve`).
 
     Parameters
@@ -54,7 +54,7 @@ def deconvolve_many(traces, *, p: int = 1, g=None, sn=None, epsilon=0.0, s_min: 
     epsilon : float or array_like of shape (K,)
     s_min : float
         As in :func:`deconvolve` (negative: a multiple of each trace's sn).
-    method, baseline, b, noise_range, noise_method, lags, refine_g
+    method, baseline, b, noise_range, noise_method, lags, refine_g, detrend_window
         As in :func:`deconvolve`; ``b`` may be per component, shape (K,).
     progress : Progress, optional
         Reports the fraction of components done; cancellation is checked between batches.
@@ -84,7 +84,7 @@ def deconvolve_many(traces, *, p: int = 1, g=None, sn=None, epsilon=0.0, s_min: 
         for k in range(K):
             V.check_sn(sns[k], names[k])
     if g is None:
-        G = estimate_ar(Y, p, lags=lags).reshape(K, p)
+        G = estimate_ar(Y, p, lags=lags, detrend_window=detrend_window).reshape(K, p)
     else:
         garr = np.asarray(g, dtype=float)
         if garr.ndim <= 1:
@@ -108,10 +108,14 @@ def deconvolve_many(traces, *, p: int = 1, g=None, sn=None, epsilon=0.0, s_min: 
     status = np.empty(K, dtype=object)
 
     def run(lo, hi):
+        start = None
         for k in range(lo, hi):
             mode, b_fixed = modes[k]
             r = solve_one(Y[k], G[k], float(sns[k]), float(eps[k]), float(s_abs[k]), mode, b_fixed,
-                          method, refine=refine_g)
+                          method, refine=refine_g, start=start)
+            # The previous trace's (lam, b), in units of sigma, starts the next one's iteration.
+            if r.status == "optimal" and r.sn > 0:
+                start = (r.lam / r.sn, r.b / r.sn)
             C[k] = r.c
             S[k] = r.s
             B[k] = r.b

@@ -74,7 +74,7 @@ def threshold(y, g, mode, b_fixed, s, s_min):
     return c, s_out, b
 
 
-def solve_scaled(y, g, theta, mode, b_fixed, s_min=0.0):
+def solve_scaled(y, g, theta, mode, b_fixed, s_min=0.0, start=None):
     """Exact noise-constrained deconvolution of one scaled trace.
 
     Parameters
@@ -86,6 +86,9 @@ def solve_scaled(y, g, theta, mode, b_fixed, s_min=0.0):
     b_fixed : float
     s_min : float
         Absolute minimum spike size (0: convex solution only).
+    start : (float, float), optional
+        (lam, b) to start the AR(1) lambda iteration from, e.g. a similar trace's solution.
+        Only the number of iterations depends on it, not the result.
 
     Returns
     -------
@@ -103,16 +106,18 @@ def solve_scaled(y, g, theta, mode, b_fixed, s_min=0.0):
     c = np.empty(T)
     s = np.empty(T)
     p = len(g)
-    lam0 = 0.0
+    lam0, b_start = (0.0, float(np.mean(y))) if start is None else (float(start[0]), float(start[1]))
+    if not (np.isfinite(lam0) and lam0 >= 0 and np.isfinite(b_start)):
+        lam0, b_start = 0.0, float(np.mean(y))
     use_pav = p == 0 or (p == 1 and g[0] >= 0.0)
     if use_pav:
         gg = float(g[0]) if p else 0.0
-        lam, b, it, st = solve_ar1(y, gg, theta2, mode, b_fixed, lam0, float(np.median(y)), MAX_ITER, c, s)
+        lam, b, it, st = solve_ar1(y, gg, theta2, mode, b_fixed, lam0, b_start, MAX_ITER, c, s)
     else:
         # Warm start: spike frames of the exact AR(1) solution with the slower root.
         roots = np.real(ar_roots(g))
         gw = float(np.clip(roots.max(), 0.0, MAX_ROOT))
-        _, b_w, it1, _ = solve_ar1(y, gw, theta2, mode, b_fixed, lam0, float(np.median(y)), MAX_ITER, c, s)
+        _, b_w, it1, _ = solve_ar1(y, gw, theta2, mode, b_fixed, 0.0, b_start, MAX_ITER, c, s)
         active = (s > 0).astype(np.uint8)
         g1 = float(g[0])
         g2 = float(g[1]) if p > 1 else 0.0
