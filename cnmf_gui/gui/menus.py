@@ -74,3 +74,18 @@ def build_menus(window) -> None:
     view.addSeparator()
     for dock in window.docks.values():
         view.addAction(dock.toggleViewAction())
+
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(_action(window, "help_start", "Getting started", lambda: _show(window, "getting_started"),
+                                QKeySequence.StandardKey.HelpContents))
+    help_menu.addAction(_action(window, "help_keys", "Keyboard shortcuts", lambda: _show(window, "shortcuts")))
+    help_menu.addAction(_action(window, "help_about", "About cnmf-gui", lambda: _show(window, "about")))
+
+
+def _show(window, which: str) -> None:
+    """Open a Help dialog (non-modal, so the user can keep working beside it)."""
+    from cnmf_gui.gui import help_dialogs
+
+    dialog = getattr(help_dialogs, f"{which}_dialog")(window)
+    window.help_dialog = dialog
+    dialog.show()

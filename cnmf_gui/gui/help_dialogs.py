@@ -1,0 +1,68 @@
+"""Help menu dialogs: keyboard shortcuts, getting started, and About (versions, log and data paths)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PyQt6.QtGui import QGuiApplication, QKeySequence
+from PyQt6.QtWidgets import (QDialog, QDialogButtonBox, QPushButton, QTextBrowser, QVBoxLayout)
+
+# Keys handled by widgets rather than by menu actions.
+EXTRA_KEYS = (
+    ("Up / Down", "Move through the component table (Shift extends the selection)"),
+    ("Ctrl+click", "Select several components on the movie or in the table"),
+    ("Mouse wheel / drag", "Zoom and pan the movie"),
+)
+
+
+def shortcut_rows(window) -> list[tuple[str, str]]:
+    """(key, what it does) for every action of the window that has a shortcut, then widget keys."""
+    rows = []
+    for action in window.acts.values():
+        key = action.shortcut()
+        if not key.isEmpty():
+            rows.append((key.toString(QKeySequence.SequenceFormat.NativeText), action.text().replace("&", "")))
+    return rows + list(EXTRA_KEYS)
+
+
+def _text_dialog(parent, title: str, html: str, *, copy_text: str | None = None) -> QDialog:
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(title)
+    dialog.resize(640, 520)
+    layout = QVBoxLayout(dialog)
+    browser = QTextBrowser(dialog)
+    browser.setOpenExternalLinks(True)
+    browser.setHtml(html)
+    layout.addWidget(browser)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=dialog)
+    if copy_text is not None:
+        copy = QPushButton("Copy to clipboard", dialog)
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(copy_text))
+        buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
+    buttons.rejected.connect(dialog.reject)
+    layout.addWidget(buttons)
+    dialog.browser = browser
+    return dialog
+
+
+def shortcuts_dialog(window) -> QDialog:
+    rows = "".join(f"<tr><td><b>{escape(k)}</b>&nbsp;&nbsp;</td><td>{escape(t)}</td></tr>"
+                   for k, t in shortcut_rows(window))
+    return _text_dialog(window, "Keyboard shortcuts", f"<h3>Keyboard shortcuts</h3><table>{rows}</table>")
+
+
+def getting_started_dialog(window) -> QDialog:
+    from cnmf_gui.paths import resource
+
+    html = resource("help/getting_started.html").read_text(encoding="utf-8")
+    return _text_dialog(window, "Getting started", html)
+
+
+def about_dialog(window) -> QDialog:
+    from cnmf_gui.about import about_text
+
+    text = about_text()
+    html = ("<h3>cnmf-gui</h3><p>Motion correction, CNMF demixing, deconvolution and curation of "
+            "calcium imaging.</p><pre>" + escape(text) + "</pre>"
+            "<p>To report a problem, attach the log file above.</p>")
+    return _text_dialog(window, "About cnmf-gui", html, copy_text=text)
