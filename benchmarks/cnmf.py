@@ -24,6 +24,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 CASES = {
@@ -60,8 +61,11 @@ def _rss_now() -> int:
     return 0
 
 
-def run_case(name: str) -> dict:
-    """One case in this process; returns the numbers as a dict."""
+def run_case(name: str, save: str | None = None) -> dict:
+    """One case in this process; returns the numbers as a dict.
+
+    With ``save`` (a folder), the movie and its truth are written there for the peer run.
+    """
     import numpy as np
 
     from cnmf_gui.cli.terminal import TerminalProgress
@@ -100,7 +104,38 @@ def run_case(name: str) -> dict:
     result.update(score(data.components, synth))
     result["all"] = score(data.components, synth, accepted_only=False)
     del data
+    if save:
+        np.save(os.path.join(save, "movie.npy"), synth.movie)
+        A = synth.footprints_sparse
+        np.savez(os.path.join(save, "truth.npz"), data=A.data, indices=A.indices, indptr=A.indptr,
+                 shape=np.array(A.shape), traces=synth.traces, spikes=synth.spikes,
+                 frame_rate=synth.frame_rate, H=synth.movie.shape[1], W=synth.movie.shape[2])
     return result
+
+
+def score_suite2p(folder: str, name: str, info: dict) -> dict:
+    """Score suite2p's ROIs (all of them, as suite2p reports them) against the saved truth."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import scipy.sparse as sp
+
+    from tests.cnmf_scoring import score
+
+    truth = np.load(os.path.join(folder, "truth.npz"))
+    out = np.load(os.path.join(folder, "suite2p.npz"))
+    H, W = int(truth["H"]), int(truth["W"])
+    K = len(out["counts"])
+    cols = np.repeat(np.arange(K), out["counts"])
+    A = sp.csc_matrix((out["lam"], (out["ypix"] * W + out["xpix"], cols)), shape=(H * W, K))
+    comps = SimpleNamespace(A=A, C=out["F"], S=out["spks"], status=np.ones(K, int), n_components=K)
+    feet = sp.csc_matrix((truth["data"], truth["indices"], truth["indptr"]), shape=tuple(truth["shape"]))
+    synth = SimpleNamespace(footprints=feet.T.toarray().reshape(-1, H, W), n_neurons=feet.shape[1],
+                            traces=truth["traces"], spikes=truth["spikes"])
+    res = {"case": name, "tool": "suite2p (all ROIs)", "stages": info["stages"],
+           "wall_s": sum(info["stages"].values()), "n_components": K}
+    res.update(score(comps, synth))
+    return res
 
 
 def _peer_python() -> str | None:
@@ -131,33 +166,42 @@ def _print(res: dict) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the small movie only")
+    parser.add_argument("--no-suite2p", action="store_true", help="skip the suite2p comparison")
     parser.add_argument("--case", help=argparse.SUPPRESS)        # child mode
+    parser.add_argument("--save", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.case:
-        print(json.dumps(run_case(args.case)))
+        print(json.dumps(run_case(args.case, args.save)))
         return 0
     names = ["128x128x2000"] if args.quick else list(CASES)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    results = []
+    peer = None if args.no_suite2p else _peer_python()
+    if peer is None:
+        print("suite2p: not installed in the peers' environment (or --no-suite2p): skipped")
     for name in names:
-        proc = subprocess.run([sys.executable, "-m", "benchmarks.cnmf", "--case", name], cwd=root,
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            res = {"case": name, "tool": "cnmf_gui", "error": proc.stderr.strip().splitlines()[-1:]}
-        else:
-            res = json.loads(proc.stdout.strip().splitlines()[-1])
-        _print(res)
-        results.append(res)
-        peer = _peer_python()
-        if peer is None:
-            print(f"  suite2p: not installed (no {os.environ.get('CNMF_GUI_PEERS_PYTHON', '/work/venv-peers/bin/python')}); skipped")
-        else:
-            proc = subprocess.run([peer, os.path.join(root, "benchmarks", "cnmf_suite2p.py"), name],
-                                  cwd=root, capture_output=True, text=True)
-            if proc.returncode == 0:
-                _print(json.loads(proc.stdout.strip().splitlines()[-1]))
+        with tempfile.TemporaryDirectory(prefix="cnmf_bench_") as folder:
+            cmd = [sys.executable, "-m", "benchmarks.cnmf", "--case", name]
+            if peer:
+                cmd += ["--save", folder]
+            proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+            if proc.returncode != 0:
+                res = {"case": name, "tool": "cnmf_gui", "error": proc.stderr.strip().splitlines()[-1:]}
             else:
+                res = json.loads(proc.stdout.strip().splitlines()[-1])
+            _print(res)
+            if peer is None or "error" in res:
+                continue
+            proc = subprocess.run([peer, os.path.join(root, "benchmarks", "cnmf_suite2p.py"),
+                                   os.path.join(folder, "movie.npy"), os.path.join(folder, "suite2p.npz"),
+                                   "30", str(2 * CASES[name].get("neuron_radius", 4.0)), "0.5"],
+                                  cwd=root, capture_output=True, text=True)
+            if proc.returncode != 0:
                 print(f"  suite2p failed: {proc.stderr.strip().splitlines()[-1:]}")
+                continue
+            s2p = score_suite2p(folder, name, json.loads(proc.stdout.strip().splitlines()[-1]))
+            _print(s2p)
+            print(f"  time ratio cnmf_gui / suite2p (detection to deconvolution, no registration): "
+                  f"{res['wall_s'] / max(s2p['wall_s'], 1e-9):.2f}")
     return 0
 
 

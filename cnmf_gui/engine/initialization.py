@@ -232,8 +232,9 @@ def initialize(movie, noise: np.ndarray, correlation: np.ndarray, *, neuron_radi
         if np.all(np.isfinite(gram)) and np.linalg.matrix_rank(gram) == nb:
             proj = np.linalg.solve(gram, fc).astype(np.float32)          # (nb, n_bins)
             Zf = Z.reshape(n_bins, P)
-            for r0 in range(0, P, 2**18):
-                blk = Zf[:, r0:r0 + 2**18]
+            step = max(1, (16 * 2**20) // (4 * n_bins))   # pixels per block: ~16 MB temporaries
+            for r0 in range(0, P, step):
+                blk = Zf[:, r0:r0 + step]
                 blk -= fc.T.astype(np.float32) @ (proj @ blk)
     # The model above assumes noise independent from pixel to pixel; interpolation (motion
     # correction) and many detectors correlate neighbouring pixels' noise, which the filter then

@@ -15,7 +15,7 @@ import numpy as np
 from cnmf_gui.errors import InputFileError
 
 #: Largest chunk, in bytes of float32, held at once (a few copies of it live during a pass).
-CHUNK_BYTES = 64 * 2**20
+CHUNK_BYTES = 32 * 2**20
 
 
 def movie_shape(movie) -> tuple[int, int, int]:
