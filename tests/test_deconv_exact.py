@@ -107,3 +107,23 @@ def test_lambda_matches_cvxpy_dual():
     ref = deconvolve(y, g=g, sn=0.3, method="cvxpy")
     assert fast.lam == pytest.approx(ref.lam, rel=1e-3)
     assert fast.b == pytest.approx(ref.b, rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("start", [(0.0, None), (3.9, -22.0), (100.0, 5.0), (0.0, 1e3), (10.0, -1e3)])
+def test_ar1_result_does_not_depend_on_the_starting_point(start):
+    """deconvolve_many starts each trace from its neighbour's (lam, b); any start must reach
+    the same optimum (a far-off b once stalled on a set of one-frame pools)."""
+    from cnmf_gui.engine.deconvolution.ar1 import MODE_FREE, solve_ar1
+
+    y, _ = simulate(3000, [0.94], 1.0, 0.03, 4.0, 21)
+    T = y.size
+    outs = []
+    for lam0, b0 in [(0.0, float(np.mean(y))), (start[0], float(np.mean(y)) if start[1] is None else start[1])]:
+        c = np.empty(T)
+        s = np.empty(T)
+        lam, b, _, status = solve_ar1(y, 0.94, float(T), MODE_FREE, 0.0, lam0, b0, 200, c, s)
+        assert status == 0
+        outs.append((lam, b, c.copy()))
+    assert outs[1][0] == pytest.approx(outs[0][0], rel=1e-10)
+    assert outs[1][1] == pytest.approx(outs[0][1], rel=1e-10)
+    np.testing.assert_allclose(outs[1][2], outs[0][2], atol=1e-9)

@@ -50,8 +50,9 @@ def add_arguments(parser) -> None:
                         help="relaxation of the noise constraint, > -1 (default 0)")
     parser.add_argument("--s-min", type=float, default=0.0,
                         help="minimum spike size: 0 convex solution, > 0 absolute, < 0 multiple of sigma")
-    parser.add_argument("--baseline", default="nonneg", choices=("nonneg", "free", "zero"),
-                        help="constant baseline: fitted >= 0 (default), fitted freely, or 0")
+    parser.add_argument("--baseline", default="free", choices=("free", "nonneg", "zero"),
+                        help="constant baseline: fitted freely (default: traces from other tools are "
+                             "often dF/F, offset and possibly negative), fitted >= 0, or 0")
     parser.add_argument("--refine-g", action="store_true", help="refine the AR coefficients by the fit")
     parser.add_argument("--method", default="fast", choices=("fast", "cvxpy"),
                         help="exact fast solver (default) or the CVXPY reference")

@@ -141,8 +141,15 @@ def solve_ar1(y, g, theta2, mode, b_fixed, lam0, b0, max_iter, c, s):
         prev_h1 = h1
         prev_h2 = h2
         if SQQ <= 0.0:
-            # Every pool clipped (c = 0) while c = 0 is infeasible: lambda is far too large.
+            # Every pool clipped (c = 0) while c = 0 is infeasible: lambda (or b) is far too
+            # large. Restart from the baseline that is best for c = 0 and a smaller lambda;
+            # this set is not a fixed point, so forget it.
             lam *= 0.5
+            if mode == MODE_FREE:
+                b = Sy / T
+            elif mode == MODE_NONNEG:
+                b = max(Sy / T, 0.0)
+            prev_h1 = -1
             continue
         # New (lam, b) from RSS(lam) = R0 + M lam^2 of this structure.
         use_fixed = mode == MODE_FIXED
@@ -151,9 +158,12 @@ def solve_ar1(y, g, theta2, mode, b_fixed, lam0, b0, max_iter, c, s):
             D = T - SAA
             E = Sy - SAY
             if D <= 1e-12 * T:
-                # Every pool has one frame: the structure does not pin b; keep the current b.
+                # Every pool has one frame: the structure does not pin b (b and c trade off
+                # freely), and no fixed point here can meet sum(r) = 0. Move b to the neutral
+                # baseline (best for c = 0), which makes pools merge, and forget this set.
                 use_fixed = True
-                bb = b
+                bb = Sy / T if mode == MODE_FREE else max(Sy / T, 0.0)
+                prev_h1 = -1
             else:
                 R0 = Syy - SYY - E * E / D
                 M = SQQ + SAQ * SAQ / D

@@ -113,6 +113,13 @@ def solve_scaled(y, g, theta, mode, b_fixed, s_min=0.0, start=None):
     if use_pav:
         gg = float(g[0]) if p else 0.0
         lam, b, it, st = solve_ar1(y, gg, theta2, mode, b_fixed, lam0, b_start, MAX_ITER, c, s)
+        if start is not None and (st != STATUS_OPTIMAL or (
+                lam > 0 and abs(float(np.sum((y - b - c) ** 2)) / theta2 - 1.0) > 1e-6)):
+            # A borrowed starting point that did not lead to the constrained optimum: start
+            # from the neutral point instead.
+            lam, b, it2, st = solve_ar1(y, gg, theta2, mode, b_fixed, 0.0, float(np.mean(y)),
+                                        MAX_ITER, c, s)
+            it += it2
     else:
         # Warm start: spike frames of the exact AR(1) solution with the slower root.
         roots = np.real(ar_roots(g))
