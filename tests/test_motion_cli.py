@@ -82,3 +82,11 @@ def test_motion_verb_refuses_to_overwrite_its_input(tmp_path):
     assert result.returncode == 2
     assert "is the input movie" in result.stderr and "Traceback" not in result.stderr
     assert raw.read_bytes() == before
+
+
+def test_motion_verb_refuses_to_overwrite_an_hdf5_named_with_its_dataset(tmp_path, capsys):
+    raw = tmp_path / "raw.hdf5"
+    with h5py.File(raw, "w") as fh:
+        fh["data"] = np.zeros((3, 16, 16), np.float32)
+    assert main(["motion", f"{raw}:/data", "--out", str(raw)]) == 2
+    assert "is the input movie" in capsys.readouterr().err

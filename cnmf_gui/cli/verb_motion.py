@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 import warnings
@@ -63,7 +64,9 @@ def run(args) -> int:
 
     kind = output_kind(args.out)
     params = _motion_params(args)
-    source = args.movie.split(".h5:")[0] if ".h5:" in args.movie else args.movie
+    # FILE.h5:/group/name names one dataset of an HDF5 file: the file itself is the source.
+    match = re.match(r"^(.+\.(?:h5|hdf5|he5|nwb))(?::.*)?$", args.movie, flags=re.IGNORECASE)
+    source = match.group(1) if match else args.movie
     if os.path.isfile(source) and (_same_file(source, args.out) or
                                    (kind == "tiff" and _same_file(source, motion_sidecar(args.out)))):
         raise UserError(f"--out {args.out} is the input movie: choose another file name (the raw movie is "
