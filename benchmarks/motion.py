@@ -248,7 +248,12 @@ def main(argv=None) -> int:
     ap.add_argument("--truth-frames", type=int, default=200, help="frames of each synthetic movie with truth")
     ap.add_argument("--gb", type=float, default=2.0, help="size of the memory-mapped movie (0 = skip)")
     ap.add_argument("--no-suite2p", action="store_true")
+    ap.add_argument("--only", nargs="+", choices=("speed", "accuracy", "memory", "suite2p"),
+                    help="run only these parts")
     args = ap.parse_args(argv)
+    parts = set(args.only or ("speed", "accuracy", "memory", "suite2p"))
+    if args.no_suite2p:
+        parts.discard("suite2p")
     from cnmf_gui.synthetic import make_movie
 
     S = args.size
@@ -257,24 +262,26 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     sm_rigid = make_movie(n_frames=args.truth_frames, shape=(S, S), n_neurons=n_neurons, motion="rigid",
                           max_shift=5.0, seed=11)
-    sm_nonrigid = make_movie(n_frames=args.truth_frames, shape=(S, S), n_neurons=n_neurons, motion="nonrigid",
-                             max_shift=3.0, deformation=1.5, seed=12)
+    sm_nonrigid = None
+    if parts & {"accuracy", "suite2p"}:
+        sm_nonrigid = make_movie(n_frames=args.truth_frames, shape=(S, S), n_neurons=n_neurons, motion="nonrigid",
+                                 max_shift=3.0, deformation=1.5, seed=12)
     print(f"(synthetic movies made in {time.perf_counter() - t0:.0f} s)")
 
-    print("speed (estimate + apply + QC in one pass):")
-    reps = int(np.ceil(args.frames / args.truth_frames))
-    movie = np.concatenate([sm_rigid.movie] * reps)[:args.frames]
-    speed(movie, f"{len(movie)} frames")
-    del movie
-
-    print("accuracy against the synthetic truth:")
-    accuracy(sm_rigid, sm_nonrigid)
-
+    if "speed" in parts:
+        print("speed (estimate + apply + QC in one pass):")
+        reps = int(np.ceil(args.frames / args.truth_frames))
+        movie = np.concatenate([sm_rigid.movie] * reps)[:args.frames]
+        speed(movie, f"{len(movie)} frames")
+        del movie
+    if "accuracy" in parts:
+        print("accuracy against the synthetic truth:")
+        accuracy(sm_rigid, sm_nonrigid)
     with tempfile.TemporaryDirectory(dir="/work" if os.path.isdir("/work") else None) as tmp:
-        if args.gb > 0:
+        if args.gb > 0 and "memory" in parts:
             print("memory (out of core):")
             memory(sm_rigid.movie, args.gb, Path(tmp))
-        if not args.no_suite2p:
+        if "suite2p" in parts:
             print("suite2p on the same movies:")
             suite2p(Path(tmp), sm_rigid, sm_nonrigid)
     return 0
