@@ -71,9 +71,13 @@ def ours(y, p=1):
 
 
 def oasis_default(y, p=1):
+    import warnings
+
     from oasis.functions import deconvolve as oasis_deconvolve
 
-    out = oasis_deconvolve(y, g=(None,) * p, penalty=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its deprecation notice for g=(None,)
+        out = oasis_deconvolve(y, g=(None,) * p, penalty=1)
     return np.asarray(out[1])
 
 
