@@ -13,6 +13,8 @@ _EXPORTS = {
     "deconvolve": "deconvolution",
     "deconvolve_many": "deconvolution",
     "DeconvResult": "deconvolution",
+    "DeconvManyResult": "deconvolution",
+    "estimate_ar": "noise",
     "estimate_noise": "noise",
     "estimate_motion": "motion",
     "CorrectedMovie": "motion",
