@@ -110,25 +110,34 @@ def merge_refit(A_sub: sp.spmatrix, C_sub: np.ndarray, *, residual: np.ndarray |
             raise ValueError(f"residual must have shape {D.shape}, got {residual.shape}")
         D = D + residual
     P, T = A_sub.shape[0], D.shape[1]
+    # only the union of the supports can be non-zero: work on those rows
+    rows = np.unique(A_sub.indices)
+    if len(rows) == 0:
+        return np.zeros(P), np.zeros(T)
+    B = sp.csr_matrix(A_sub[rows])                    # (m, k)
+    Bt = sp.csr_matrix(B.T)
     # start from the sum of the footprints: the group's pixels, weighted as the fit saw them
-    a = np.asarray(A_sub @ np.ones(A_sub.shape[1])).ravel()
-    c = np.maximum(D.T @ (A_sub.T @ a), 0)
+    a = np.asarray(B.sum(axis=1)).ravel()
+    c = np.maximum(D.T @ (Bt @ a), 0)
     for _ in range(n_iter):
         cc = c @ c
         if cc <= 0:
             break
-        a_new = np.maximum(A_sub @ (D @ c) / cc, 0)
+        a_new = np.maximum(B @ (D @ c) / cc, 0)
         aa = a_new @ a_new
         if aa <= 0:
             break
-        c = np.maximum(D.T @ (A_sub.T @ a_new) / aa, 0)
-        change = np.linalg.norm(a_new - a) / max(np.linalg.norm(a_new), 1e-300)
+        c = np.maximum(D.T @ (Bt @ a_new) / aa, 0)
+        diff = a_new - a
+        change = np.sqrt(diff @ diff / aa)
         a = a_new
         if change < tol:
             break
-    nrm = np.linalg.norm(a)
+    nrm = np.sqrt(a @ a)
     if nrm <= 0 or not np.any(c > 0):
         return np.zeros(P), np.zeros(T)
     a = a / nrm
-    c = np.maximum(D.T @ (A_sub.T @ a), 0)            # least-squares trace for the unit footprint
-    return a, c
+    c = np.maximum(D.T @ (Bt @ a), 0)                # least-squares trace for the unit footprint
+    out = np.zeros(P)
+    out[rows] = a
+    return out, c

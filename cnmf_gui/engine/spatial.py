@@ -112,17 +112,23 @@ def restrict(A: sp.csc_matrix, masks: sp.csc_matrix) -> np.ndarray:
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _masked_products(Yt, Cc, indptr, indices, out):
-    """out[q] += sum_t Yt[p, t] Cc[k, t] for every pattern entry q = (p, k)."""
+def _masked_products(Y, Cc, indptr, indices, out):
+    """out[q] += sum_t Y[t, p] Cc[k, t] for every pattern entry q = (p, k).
+
+    Frames are rows of Y (n, P), read in order; frames where a trace is zero are skipped
+    (deconvolved traces are mostly zero).
+    """
     K = len(indptr) - 1
-    n = Yt.shape[1]
+    n = Y.shape[0]
     for k in numba.prange(K):
-        for q in range(indptr[k], indptr[k + 1]):
-            p = indices[q]
-            s = 0.0
-            for t in range(n):
-                s += Yt[p, t] * Cc[k, t]
-            out[q] += s
+        a0, a1 = indptr[k], indptr[k + 1]
+        for t in range(n):
+            ck = Cc[k, t]
+            if ck == 0.0:
+                continue
+            row = Y[t]
+            for q in range(a0, a1):
+                out[q] += row[indices[q]] * ck
 
 
 def pixel_statistics(movie, C: np.ndarray, f: np.ndarray, masks: sp.csc_matrix, *,
@@ -151,12 +157,12 @@ def pixel_statistics(movie, C: np.ndarray, f: np.ndarray, masks: sp.csc_matrix, 
     indices = masks.indices.astype(np.int64)
     for start, frames in iter_chunks(movie, chunk_frames):
         n = frames.shape[0]
-        Yt = np.ascontiguousarray(frames.reshape(n, H * W).T)
+        Y = frames.reshape(n, H * W)
         if C.shape[0]:
-            _masked_products(Yt, np.ascontiguousarray(C[:, start:start + n], dtype=np.float32),
+            _masked_products(Y, np.ascontiguousarray(C[:, start:start + n], dtype=np.float32),
                              indptr, indices, U)
         if f.shape[0]:
-            Ub += Yt @ f[:, start:start + n].T.astype(np.float32)
+            Ub += (f[:, start:start + n].astype(np.float32) @ Y).T
         checkpoint(progress, (start + n) / T, f"spatial statistics: frame {start + n}/{T}")
     return U, Ub
 

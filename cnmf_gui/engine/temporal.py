@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -54,6 +55,20 @@ class TemporalResult:
     f: np.ndarray
 
 
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _project(Y, indptr, indices, data, out):
+    """out[k, t] = sum_q data[q] Y[t, indices[q]] over footprint k's pixels (A^T Y, row-major Y)."""
+    K = len(indptr) - 1
+    n = Y.shape[0]
+    for k in numba.prange(K):
+        for t in range(n):
+            row = Y[t]
+            s = 0.0
+            for q in range(indptr[k], indptr[k + 1]):
+                s += data[q] * row[indices[q]]
+            out[k, t] = s
+
+
 def trace_statistics(movie, A: sp.csc_matrix, b: np.ndarray, *, chunk_frames: int = 500,
                      progress=None) -> tuple[np.ndarray, np.ndarray]:
     """A^T Y and b^T Y, streaming the movie once.
@@ -70,17 +85,21 @@ def trace_statistics(movie, A: sp.csc_matrix, b: np.ndarray, *, chunk_frames: in
     btY : ndarray of shape (nb, T)
     """
     T, H, W = movie_shape(movie)
-    At = sp.csr_matrix(A.T, dtype=np.float32)
+    A = sp.csc_matrix(A)
+    A.sort_indices()
+    indptr = A.indptr.astype(np.int64)
+    indices = A.indices.astype(np.int64)
+    data = A.data.astype(np.float32)
     bt = np.ascontiguousarray(b.T, dtype=np.float32)
     AtY = np.zeros((A.shape[1], T))
     btY = np.zeros((b.shape[1], T))
     for start, frames in iter_chunks(movie, chunk_frames):
         n = frames.shape[0]
-        Yt = frames.reshape(n, H * W).T
+        Y = frames.reshape(n, H * W)
         if A.shape[1]:
-            AtY[:, start:start + n] = At @ Yt
+            _project(Y, indptr, indices, data, AtY[:, start:start + n])
         if b.shape[1]:
-            btY[:, start:start + n] = bt @ Yt
+            btY[:, start:start + n] = bt @ Y.T
         checkpoint(progress, (start + n) / T, f"trace statistics: frame {start + n}/{T}")
     return AtY, btY
 
