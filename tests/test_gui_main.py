@@ -242,3 +242,22 @@ def test_closing_with_unsaved_changes_asks_and_can_be_cancelled(qtbot, window, a
     answers.push("Cancel")
     w.close()
     assert w.isVisible() and answers.asked == ["Unsaved changes"]
+
+
+def test_new_results_with_motion_leave_the_raw_view_for_the_corrected_one(qtbot, window):
+    """Footprints live in corrected coordinates: after a run, the user sees outlines, not a bare raw movie."""
+    import dataclasses
+
+    from cnmf_gui.results import MotionResult
+
+    view = window.movie_view
+    view.set_view("raw")
+    data = window.session.data
+    T, H, W = data.movie_shape
+    motion = MotionResult(shifts=np.zeros((T, 2), np.float32), template=np.zeros((H, W), np.float32))
+    window.session.set_data(dataclasses.replace(data, motion=motion), movie=window.synth.movie)
+    assert view.view == "corrected"
+    assert view.left_contours.selected.isVisible() or any(c.isVisible() for c in view.left_contours.curves.values())
+    view.set_view("raw")  # the user may still choose raw; outlines are then hidden and the tooltip says why
+    assert not any(c.isVisible() for c in view.left_contours.curves.values())
+    assert "motion-corrected" in view.contours_box.toolTip()

@@ -131,7 +131,11 @@ class MovieView(QWidget):
         self.slider.setValue(self.session.frame)
         self.slider.blockSignals(False)
         self._contours = {}
-        preferred = self.view if self.view in views else (
+        # New results with motion correction: footprints live in corrected coordinates, so the
+        # raw view (where outlines would be misplaced and are hidden) gives way to the corrected one.
+        has_motion = self.session.data is not None and self.session.data.motion is not None
+        keep = self.view in views and not (self.view == "raw" and has_motion and "corrected" in views)
+        preferred = self.view if keep else (
             "corrected" if "corrected" in views else (views[0] if views else "raw"))
         self.set_view(preferred, force=True)
         self._on_components()
@@ -192,6 +196,9 @@ class MovieView(QWidget):
         shown = self.contours_box.isChecked()
         statuses = self.outline_filter.currentData()
         self.left_contours.set_visible(shown and not misaligned and not side, statuses)
+        self.contours_box.setToolTip(
+            "Outlines are hidden on raw frames: the footprints are in motion-corrected coordinates"
+            if misaligned else "Draw footprint outlines coloured by status")
         self.right_contours.set_visible(shown and side, statuses)
         self._auto_levels = True
         self._show_frame()

@@ -114,6 +114,10 @@ class TraceView(QWidget):
         self._updates += 1
         if comps is None or not ids:
             self.info.setText("select a component (click its outline or a table row)")
+            t = self._time_axis()
+            if len(t) > 1:  # an empty plot still shows the recording's time span, not a stray range
+                plot.setXRange(float(t[0]), float(t[-1]), padding=0.01)
+                plot.setYRange(0.0, 1.0, padding=0)
             return
         t = self._time_axis()
         n = len(ids)
