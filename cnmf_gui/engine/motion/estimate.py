@@ -129,14 +129,15 @@ class _Pass:
             pw[unusable] = 0.0
         self.apply(clean, shifts, pw, out=out)
         good = ~unusable
+        sum_before = np.zeros(self.shape)
+        sum_after = np.zeros(self.shape)
         res = {
             "shifts": shifts, "clamped": clamped, "pw": pw, "unusable": unusable, "nonfinite": nonfinite,
-            "corr_before": qc.frame_correlations(clean, self.template, self.crop),
-            "corr_after": qc.frame_correlations(out, self.template, self.crop),
-            "sum_before": clean[good].sum(axis=0, dtype=np.float64) if not good.all()
-            else clean.sum(axis=0, dtype=np.float64),
-            "sum_after": out[good].sum(axis=0, dtype=np.float64) if not good.all()
-            else out.sum(axis=0, dtype=np.float64),
+            "corr_before": qc.frame_correlations(clean, self.template, self.crop, accumulate=sum_before,
+                                                 include=good),
+            "corr_after": qc.frame_correlations(out, self.template, self.crop, accumulate=sum_after,
+                                                include=good),
+            "sum_before": sum_before, "sum_after": sum_after,
         }
         res["residual"], res["residual_pw"] = self.residual(out[residual_at], good[residual_at])
         if self.p.pc_metric:

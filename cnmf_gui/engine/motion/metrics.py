@@ -49,8 +49,9 @@ def interior(shape, border: int) -> tuple[slice, slice]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _correlations(frames, template, r0, r1, c0, c1, out):
+def _correlations(frames, template, r0, r1, c0, c1, out, acc, include):
     n = frames.shape[0]
+    H, W = frames.shape[1], frames.shape[2]
     P = (r1 - r0) * (c1 - c0)
     # The template's own mean and norm over the crop.
     tm = 0.0
@@ -68,6 +69,11 @@ def _correlations(frames, template, r0, r1, c0, c1, out):
         sxx = 0.0
         sxt = 0.0
         f = frames[i]
+        if include[i]:
+            # The running sum for the mean image, while the frame is in cache.
+            for r in range(H):
+                for c in range(W):
+                    acc[r, c] += f[r, c]
         for r in range(r0, r1):
             for c in range(c0, c1):
                 v = np.float64(f[r, c])
@@ -79,7 +85,8 @@ def _correlations(frames, template, r0, r1, c0, c1, out):
         out[i] = sxt / den if den > 0 else 0.0
 
 
-def frame_correlations(frames: np.ndarray, template: np.ndarray, crop=None) -> np.ndarray:
+def frame_correlations(frames: np.ndarray, template: np.ndarray, crop=None, *, accumulate=None,
+                       include=None) -> np.ndarray:
     """Pearson correlation of each frame with the template; 0 where either has no variance.
 
     Parameters
@@ -88,18 +95,27 @@ def frame_correlations(frames: np.ndarray, template: np.ndarray, crop=None) -> n
     template : ndarray of shape (H, W)
     crop : (slice, slice), optional
         Region compared (default: all); see :func:`interior`.
+    accumulate : ndarray of shape (H, W), float64, optional
+        Whole frames are added to it in the same pass (for mean images).
+    include : ndarray of shape (n,), bool, optional
+        Which frames to add to ``accumulate`` (default: all).
 
     Returns
     -------
     ndarray of shape (n,), float64
     """
-    frames = np.asarray(frames, np.float32)
+    frames = np.ascontiguousarray(frames, dtype=np.float32)
     n, H, W = frames.shape
     rs, cs = crop if crop is not None else (slice(0, H), slice(0, W))
     r0, r1, _ = rs.indices(H)
     c0, c1, _ = cs.indices(W)
     out = np.zeros(n)
-    _correlations(frames, np.asarray(template, np.float64), r0, r1, c0, c1, out)
+    if accumulate is None:
+        acc, inc = np.zeros((1, 1)), np.zeros(n, np.bool_)
+    else:
+        acc = accumulate
+        inc = np.ones(n, np.bool_) if include is None else np.asarray(include, np.bool_)
+    _correlations(frames, np.asarray(template, np.float64), r0, r1, c0, c1, out, acc, inc)
     return out
 
 

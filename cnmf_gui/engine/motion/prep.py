@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import scipy.fft as sfft
 
@@ -193,8 +194,32 @@ def static_background(mean_image: np.ndarray, degree: int = 3) -> np.ndarray:
     return (basis @ coef).reshape(H, W).astype(np.float32)
 
 
-def clean_frames(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Float32 copies of frames with non-finite pixels replaced, and which frames are unusable.
+@numba.njit(cache=True, nogil=True)
+def _frame_stats(frames, bad, lo, hi):
+    """Per frame: count of non-finite pixels, and min and max of the finite ones (one pass)."""
+    n = frames.shape[0]
+    for i in range(n):
+        f = frames[i]
+        nb = 0
+        mn = np.inf
+        mx = -np.inf
+        for r in range(f.shape[0]):
+            for c in range(f.shape[1]):
+                v = np.float64(f[r, c])
+                if math.isfinite(v):
+                    if v < mn:
+                        mn = v
+                    if v > mx:
+                        mx = v
+                else:
+                    nb += 1
+        bad[i] = nb
+        lo[i] = mn
+        hi[i] = mx
+
+
+def clean_frames(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frames as finite float32, and which frames are unusable.
 
     A frame is unusable for registration when it is entirely non-finite or constant: it
     carries no position. Partly non-finite frames keep their finite pixels; the rest are set
@@ -207,33 +232,27 @@ def clean_frames(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     clean : ndarray of shape (n, H, W), float32
+        Read-only use: this is ``frames`` itself when they are finite float32 already (no copy).
     unusable : ndarray of shape (n,), bool
     nonfinite : ndarray of shape (n,), bool
         Frames that had at least one NaN or infinite pixel.
     """
-    clean = np.array(frames, dtype=np.float32, copy=True)
-    n = clean.shape[0]
-    unusable = np.zeros(n, bool)
-    nonfinite = np.zeros(n, bool)
-    if n == 0:
-        return clean, unusable, nonfinite
-    if clean.dtype.kind == "f":
-        # One cheap reduction finds the frames that need attention: a NaN or inf anywhere makes
-        # the frame's sum non-finite (overflow to inf of huge finite values is harmless here:
-        # such a frame is then only checked more carefully).
-        sums = clean.reshape(n, -1).sum(axis=1)
-        for i in np.flatnonzero(~np.isfinite(sums)):
-            bad = ~np.isfinite(clean[i])
-            if not bad.any():
-                continue
-            nonfinite[i] = True
-            if bad.all():
-                clean[i] = 0.0
-                unusable[i] = True
-            else:
-                clean[i][bad] = clean[i][~bad].mean()
-    flat = clean.reshape(n, -1)
-    if flat.shape[1]:
-        constant = flat.min(axis=1) == flat.max(axis=1)
-        unusable |= constant
+    frames = np.asarray(frames)
+    n = frames.shape[0]
+    if n == 0 or frames.size == 0:
+        return np.zeros(frames.shape, np.float32), np.zeros(n, bool), np.zeros(n, bool)
+    src = frames if frames.flags.c_contiguous else np.ascontiguousarray(frames)
+    bad = np.zeros(n, np.int64)
+    lo = np.zeros(n)
+    hi = np.zeros(n)
+    _frame_stats(src, bad, lo, hi)
+    nonfinite = bad > 0
+    pixels = frames.shape[1] * frames.shape[2]
+    unusable = (bad == pixels) | (lo == hi)
+    if frames.dtype == np.float32 and not nonfinite.any():
+        return src, unusable, nonfinite
+    clean = np.array(src, dtype=np.float32, copy=True)
+    for i in np.flatnonzero(nonfinite):
+        finite = np.isfinite(clean[i])
+        clean[i][~finite] = clean[i][finite].mean() if finite.any() else 0.0
     return clean, unusable, nonfinite
