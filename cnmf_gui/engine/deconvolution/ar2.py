@@ -1,25 +1,21 @@
-"""Exact noise-constrained AR(2) (and any AR(p <= 2)) deconvolution by an active set over spike
-frames with banded solves, in numba.
+"""Exact noise-constrained AR(2) (and any AR(p <= 2)) deconvolution by a primal-dual active
+set over spike frames, in numba.
 
-Writing w for the dual variable (the residual filtered backwards through the calcium kernel,
-w = G^{-T} r), the penalised problem at multiplier lambda has the dual
-
-    minimise  1/2 w'(G G')w - w'G(y - b)   subject to  w <= lambda,
-
-a bound-constrained QP whose Hessian G G' is pentadiagonal. A frame where the bound is active
-(w_t = lambda) may carry a spike; elsewhere s_t = 0. For a set S of spike frames, w on the other
-frames I solves (G G')_II w_I = (G(y - b))_I - lambda (G G')_IS 1 (banded: O(T)), and the residual
-r = G'w and the calcium c = y - b - r are affine in (lambda, b). Those two numbers are fixed
-exactly by the noise constraint ||r|| = theta and the baseline's optimality condition (sum r = 0
-for a free baseline). S is updated by the primal-dual active-set rule (drop spike frames with
-s_t <= 0, add free frames with w_t > lambda) until it no longer changes; there every KKT
+For a set S of spike frames, the fit with spikes only on S is a chain over S (``ar2_chain``):
+solved exactly in O(|S|) after O(T) tables, with the spike amplitudes affine in (lambda, b).
+Those two numbers are fixed exactly by the noise constraint ||r|| = theta (a quadratic in
+lambda) and the baseline's optimality condition (sum r = 0 for a free baseline). One forward
+and one backward recursion then give the calcium c and the dual variable w = H'r (the residual
+filtered backwards through the kernel), and S is updated by the primal-dual rule: spike frames
+with s_t <= 0 leave, free frames with w_t > lambda enter. When S no longer changes, every KKT
 condition of the noise-constrained problem holds, so the result is the exact optimum.
 
-The primal-dual rule can cycle on a few frames (G G' is not an M-matrix for AR(2)). When a
-repeated set is seen, the solver switches to outer/inner mode: lambda and b are frozen, the
-penalised problem is solved exactly by Lawson-Hanson steps (one added frame and a line search at
-a time; monotone, hence finite), then lambda and b are recomputed from the new set, until the
-set is stable.
+The primal-dual rule can cycle on a few frames (the problem's Hessian is not an M-matrix for
+AR(2), and lambda moves with S). Then lambda is frozen at the value of the current set, the
+penalised problem is solved at that lambda (b still optimal), lambda is recomputed from the
+new set, and so on until a set is stable at its own lambda. What still cycles, or an
+unreachable constraint, goes to the banded dual solver with its monotone Lawson-Hanson steps
+(``ar2_dual``).
 
 Initial conditions, as in the CVXPY reference: s_0 = c_0, s_1 = c_1 - g_1 c_0.
 
@@ -27,32 +23,36 @@ References
 ----------
 Hintermueller, M., Ito, K. & Kunisch, K. (2002). The primal-dual active set strategy as a
 semismooth Newton method. SIAM J. Optim. 13(3):865-888.
-Lawson, C. L. & Hanson, R. J. (1974). Solving Least Squares Problems, ch. 23 (NNLS).
 Friedrich, J., Zhou, P. & Paninski, L. (2017). Fast online deconvolution of calcium imaging
 data. PLoS Comput Biol 13(3):e1005423 (the noise-constrained problem and its lambda).
 """
-
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from cnmf_gui.engine.deconvolution.ar1 import STATUS_MAXITER, STATUS_OPTIMAL
-from cnmf_gui.engine.deconvolution.ar2_kernels import (_G1, _GY, _N_SUMS, _N_WORK, _W1, _WL, _WY,
-                                                       _directions, _lam_b, _primal, _set_hash)
-from cnmf_gui.engine.deconvolution.lawson_hanson import _lawson_hanson
+from cnmf_gui.engine.deconvolution.ar1 import MODE_FIXED, MODE_NONNEG, STATUS_MAXITER, STATUS_OPTIMAL
+from cnmf_gui.engine.deconvolution.ar2_chain import _N_CHAIN, chain_fit, chain_setup, primal_dual_sweep
+from cnmf_gui.engine.deconvolution.ar2_dual import (STATUS_INFEASIBLE, STATUS_SINGULAR,
+                                                    _ZERO_LAM_ITERATIONS, solve_dual)
+from cnmf_gui.engine.deconvolution.ar2_kernels import _N_SUMS, _lam_b
+from cnmf_gui.engine.deconvolution.ar2_nnls import lawson_hanson_chain
 
-STATUS_SINGULAR = 2
-#: lambda stayed at 0 with the residual above theta: the constraint cannot be met.
-STATUS_INFEASIBLE = 3
-#: Consecutive iterations whose set cannot reach theta that declare the constraint unreachable.
-_ZERO_LAM_ITERATIONS = 3
+__all__ = ["solve_banded", "STATUS_INFEASIBLE", "STATUS_SINGULAR"]
+
+#: Complementarity error of the chain fit (relative to lam + 1) above which the banded dual
+#: solver refits the final set.
+_POLISH_TOL = 1e-12
+#: Lawson-Hanson steps allowed per frozen lambda before the dual solver takes over.
+_LH_STEPS = 1000
+#: Recent sets remembered to detect cycling.
+_HISTORY = 8
 
 
 @njit(cache=True, nogil=True)
 def solve_banded(y, g1, g2, theta2, mode, b_fixed, active, max_iter, lam_given, c, s):
-    """Active-set solve of the noise-constrained (or fixed-lambda) AR(2) problem.
+    """Exact solve of the noise-constrained (or fixed-lambda) AR(2) problem.
 
     Parameters
     ----------
@@ -79,136 +79,171 @@ def solve_banded(y, g1, g2, theta2, mode, b_fixed, active, max_iter, lam_given, 
     lam, b : float
     iterations : int
     status : int
-        STATUS_OPTIMAL, STATUS_MAXITER or STATUS_SINGULAR.
+        STATUS_OPTIMAL, STATUS_MAXITER, STATUS_SINGULAR or STATUS_INFEASIBLE (lambda stays at 0
+        with the residual above theta: a feasible fit at lam = 0 is returned).
+    """
+    lam, b, it, status = _solve_chain(y, g1, g2, theta2, mode, b_fixed, active, max_iter,
+                                      lam_given, c, s)
+    if status == STATUS_OPTIMAL:
+        return lam, b, it, status
+    # Cycling, an unreachable constraint or a fit that stayed inaccurate: the banded dual
+    # solver continues from the set reached.
+    lam, b, it2, status = solve_dual(y, g1, g2, theta2, mode, b_fixed, active,
+                                     max(max_iter - it, 1), lam_given, c, s)
+    return lam, b, it + it2, status
+
+
+@njit(cache=True, nogil=True)
+def _set_hash(spk, n):
+    h1 = 0.0
+    h2 = 0.0
+    for i in range(n):
+        h1 += spk[i] + 1.0
+        h2 += (spk[i] + 1.0) * (spk[i] + 1.0)
+    return h1, h2
+
+
+@njit(cache=True, nogil=True)
+def _first_spike(hy, h1, sum_y, T, mode, b_fixed):
+    """Where the backward-filtered residual of c = 0 peaks: the first spike on the path from
+    c = 0 (an empty set leaves lambda undetermined)."""
+    b0 = b_fixed
+    if mode != MODE_FIXED:
+        b0 = sum_y / T
+        if mode == MODE_NONNEG and b0 < 0.0:
+            b0 = 0.0
+    best = 0
+    best_w = hy[0] - b0 * h1[0]
+    for t in range(1, T):
+        w = hy[t] - b0 * h1[t]
+        if w > best_w:
+            best_w = w
+            best = t
+    return best
+
+
+@njit(cache=True, nogil=True)
+def _solve_chain(y, g1, g2, theta2, mode, b_fixed, active, max_iter, lam_given, c, s):
+    """Primal-dual active set with exact chain fits.
+
+    Returns (lam, b, iterations, status); STATUS_MAXITER asks the caller to take over
+    (cycling at frozen lambda, unreachable constraint, iterations exhausted, inaccurate fit).
     """
     T = y.shape[0]
-    wk = np.empty((_N_WORK, T))
-    idx = np.empty(T, np.int64)
-    sums = np.empty(_N_SUMS)
+    tables = chain_setup(y, g1, g2)
+    h, sq, lag, K, hy, h1, sum_y, sum_yy = tables
+    spk = np.empty(T, np.int64)
+    n = 0
     for t in range(T):
-        v = y[t]
-        o = 1.0
-        if t >= 1:
-            v -= g1 * y[t - 1]
-            o -= g1
-        if t >= 2:
-            v -= g2 * y[t - 2]
-            o -= g2
-        wk[_GY, t] = v
-        wk[_G1, t] = o
+        if active[t] != 0:
+            active[t] = 1
+            spk[n] = t
+            n += 1
+    # Per-spike work space, as long as the trace: Lawson-Hanson steps may grow the set.
+    wk = np.empty((_N_CHAIN, T))
+    err = np.zeros(T)
+    sums = np.empty(_N_SUMS)
     lam = lam_given if lam_given >= 0.0 else 0.0
     b = b_fixed
-    status = STATUS_MAXITER
-    n_hist = 8
-    hist1 = np.full(n_hist, -1.0)
-    hist2 = np.full(n_hist, -1.0)
-    inner_mode = False
+    hist1 = np.full(_HISTORY, -1.0)
+    hist2 = np.full(_HISTORY, -1.0)
     min_changed = T + 1
     since_min = 0
     zero_lam = 0
+    fit_only = max_iter == 1 and lam_given >= 0.0
+    # Frozen-lambda mode (after cycling): lam_in is the constrained lambda of the set with
+    # hash (in1, in2).
+    frozen = False
+    lam_in = 0.0
+    in1 = -1.0
+    in2 = -1.0
     it = 0
     for it in range(1, max_iter + 1):
-        if not _directions(active, g1, g2, wk, idx, sums):
-            status = STATUS_SINGULAR
-            break
+        if n == 0:
+            best = _first_spike(hy, h1, sum_y, T, mode, b_fixed)
+            spk[0] = best
+            active[best] = 1
+            n = 1
+        chain_fit(spk, n, T, g1, g2, h, sq, lag, K, hy, h1, sum_y, sum_yy, wk, sums)
         lam, b = _lam_b(sums, T, mode, b_fixed, theta2, lam_given, lam, b)
-        scale, rss = _primal(y, g1, g2, wk, lam, b, c, s)
-        if max_iter == 1 and lam_given >= 0.0:
-            status = STATUS_OPTIMAL
-            break
-        if lam_given < 0.0 and rss > theta2 * (1.0 + 1e-9):
-            # This set cannot reach theta at any lambda >= 0 (lambda is at its floor).
+        h1s, h2s = _set_hash(spk, n)
+        if frozen:
+            lam_c = lam
+            lam, b = _lam_b(sums, T, mode, b_fixed, theta2, lam_in, lam_in, b)
+        n, changed, scale, rss, best = primal_dual_sweep(y, g1, g2, spk, n, lam, b, wk, c, s,
+                                                         active, 1e-12, 1e-13, not fit_only,
+                                                         err)
+        if fit_only:
+            return lam, b, it, STATUS_OPTIMAL
+        if changed == 0:
+            if frozen and not (h1s == in1 and h2s == in2):
+                # Stable at the frozen lambda, which belongs to an earlier set: move lambda
+                # to this set's own value and solve again.
+                lam_in = lam_c
+                in1 = h1s
+                in2 = h2s
+                min_changed = T + 1
+                since_min = 0
+                hist1[:] = -1.0
+                hist2[:] = -1.0
+                continue
+            if frozen and abs(rss / theta2 - 1.0) > 1e-10:
+                # lambda's own value did not meet the constraint (the baseline's bound
+                # switched): leave it to the dual solver.
+                return lam, b, it, STATUS_MAXITER
+            # The chain fit works with data projections as large as the calcium (H'y), and c
+            # comes from s through the kernel; with slow kinetics and large calcium their
+            # rounding shows in w = H'r at the spike frames. Where it exceeds _POLISH_TOL,
+            # the banded dual solver (which works at the scale of w) refits this set.
+            worst = 0.0
+            for i in range(n):
+                worst = max(worst, abs(err[spk[i]]))
+            if worst > _POLISH_TOL * (abs(lam) + 1.0):
+                return lam, b, it, STATUS_MAXITER
+            return lam, b, it, STATUS_OPTIMAL
+        if lam_given < 0.0 and not frozen and rss > theta2 * (1.0 + 1e-9):
             zero_lam += 1
             if zero_lam >= _ZERO_LAM_ITERATIONS:
-                # Even without the sparsity penalty the fit stays above theta: the constraint
-                # cannot be met. Return a feasible fit at lam = 0 (spikes >= 0), not the
-                # (costly) closest one.
-                status = STATUS_INFEASIBLE
-                for _ in range(T + 1):
-                    tol_s = 1e-13 * (scale + 1.0)
-                    dropped = 0
-                    for t in range(T):
-                        if active[t] != 0 and s[t] <= tol_s:
-                            active[t] = 0
-                            dropped += 1
-                    if dropped == 0:
-                        break
-                    if not _directions(active, g1, g2, wk, idx, sums):
-                        status = STATUS_SINGULAR
-                        break
-                    lam, b = _lam_b(sums, T, mode, b_fixed, 0.0, 0.0, 0.0, b)
-                    scale, _ = _primal(y, g1, g2, wk, lam, b, c, s)
                 break
         else:
             zero_lam = 0
-        tol_s = 1e-13 * (scale + 1.0)
-        tol_w = 1e-12 * (abs(lam) + 1.0)
-        if inner_mode:
-            # Outer step: lam from the set, then an exact inner solve at fixed lam (b joint).
-            h1, h2 = _set_hash(active)
-            ok, b = _lawson_hanson(y, g1, g2, active, lam, mode, b_fixed, b, wk, idx, sums, c, s,
-                                   10 * T + 10)
-            if not ok:
-                status = STATUS_SINGULAR
-                break
-            g1h, g2h = _set_hash(active)
-            if g1h == h1 and g2h == h2:
-                status = STATUS_OPTIMAL
-                # c and s are from the final fit at this (lam, b).
-                break
-            continue
-        changed = 0
-        n_active = 0
-        best = -1
-        best_w = -np.inf
-        h1 = 0.0
-        h2 = 0.0
-        wY = wk[_WY]
-        w1 = wk[_W1]
-        wL = wk[_WL]
-        for t in range(T):
-            if active[t] != 0:
-                if s[t] <= tol_s:
-                    active[t] = 0
-                    changed += 1
-                else:
-                    n_active += 1
-            else:
-                wt = wY[t] - b * w1[t] + lam * wL[t]
-                if wt > lam + tol_w:
-                    active[t] = 1
-                    changed += 1
-                    n_active += 1
-                if wt > best_w:
-                    best_w = wt
-                    best = t
-            if active[t] != 0:
-                h1 += t + 1.0
-                h2 += (t + 1.0) * (t + 1.0)
-        if changed == 0:
-            status = STATUS_OPTIMAL
-            break
-        if n_active == 0 and best >= 0:
-            # An empty set leaves lambda undetermined; the first spike on the path from c = 0
-            # is where the backward-filtered residual peaks.
+        if n == 0 and best >= 0:
+            spk[0] = best
             active[best] = 1
-        # Cycling shows as a repeated set, or (several local cycles with different periods)
-        # as a number of changes that stops shrinking.
+            n = 1
+        # Cycling shows as a repeated set, or as a number of changes that stops shrinking.
+        h1s, h2s = _set_hash(spk, n)
+        cycling = False
         if changed < min_changed:
             min_changed = changed
             since_min = 0
         else:
             since_min += 1
-            if since_min >= 3:
-                inner_mode = True
-        if n_active == 0 and best >= 0:
-            h1, h2 = _set_hash(active)
-        for k in range(n_hist):
-            if hist1[k] == h1 and hist2[k] == h2:
-                inner_mode = True
-        hist1[it % n_hist] = h1
-        hist2[it % n_hist] = h2
-    for t in range(T):
-        if active[t] == 0:
-            s[t] = 0.0
-    return lam, b, it, status
+            cycling = since_min >= 3
+        for k in range(_HISTORY):
+            if hist1[k] == h1s and hist2[k] == h2s:
+                cycling = True
+        hist1[it % _HISTORY] = h1s
+        hist2[it % _HISTORY] = h2s
+        if cycling and (frozen or lam_given >= 0.0):
+            # The primal-dual rule cycles even at fixed lambda: monotone Lawson-Hanson steps
+            # solve this lambda's problem; the next pass checks it and moves lambda on.
+            lam_fix = lam_in if frozen else lam_given
+            n, b, ok = lawson_hanson_chain(y, g1, g2, tables, spk, n, lam_fix, mode, b_fixed, b,
+                                           wk, sums, c, s, active, _LH_STEPS)
+            if not ok:
+                break
+            min_changed = T + 1
+            since_min = 0
+            hist1[:] = -1.0
+            hist2[:] = -1.0
+        elif cycling:
+            frozen = True
+            lam_in = lam
+            in1 = -1.0
+            in2 = -1.0
+            min_changed = T + 1
+            since_min = 0
+            hist1[:] = -1.0
+            hist2[:] = -1.0
+    return lam, b, it, STATUS_MAXITER
