@@ -32,7 +32,7 @@ from cnmf_gui.progress import checkpoint
 #: Upper bound, in bytes, of the filtered, binned working copy of the movie.
 WORKING_BYTES = 2**30
 #: Frames kept (after binning) for initialisation: binning beyond this loses nothing useful.
-TARGET_FRAMES = 1000
+TARGET_FRAMES = 500
 #: Side, in pixels, of the coarse movie used to initialise the background.
 BACKGROUND_GRID = 32
 #: Energy-to-noise below which no pixel can seed a component.
@@ -242,7 +242,7 @@ def initialize(movie, noise: np.ndarray, correlation: np.ndarray, *, neuron_radi
     if n_bins >= 32:
         from cnmf_gui.engine.summary import pixel_noise
         # small blocks: the spectrum of a block takes several times the block's memory
-        rows_fft = max(1, (8 * 2**20) // max(1, n_bins * W * 4))
+        rows_fft = max(1, (2 * 2**20) // max(1, n_bins * W * 4))
         for r0 in range(0, H, rows_fft):
             measured = pixel_noise(Z[:, r0:r0 + rows_fft])
             np.maximum(sd_z[r0:r0 + rows_fft], measured, out=sd_z[r0:r0 + rows_fft])

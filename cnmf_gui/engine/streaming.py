@@ -30,9 +30,10 @@ def movie_shape(movie) -> tuple[int, int, int]:
 
 
 def chunk_length(movie, chunk_frames: int, max_bytes: int = CHUNK_BYTES) -> int:
-    """Frames per chunk: at most ``chunk_frames`` and at most ``max_bytes`` of float32."""
-    _, H, W = movie_shape(movie)
-    return int(max(1, min(chunk_frames, max_bytes // (4 * H * W))))
+    """Frames per chunk: at most ``chunk_frames``, ``max_bytes`` of float32 and an eighth of the
+    movie (so that a chunk's temporaries stay small next to the movie itself)."""
+    T, H, W = movie_shape(movie)
+    return int(max(1, min(chunk_frames, max_bytes // (4 * H * W), max(64, T // 8))))
 
 
 def iter_chunks(movie, chunk_frames: int = 500, *, start: int = 0, stop: int | None = None,

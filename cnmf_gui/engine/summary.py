@@ -110,16 +110,17 @@ def compute_summary(movie, *, chunk_frames: int = 500, noise_range=(0.25, 0.5),
         np.maximum(peak, frames.max(axis=0), out=peak)
         x = frames - offset
         s1 += x.sum(axis=0, dtype=np.float64)
-        # products in float32, sums in float64: no float64 copy of the chunk is made
-        s2 += np.square(x).sum(axis=0, dtype=np.float64)
+        # per-chunk sums of products in float32 (no temporary array; x is centred, so a chunk's
+        # sum loses nothing that matters), accumulated over chunks in float64
+        s2 += np.einsum("tij,tij->ij", x, x)
         for acc, (dr, dc) in zip(cross, _OFFSETS):
             a, b = _pair_views(x, dr, dc)
-            acc += np.multiply(a, b).sum(axis=0, dtype=np.float64)
+            acc += np.einsum("tij,tij->ij", a, b)
         n = frames.shape[0]
         if n >= _MIN_NOISE_FRAMES or T < _MIN_NOISE_FRAMES:
             if n >= 4:
                 # by blocks of rows: a spectrum takes several times its block's memory
-                rows = max(1, (8 * 2**20) // (4 * n * W))
+                rows = max(1, (2 * 2**20) // (4 * n * W))
                 for r0 in range(0, H, rows):
                     sn = pixel_noise(frames[:, r0:r0 + rows], noise_range, noise_method)
                     noise_var[r0:r0 + rows] += n * sn.astype(np.float64) ** 2
