@@ -33,7 +33,8 @@ import numpy as np
 from numba import njit
 
 from cnmf_gui.engine.deconvolution.ar1 import MODE_FIXED, MODE_NONNEG, STATUS_MAXITER, STATUS_OPTIMAL
-from cnmf_gui.engine.deconvolution.ar2_chain import _N_CHAIN, chain_fit, chain_setup, primal_dual_sweep
+from cnmf_gui.engine.deconvolution.ar2_chain import (_N_CHAIN, _h1, chain_fit, chain_setup,
+                                                     primal_dual_sweep)
 from cnmf_gui.engine.deconvolution.ar2_dual import (STATUS_INFEASIBLE, STATUS_SINGULAR,
                                                     _ZERO_LAM_ITERATIONS, solve_dual)
 from cnmf_gui.engine.deconvolution.ar2_kernels import _N_SUMS, _lam_b
@@ -104,7 +105,7 @@ def _set_hash(spk, n):
 
 
 @njit(cache=True, nogil=True)
-def _first_spike(hy, h1, sum_y, T, mode, b_fixed):
+def _first_spike(hy, cum, K, sum_y, T, mode, b_fixed):
     """Where the backward-filtered residual of c = 0 peaks: the first spike on the path from
     c = 0 (an empty set leaves lambda undetermined)."""
     b0 = b_fixed
@@ -113,9 +114,9 @@ def _first_spike(hy, h1, sum_y, T, mode, b_fixed):
         if mode == MODE_NONNEG and b0 < 0.0:
             b0 = 0.0
     best = 0
-    best_w = hy[0] - b0 * h1[0]
+    best_w = hy[0] - b0 * _h1(cum, K, T, 0)
     for t in range(1, T):
-        w = hy[t] - b0 * h1[t]
+        w = hy[t] - b0 * _h1(cum, K, T, t)
         if w > best_w:
             best_w = w
             best = t
@@ -131,7 +132,7 @@ def _solve_chain(y, g1, g2, theta2, mode, b_fixed, active, max_iter, lam_given, 
     """
     T = y.shape[0]
     tables = chain_setup(y, g1, g2)
-    h, sq, lag, K, hy, h1, sum_y, sum_yy = tables
+    h, sq, lag, cum, K, hy, sum_y, sum_yy = tables
     spk = np.empty(T, np.int64)
     n = 0
     for t in range(T):
@@ -160,11 +161,11 @@ def _solve_chain(y, g1, g2, theta2, mode, b_fixed, active, max_iter, lam_given, 
     it = 0
     for it in range(1, max_iter + 1):
         if n == 0:
-            best = _first_spike(hy, h1, sum_y, T, mode, b_fixed)
+            best = _first_spike(hy, cum, K, sum_y, T, mode, b_fixed)
             spk[0] = best
             active[best] = 1
             n = 1
-        chain_fit(spk, n, T, g1, g2, h, sq, lag, K, hy, h1, sum_y, sum_yy, wk, sums)
+        chain_fit(spk, n, T, g1, g2, h, sq, lag, cum, K, hy, sum_y, sum_yy, wk, sums)
         lam, b = _lam_b(sums, T, mode, b_fixed, theta2, lam_given, lam, b)
         h1s, h2s = _set_hash(spk, n)
         if frozen:

@@ -39,9 +39,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-#: Relative size below which the impulse response is treated as zero (its square is far
-#: below rounding of any sum it enters).
-_H_TINY = 1e-40
+#: Size below which the impulse response (h_0 = 1) is treated as zero: 1e-20 times any data
+#: projection it multiplies is far below that projection's rounding.
+_H_TINY = 1e-20
 
 # Rows of the per-spike work matrix.
 _Q11, _Q12, _QY, _Q1, _QL, _MY1, _MY2, _M11, _M12, _SY, _S1, _SL = range(12)
@@ -50,32 +50,43 @@ _N_CHAIN = 12
 
 @njit(cache=True, nogil=True)
 def impulse_tables(g1, g2, T):
-    """Impulse response and the prefix sums of its Gramian, up to where it vanishes.
+    """Impulse response and prefix sums of it and of its Gramian, up to where it vanishes.
 
     Returns
     -------
     h : ndarray of shape (K + 3,)
         ``h[k + 2]`` = h_k for k = -2..K (h_{-2} = h_{-1} = 0, h_0 = 1); h_k = 0 beyond K.
-    sq, lag : ndarray of shape (K + 2,)
-        ``sq[L]`` = sum_{k<L} h_k^2 and ``lag[L]`` = sum_{k<L} h_k h_{k-1}; constant beyond K + 1.
+    sq, lag, cum : ndarray of shape (K + 2,)
+        ``sq[L]`` = sum_{k<L} h_k^2, ``lag[L]`` = sum_{k<L} h_k h_{k-1} and
+        ``cum[L]`` = sum_{k<L} h_k; constant beyond K + 1.
     K : int
     """
-    n = T + 1
-    h = np.zeros(n + 3)
-    sq = np.zeros(n + 2)
-    lag = np.zeros(n + 2)
-    h[2] = 1.0
-    K = n
-    for k in range(0, n + 1):
-        if k >= 1:
-            h[k + 2] = g1 * h[k + 1] + g2 * h[k]
-        sq[k + 1] = sq[k] + h[k + 2] * h[k + 2]
-        lag[k + 1] = lag[k] + h[k + 2] * h[k + 1]
-        if k >= 2 and abs(h[k + 2]) < _H_TINY and abs(h[k + 1]) < _H_TINY:
-            h[k + 2] = 0.0
+    # Length of the response: until two consecutive values are negligible (the kernel decays
+    # geometrically; sized first so that no array longer than needed is touched).
+    K = T
+    a = 1.0
+    bb = 0.0
+    for k in range(1, T + 1):
+        v = g1 * a + g2 * bb
+        bb = a
+        a = v
+        if k >= 2 and abs(a) < _H_TINY and abs(bb) < _H_TINY:
             K = k
             break
-    return h[:K + 3], sq[:K + 2], lag[:K + 2], K
+    h = np.zeros(K + 3)
+    sq = np.zeros(K + 2)
+    lag = np.zeros(K + 2)
+    cum = np.zeros(K + 2)
+    h[2] = 1.0
+    for k in range(0, K + 1):
+        if k >= 1:
+            h[k + 2] = g1 * h[k + 1] + g2 * h[k]
+        if k == K and K < T:
+            h[k + 2] = 0.0
+        sq[k + 1] = sq[k] + h[k + 2] * h[k + 2]
+        lag[k + 1] = lag[k] + h[k + 2] * h[k + 1]
+        cum[k + 1] = cum[k] + h[k + 2]
+    return h, sq, lag, cum, K
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -89,23 +100,38 @@ def _pre(tab, K, L):
     return tab[L] if L <= K + 1 else tab[K + 1]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _h1(cum, K, T, t):
+    """(H'1)_t = sum_{k < T - t} h_k (0 for t >= T)."""
+    return _pre(cum, K, T - t) if t < T else 0.0
+
+
 @njit(cache=True, nogil=True)
 def backward_filter(u, g1, g2, out):
-    """out[t] = sum_{k>=0} h_k u[t+k] (that is H'u) for t < T; out[T] = out[T+1] = 0."""
+    """out[t] = sum_{k>=0} h_k u[t+k] (that is H'u) for t < T; out[T] = out[T+1] = 0.
+
+    Returns (sum u, sum u^2), gathered on the way.
+    """
     T = u.shape[0]
     out[T] = 0.0
     out[T + 1] = 0.0
     w1 = 0.0
     w2 = 0.0
+    su = 0.0
+    suu = 0.0
     for t in range(T - 1, -1, -1):
-        v = u[t] + g1 * w1 + g2 * w2
+        ut = u[t]
+        v = ut + g1 * w1 + g2 * w2
         out[t] = v
         w2 = w1
         w1 = v
+        su += ut
+        suu += ut * ut
+    return su, suu
 
 
 @njit(cache=True, nogil=True)
-def chain_fit(spk, n, T, g1, g2, h, sq, lag, K, hy, h1, sum_y, sum_yy, wk, sums):
+def chain_fit(spk, n, T, g1, g2, h, sq, lag, cum, K, hy, sum_y, sum_yy, wk, sums):
     """Exact fit on the spike frames ``spk[:n]`` (sorted): the three directions of the spike
     amplitudes (data y, baseline, lam) into ``wk[_SY], wk[_S1], wk[_SL]`` and the nine residual
     sums [YY, Y1, YL, 11, 1L, LL, sumY, sum1, sumL] into ``sums`` (see ``ar2_kernels``), with
@@ -143,8 +169,10 @@ def chain_fit(spk, n, T, g1, g2, h, sq, lag, K, hy, h1, sum_y, sum_yy, wk, sums)
         # Projections of the data on the segment's two state directions.
         mY1 = hy[t] - hL * hy[e] - g2 * hL1 * hy[e + 1]
         mY2 = g2 * (hy[t + 1] - hL1 * hy[e] - g2 * hL2 * hy[e + 1])
-        m11 = h1[t] - hL * h1[e] - g2 * hL1 * h1[e + 1]
-        m12 = g2 * (h1[t + 1] - hL1 * h1[e] - g2 * hL2 * h1[e + 1])
+        he = _h1(cum, K, T, e)
+        he1 = _h1(cum, K, T, e + 1)
+        m11 = _h1(cum, K, T, t) - hL * he - g2 * hL1 * he1
+        m12 = g2 * (_h1(cum, K, T, t + 1) - hL1 * he - g2 * hL2 * he1)
         Q11 = M11 + pi_n * a21 * a21
         Q12 = M12 + pi_n * a21 * a22
         Q22 = M22 + pi_n * a22 * a22
@@ -260,64 +288,94 @@ def primal_dual_sweep(y, g1, g2, spk, n, lam, b, wk, c, s, active, tol_w_rel, to
     set (frames whose spike is not positive leave, frames with w = H'r above lam enter) and
     rebuilds ``spk``; ``err[t]`` receives w_t - lam on the old set's frames (0 at the exact
     fit). Returns (new n, number of changes, max |c|, ||r||^2, best free frame by w, or -1).
+
+    Both recursions advance two frames per step: (c_t, c_{t+1}) from (c_{t-1}, c_{t-2}) with
+    the coefficients of A^2, which halves the chain of dependent floating-point operations
+    that bounds their speed.
     """
     T = y.shape[0]
+    for t in range(T):
+        s[t] = 0.0
     for i in range(n):
-        active[spk[i]] = 2  # marker: on the old set
+        t = spk[i]
+        s[t] = wk[_SY, i] - b * wk[_S1, i] + lam * wk[_SL, i]
+        active[t] = 2  # marker: on the old set
+    a2 = g1 * g1 + g2
+    b2 = g1 * g2
     c1 = 0.0
     c2 = 0.0
     scale = 0.0
     rss = 0.0
-    j = 0
-    for t in range(T):
-        st = 0.0
-        if j < n and spk[j] == t:
-            st = wk[_SY, j] - b * wk[_S1, j] + lam * wk[_SL, j]
-            j += 1
-        ct = st + g1 * c1 + g2 * c2
+    t = 0
+    while t + 1 < T:
+        s0 = s[t]
+        s1 = s[t + 1]
+        ct = s0 + g1 * c1 + g2 * c2
+        cn = (s1 + g1 * s0) + a2 * c1 + b2 * c2
         c[t] = ct
-        s[t] = st
-        r = y[t] - b - ct
-        rss += r * r
-        a = abs(ct)
-        if a > scale:
-            scale = a
-        c2 = c1
-        c1 = ct
+        c[t + 1] = cn
+        r0 = y[t] - b - ct
+        r1 = y[t + 1] - b - cn
+        rss += r0 * r0 + r1 * r1
+        scale = max(scale, max(abs(ct), abs(cn)))
+        c2 = ct
+        c1 = cn
+        t += 2
+    if t < T:
+        ct = s[t] + g1 * c1 + g2 * c2
+        c[t] = ct
+        r0 = y[t] - b - ct
+        rss += r0 * r0
+        scale = max(scale, abs(ct))
     if not update:
         for i in range(n):
             active[spk[i]] = 1
         return n, 0, scale, rss, -1
     tol_s = tol_s_rel * (scale + 1.0)
-    tol_w = tol_w_rel * (abs(lam) + 1.0)
+    thr = lam + tol_w_rel * (abs(lam) + 1.0)
     w1 = 0.0
     w2 = 0.0
     changed = 0
     best = -1
     best_w = -np.inf
     m = 0
-    for t in range(T - 1, -1, -1):
-        w = (y[t] - b - c[t]) + g1 * w1 + g2 * w2
-        w2 = w1
-        w1 = w
-        if active[t] == 2:
-            err[t] = w - lam
-            if s[t] <= tol_s:
-                active[t] = 0
-                changed += 1
-            else:
-                active[t] = 1
-                spk[m] = t
-                m += 1
+    t = T - 1
+    while t >= 0:
+        # w_t and w_{t-1} from (w_{t+1}, w_{t+2}).
+        rt = y[t] - b - c[t]
+        w_a = rt + g1 * w1 + g2 * w2
+        if t >= 1:
+            rp = y[t - 1] - b - c[t - 1]
+            w_b = (rp + g1 * rt) + a2 * w1 + b2 * w2
         else:
-            if w > best_w:
-                best_w = w
-                best = t
-            if w > lam + tol_w:
-                active[t] = 1
-                spk[m] = t
-                m += 1
-                changed += 1
+            w_b = 0.0
+        for u in range(2):
+            tt = t - u
+            if tt < 0:
+                break
+            w = w_a if u == 0 else w_b
+            if active[tt] == 2:
+                err[tt] = w - lam
+                if s[tt] <= tol_s:
+                    active[tt] = 0
+                    s[tt] = 0.0
+                    changed += 1
+                else:
+                    active[tt] = 1
+                    spk[m] = tt
+                    m += 1
+            else:
+                if w > best_w:
+                    best_w = w
+                    best = tt
+                if w > thr:
+                    active[tt] = 1
+                    spk[m] = tt
+                    m += 1
+                    changed += 1
+        w2 = w_a
+        w1 = w_b
+        t -= 2
     # spk was filled from the end of the trace: reverse into increasing order.
     for i in range(m // 2):
         tmp = spk[i]
@@ -328,18 +386,9 @@ def primal_dual_sweep(y, g1, g2, spk, n, lam, b, wk, c, s, active, tol_w_rel, to
 
 @njit(cache=True, nogil=True)
 def chain_setup(y, g1, g2):
-    """The O(T) tables of ``chain_fit``: (h, sq, lag, K, H'y, H'1, sum y, sum y^2)."""
+    """The O(T) tables of ``chain_fit``: (h, sq, lag, cum, K, H'y, sum y, sum y^2)."""
     T = y.shape[0]
-    h, sq, lag, K = impulse_tables(g1, g2, T)
+    h, sq, lag, cum, K = impulse_tables(g1, g2, T)
     hy = np.empty(T + 2)
-    h1 = np.empty(T + 2)
-    backward_filter(y, g1, g2, hy)
-    ones = np.ones(T)
-    backward_filter(ones, g1, g2, h1)
-    sum_y = 0.0
-    sum_yy = 0.0
-    for t in range(T):
-        sum_y += y[t]
-        sum_yy += y[t] * y[t]
-    return h, sq, lag, K, hy, h1, sum_y, sum_yy
-
+    sum_y, sum_yy = backward_filter(y, g1, g2, hy)
+    return h, sq, lag, cum, K, hy, sum_y, sum_yy

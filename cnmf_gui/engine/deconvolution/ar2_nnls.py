@@ -92,7 +92,7 @@ def lawson_hanson_chain(y, g1, g2, tables, spk, n, lam, mode, b_fixed, b, wk, su
     ``max_steps`` ran out.
     """
     T = y.shape[0]
-    h, sq, lag, K, hy, h1, sum_y, sum_yy = tables
+    h, sq, lag, cum, K, hy, sum_y, sum_yy = tables
     x = np.zeros(T)
     z = np.zeros(T)
     # Feasible start: drop spike frames with a non-positive fitted amplitude until none is left.
@@ -100,7 +100,7 @@ def lawson_hanson_chain(y, g1, g2, tables, spk, n, lam, mode, b_fixed, b, wk, su
     for _ in range(T + 1):
         if n == 0:
             break
-        chain_fit(spk, n, T, g1, g2, h, sq, lag, K, hy, h1, sum_y, sum_yy, wk, sums)
+        chain_fit(spk, n, T, g1, g2, h, sq, lag, cum, K, hy, sum_y, sum_yy, wk, sums)
         _, b = _lam_b(sums, T, mode, b_fixed, 0.0, lam, lam, b)
         _amplitudes(spk, n, wk, lam, b, x)
         m = _compact(spk, n, x, active, _TOL_S * scale)
@@ -129,7 +129,7 @@ def lawson_hanson_chain(y, g1, g2, tables, spk, n, lam, mode, b_fixed, b, wk, su
         active[best] = 1
         x[best] = 0.0
         while True:
-            chain_fit(spk, n, T, g1, g2, h, sq, lag, K, hy, h1, sum_y, sum_yy, wk, sums)
+            chain_fit(spk, n, T, g1, g2, h, sq, lag, cum, K, hy, sum_y, sum_yy, wk, sums)
             _, bz = _lam_b(sums, T, mode, b_fixed, 0.0, lam, lam, b)
             _amplitudes(spk, n, wk, lam, bz, z)
             alpha = 1.0
