@@ -152,6 +152,10 @@ def _solve_chain(y, g1, g2, theta2, mode, b_fixed, active, max_iter, lam_given, 
     since_min = 0
     zero_lam = 0
     fit_only = max_iter == 1 and lam_given >= 0.0
+    # lam_fix >= 0: the penalised problem at this lambda (given, or 0 once the constraint
+    # proved unreachable: then the exact closest fit is the answer).
+    lam_fix = lam_given
+    infeasible = False
     # Frozen-lambda mode (after cycling): lam_in is the constrained lambda of the set with
     # hash (in1, in2).
     frozen = False
@@ -166,7 +170,7 @@ def _solve_chain(y, g1, g2, theta2, mode, b_fixed, active, max_iter, lam_given, 
             active[best] = 1
             n = 1
         chain_fit(spk, n, T, g1, g2, h, sq, lag, cum, K, hy, sum_y, sum_yy, wk, sums)
-        lam, b = _lam_b(sums, T, mode, b_fixed, theta2, lam_given, lam, b)
+        lam, b = _lam_b(sums, T, mode, b_fixed, theta2, lam_fix, lam, b)
         h1s, h2s = _set_hash(spk, n)
         if frozen:
             lam_c = lam
@@ -196,16 +200,26 @@ def _solve_chain(y, g1, g2, theta2, mode, b_fixed, active, max_iter, lam_given, 
             # comes from s through the kernel; with slow kinetics and large calcium their
             # rounding shows in w = H'r at the spike frames. Where it exceeds _POLISH_TOL,
             # the banded dual solver (which works at the scale of w) refits this set.
+            if infeasible:
+                return 0.0, b, it, STATUS_INFEASIBLE
             worst = 0.0
             for i in range(n):
                 worst = max(worst, abs(err[spk[i]]))
             if worst > _POLISH_TOL * (abs(lam) + 1.0):
                 return lam, b, it, STATUS_MAXITER
             return lam, b, it, STATUS_OPTIMAL
-        if lam_given < 0.0 and not frozen and rss > theta2 * (1.0 + 1e-9):
+        if lam_fix < 0.0 and not frozen and rss > theta2 * (1.0 + 1e-9):
             zero_lam += 1
             if zero_lam >= _ZERO_LAM_ITERATIONS:
-                break
+                # Even without the sparsity penalty the fit stays above theta: the
+                # constraint cannot be met. The answer is the closest fit, lam = 0.
+                infeasible = True
+                lam_fix = 0.0
+                min_changed = T + 1
+                since_min = 0
+                hist1[:] = -1.0
+                hist2[:] = -1.0
+                continue
         else:
             zero_lam = 0
         if n == 0 and best >= 0:
@@ -226,11 +240,11 @@ def _solve_chain(y, g1, g2, theta2, mode, b_fixed, active, max_iter, lam_given, 
                 cycling = True
         hist1[it % _HISTORY] = h1s
         hist2[it % _HISTORY] = h2s
-        if cycling and (frozen or lam_given >= 0.0):
+        if cycling and (frozen or lam_fix >= 0.0):
             # The primal-dual rule cycles even at fixed lambda: monotone Lawson-Hanson steps
             # solve this lambda's problem; the next pass checks it and moves lambda on.
-            lam_fix = lam_in if frozen else lam_given
-            n, b, ok = lawson_hanson_chain(y, g1, g2, tables, spk, n, lam_fix, mode, b_fixed, b,
+            n, b, ok = lawson_hanson_chain(y, g1, g2, tables, spk, n,
+                                           lam_in if frozen else lam_fix, mode, b_fixed, b,
                                            wk, sums, c, s, active, _LH_STEPS)
             if not ok:
                 break
