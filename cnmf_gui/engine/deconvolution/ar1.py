@@ -76,6 +76,58 @@ def pav_ar1(y, g, lam, b, start, length, glen, Y, A, Q, W, v):
 
 
 @njit(cache=True, nogil=True)
+def _merge_only(g, d_lam, d_b):
+    """True when moving from (lam, b) to (lam + d_lam, b + d_b) can merge pools but never split
+    one, so the new solution is a union of the current pools (found by :func:`merge_pools`).
+
+    Why: the data seen by the pools is y_t - b - lam q_t, q_t = 1 - g (1 at the last frame).
+    Lowering it uniformly by delta lowers a pool's head (first m frames) by
+    delta (1 + g) / (1 + g^m) and its tail by delta (1 + g) / (1 + g^(L - m)); the pool stays
+    whole while g^m v_head >= v_tail, and that margin grows by
+    delta (1 + g) (1 / (1 + g^(L - m)) - g^m / (1 + g^m)) >= 0. The last frame (in a tail)
+    drops by an extra g d_lam, which only adds to the margin when d_lam >= 0. A valid pool
+    stays valid, so pool adjacent violators over the pools is exact (Best & Chakravarti 1990).
+    """
+    return d_lam >= 0.0 and d_b + (1.0 - g) * d_lam >= 0.0
+
+
+@njit(cache=True, nogil=True)
+def merge_pools(g, lam, b, n_in, start, length, glen, Y, A, Q, W, v):
+    """Pool adjacent violators over the ``n_in`` existing pools, in place, at (lam, b).
+
+    The result is the best solution that is constant (an exponential decay) on unions of the
+    given pools: the exact optimum at (lam, b) whenever no pool needs to split, which
+    ``solve_ar1`` checks with one pass of :func:`pav_ar1` from single frames. Costs O(n_in)
+    instead of O(T). Returns the number of pools.
+    """
+    n = 0
+    for i in range(n_in):
+        # n <= i: the stack overwrites only pools already read.
+        start[n] = start[i]
+        length[n] = length[i]
+        glen[n] = glen[i]
+        Y[n] = Y[i]
+        A[n] = A[i]
+        Q[n] = Q[i]
+        W[n] = W[i]
+        v[n] = (Y[i] - b * A[i] - lam * Q[i]) / W[i]
+        n += 1
+        while n > 1 and v[n - 1] < glen[n - 2] * v[n - 2]:
+            i0 = n - 2
+            j = n - 1
+            f = glen[i0]
+            Y[i0] += f * Y[j]
+            A[i0] += f * A[j]
+            Q[i0] += f * Q[j]
+            W[i0] += f * f * W[j]
+            length[i0] += length[j]
+            glen[i0] *= glen[j]
+            v[i0] = (Y[i0] - b * A[i0] - lam * Q[i0]) / W[i0]
+            n -= 1
+    return n
+
+
+@njit(cache=True, nogil=True)
 def solve_ar1(y, g, theta2, mode, b_fixed, lam0, b0, max_iter, c, s):
     """Noise-constrained AR(1) deconvolution; writes c and s, returns (lam, b, iterations, status).
 
@@ -113,8 +165,14 @@ def solve_ar1(y, g, theta2, mode, b_fixed, lam0, b0, max_iter, c, s):
     status = STATUS_MAXITER
     it = 0
     n = 0
+    # Passes start from single frames (O(T)) or, when (lam, b) moved so that no pool can
+    # split, from the pools already formed (O(pools)); see _merge_only.
+    blocks = False
     for it in range(1, max_iter + 1):
-        n = pav_ar1(y, g, lam, b, start, length, glen, Y, A, Q, W, v)
+        if blocks:
+            n = merge_pools(g, lam, b, n, start, length, glen, Y, A, Q, W, v)
+        else:
+            n = pav_ar1(y, g, lam, b, start, length, glen, Y, A, Q, W, v)
         # Sufficient statistics of the structure (unclipped pools only).
         SAA = 0.0
         SAY = 0.0
@@ -140,6 +198,8 @@ def solve_ar1(y, g, theta2, mode, b_fixed, lam0, b0, max_iter, c, s):
             break
         prev_h1 = h1
         prev_h2 = h2
+        lam_prev = lam
+        b_prev = b
         if SQQ <= 0.0:
             # Every pool clipped (c = 0) while c = 0 is infeasible: lambda (or b) is far too
             # large. Restart from the baseline that is best for c = 0 and a smaller lambda;
@@ -150,6 +210,7 @@ def solve_ar1(y, g, theta2, mode, b_fixed, lam0, b0, max_iter, c, s):
             elif mode == MODE_NONNEG:
                 b = max(Sy / T, 0.0)
             prev_h1 = -1
+            blocks = False
             continue
         # New (lam, b) from RSS(lam) = R0 + M lam^2 of this structure.
         use_fixed = mode == MODE_FIXED
@@ -179,6 +240,7 @@ def solve_ar1(y, g, theta2, mode, b_fixed, lam0, b0, max_iter, c, s):
             R0 = Syy - 2.0 * bb * Sy + bb * bb * T - SYY + 2.0 * bb * SAY - bb * bb * SAA
             lam = np.sqrt(max(theta2 - R0, 0.0) / SQQ)
             b = bb
+        blocks = prev_h1 != -1 and _merge_only(g, lam - lam_prev, b - b_prev)
     # Expand the pools at the final (lam, b).
     for i in range(n):
         val = v[i] if v[i] > 0.0 else 0.0
