@@ -38,29 +38,41 @@ def solve_one(y, g, sn, eps, s_abs, mode, b_fixed, method, refine=False, start=N
     ``start`` = (lam, b) / sn of a similar trace speeds up the AR(1) iteration (same result).
     """
     T = y.size
-    if np.ptp(y) == 0.0:
-        # A constant trace holds no activity: c = 0 and the best baseline.
-        b0 = zero_baseline(y, mode, b_fixed)
-        theta = (1.0 + eps) * sn * np.sqrt(T)
-        status = "zero" if float(np.sum((y - b0) ** 2)) <= theta * theta else "infeasible"
-        return DeconvResult(c=np.zeros(T), s=np.zeros(T), b=float(b0), g=g, sn=sn,
-                            lam=np.inf if status == "zero" else 0.0, epsilon=eps, status=status)
     scale = sn if sn > 0 else max(float(np.std(y)), 1e-300)
-    ys = y / scale
     bs = b_fixed / scale
     theta = (1.0 + eps) * (sn / scale) * np.sqrt(T)
     if method == "cvxpy":
+        if np.ptp(y) == 0.0:
+            return _constant(y, g, sn, eps, mode, b_fixed)
+        ys = y / scale
         c, s, b, lam, status, it = _solve_cvxpy(ys, g, theta, mode, bs)
         if s_abs > 0 and status != "zero":
             c, s, b = threshold(ys, g, mode, bs, s, s_abs / scale)
             status = "thresholded"
     else:
-        c, s, b, lam, status, it = solve_scaled(ys, g, theta, mode, bs, s_abs / scale, start)
+        # The compiled solve divides by the scale itself (no scaled copy made here).
+        c, s, b, lam, status, it = solve_scaled(y, g, theta, mode, bs, s_abs / scale, start,
+                                                scale=scale)
+        if status == "constant":
+            return _constant(y, g, sn, eps, mode, b_fixed)
     if refine and len(g) > 0 and status != "zero":
+        ys = y / scale
         g = _refined(ys, g, c, s, b, mode, bs)
         c, s, b, lam, status, it = solve_scaled(ys, g, theta, mode, bs, s_abs / scale)
-    return DeconvResult(c=c * scale, s=s * scale, b=float(b * scale), g=np.asarray(g, float),
-                        sn=sn, lam=float(lam * scale), epsilon=eps, status=status, iterations=it)
+    c *= scale
+    s *= scale
+    return DeconvResult(c=c, s=s, b=float(b * scale), g=np.asarray(g, float), sn=sn,
+                        lam=float(lam * scale), epsilon=eps, status=status, iterations=it)
+
+
+def _constant(y, g, sn, eps, mode, b_fixed):
+    """A constant trace holds no activity: c = 0 and the best baseline."""
+    T = y.size
+    b0 = zero_baseline(y, mode, b_fixed)
+    theta = (1.0 + eps) * sn * np.sqrt(T)
+    status = "zero" if float(np.sum((y - b0) ** 2)) <= theta * theta else "infeasible"
+    return DeconvResult(c=np.zeros(T), s=np.zeros(T), b=float(b0), g=g, sn=sn,
+                        lam=np.inf if status == "zero" else 0.0, epsilon=eps, status=status)
 
 
 def _refined(ys, g, c, s, b, mode, bs):

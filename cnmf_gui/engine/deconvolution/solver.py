@@ -7,10 +7,11 @@ are relative; everything is scaled back on the way out.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from cnmf_gui.engine.deconvolution.ar1 import MODE_FIXED, MODE_FREE, MODE_NONNEG, STATUS_OPTIMAL, solve_ar1
 from cnmf_gui.engine.deconvolution.ar2 import STATUS_INFEASIBLE, solve_banded
-from cnmf_gui.engine.noise import MAX_ROOT, ar_roots
+from cnmf_gui.engine.noise import MAX_ROOT
 
 MAX_ITER = 200
 
@@ -74,12 +75,145 @@ def threshold(y, g, mode, b_fixed, s, s_min):
     return c, s_out, b
 
 
-def solve_scaled(y, g, theta, mode, b_fixed, s_min=0.0, start=None):
-    """Exact noise-constrained deconvolution of one scaled trace.
+#: Codes of :func:`solve_kernel`'s outcome.
+CODE_OPTIMAL = 0
+CODE_ZERO = 1
+CODE_INFEASIBLE = 2
+CODE_CONSTANT = 3
+CODE_FAILED = 4
+_STATUS = {CODE_OPTIMAL: "optimal", CODE_ZERO: "zero", CODE_INFEASIBLE: "infeasible"}
+
+
+@njit(cache=True, nogil=True)
+def _slow_root(g1, g2, p):
+    """The slower decay factor of the AR(p <= 2) kernel, clipped to [0, MAX_ROOT] (the real
+    part for complex roots, as np.real(np.roots(...)).max() gives)."""
+    if p < 2:
+        r = g1 if p == 1 else 0.0
+    else:
+        disc = g1 * g1 + 4.0 * g2
+        r = 0.5 * (g1 + np.sqrt(disc)) if disc >= 0.0 else 0.5 * g1
+    return min(max(r, 0.0), MAX_ROOT)
+
+
+@njit(cache=True, nogil=True)
+def _rss(ys, b, c):
+    acc = 0.0
+    for t in range(ys.shape[0]):
+        r = ys[t] - b - c[t]
+        acc += r * r
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def solve_kernel(y, scale, g1, g2, p, theta, mode, b_fixed, lam0, b_start, has_start,
+                 max_iter, c, s):
+    """The whole exact solve of one trace divided by ``scale``, in one compiled call.
 
     Parameters
     ----------
     y : ndarray of shape (T,), float64
+        Trace in its own units; the solve works on ``ys = y / scale``.
+    scale : float > 0
+    g1, g2 : float
+        AR coefficients (unused beyond ``p``), stable.
+    p : int in {0, 1, 2}
+    theta : float
+        Bound on the residual norm, in units of ``ys``.
+    mode, b_fixed : int, float
+        Baseline mode (``ar1.MODE_*``) and the fixed baseline in units of ``ys``.
+    lam0, b_start : float
+        (lam, b) of a similar trace to start the AR(1) lambda iteration (when ``has_start``).
+    c, s : ndarray of shape (T,)
+        Outputs, in units of ``ys``.
+
+    Returns
+    -------
+    ys : ndarray of shape (T,)
+    b, lam : float, in units of ``ys``
+    code : int
+        CODE_OPTIMAL, CODE_ZERO, CODE_INFEASIBLE, CODE_CONSTANT (y constant: nothing solved,
+        c and s untouched) or CODE_FAILED (no convergence; ``st`` says why).
+    st : int
+        The solver's own status.
+    iterations : int
+    """
+    T = y.shape[0]
+    ys = np.empty(T)
+    lo = y[0]
+    hi = y[0]
+    sum_y = 0.0
+    for t in range(T):
+        v = y[t]
+        lo = min(lo, v)
+        hi = max(hi, v)
+        v = v / scale
+        ys[t] = v
+        sum_y += v
+    if lo == hi:
+        return ys, 0.0, 0.0, CODE_CONSTANT, STATUS_OPTIMAL, 0
+    theta2 = theta * theta
+    mean = sum_y / T
+    b0 = b_fixed
+    if mode == MODE_FREE:
+        b0 = mean
+    elif mode == MODE_NONNEG:
+        b0 = max(mean, 0.0)
+    acc = 0.0
+    for t in range(T):
+        r = ys[t] - b0
+        acc += r * r
+    if acc <= theta2:
+        for t in range(T):
+            c[t] = 0.0
+            s[t] = 0.0
+        return ys, b0, np.inf, CODE_ZERO, STATUS_OPTIMAL, 0
+    if not has_start or not (np.isfinite(lam0) and lam0 >= 0.0 and np.isfinite(b_start)):
+        has_start = False
+        lam0 = 0.0
+        b_start = mean
+    if p == 0 or (p == 1 and g1 >= 0.0):
+        gg = g1 if p == 1 else 0.0
+        lam, b, it, st = solve_ar1(ys, gg, theta2, mode, b_fixed, lam0, b_start, max_iter, c, s)
+        if has_start and (st != STATUS_OPTIMAL or (
+                lam > 0.0 and abs(_rss(ys, b, c) / theta2 - 1.0) > 1e-6)):
+            # A borrowed starting point that did not lead to the constrained optimum: start
+            # from the neutral point instead.
+            lam, b, it2, st = solve_ar1(ys, gg, theta2, mode, b_fixed, 0.0, mean, max_iter, c, s)
+            it += it2
+    else:
+        # Warm start: spike frames of the exact AR(1) solution with the slower root.
+        _, _, it1, _ = solve_ar1(ys, _slow_root(g1, g2, p), theta2, mode, b_fixed, 0.0,
+                                 b_start, max_iter, c, s)
+        active = np.empty(T, np.uint8)
+        for t in range(T):
+            active[t] = 1 if s[t] > 0.0 else 0
+        lam, b, it, st = solve_banded(ys, g1, g2 if p > 1 else 0.0, theta2, mode, b_fixed,
+                                      active, max_iter, -1.0, c, s)
+        it += it1
+    code = CODE_OPTIMAL
+    if st == STATUS_INFEASIBLE or (st == STATUS_OPTIMAL and
+                                   _rss(ys, b, c) > theta2 * (1.0 + 1e-9)):
+        # No c meets the constraint. AR(1): the pools at lam = 0 are the closest fit. AR(2): a
+        # feasible fit at lam = 0 (see ar2.STATUS_INFEASIBLE).
+        code = CODE_INFEASIBLE
+        lam = 0.0
+        st = STATUS_OPTIMAL
+    if st != STATUS_OPTIMAL:
+        return ys, b, lam, CODE_FAILED, st, it
+    for t in range(T):
+        if s[t] < 0.0:
+            s[t] = 0.0
+    return ys, b, lam, code, st, it
+
+
+def solve_scaled(y, g, theta, mode, b_fixed, s_min=0.0, start=None, scale=1.0):
+    """Exact noise-constrained deconvolution of one trace divided by ``scale``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (T,), float64
+        The trace; it is solved as ``y / scale``, and everything below is in those units.
     g : ndarray of shape (p,), p in {0, 1, 2}, stable
     theta : float
     mode : int
@@ -89,59 +223,35 @@ def solve_scaled(y, g, theta, mode, b_fixed, s_min=0.0, start=None):
     start : (float, float), optional
         (lam, b) to start the AR(1) lambda iteration from, e.g. a similar trace's solution.
         Only the number of iterations depends on it, not the result.
+    scale : float > 0
 
     Returns
     -------
     c, s : ndarray of shape (T,)
     b, lam : float
     status : str
+        As ``DeconvResult.status``, or "constant" when y is constant (nothing solved: c = 0
+        and the baseline are for the caller to set in the trace's units).
     iterations : int
     """
     T = y.size
-    theta2 = theta * theta
-    b0 = zero_baseline(y, mode, b_fixed)
-    r0 = y - b0
-    if float(r0 @ r0) <= theta2:
-        return np.zeros(T), np.zeros(T), b0, np.inf, "zero", 0
+    p = len(g)
+    g1 = float(g[0]) if p > 0 else 0.0
+    g2 = float(g[1]) if p > 1 else 0.0
+    lam0, b_start = (0.0, 0.0) if start is None else (float(start[0]), float(start[1]))
     c = np.empty(T)
     s = np.empty(T)
-    p = len(g)
-    lam0, b_start = (0.0, float(np.mean(y))) if start is None else (float(start[0]), float(start[1]))
-    if not (np.isfinite(lam0) and lam0 >= 0 and np.isfinite(b_start)):
-        lam0, b_start = 0.0, float(np.mean(y))
-    use_pav = p == 0 or (p == 1 and g[0] >= 0.0)
-    if use_pav:
-        gg = float(g[0]) if p else 0.0
-        lam, b, it, st = solve_ar1(y, gg, theta2, mode, b_fixed, lam0, b_start, MAX_ITER, c, s)
-        if start is not None and (st != STATUS_OPTIMAL or (
-                lam > 0 and abs(float(np.sum((y - b - c) ** 2)) / theta2 - 1.0) > 1e-6)):
-            # A borrowed starting point that did not lead to the constrained optimum: start
-            # from the neutral point instead.
-            lam, b, it2, st = solve_ar1(y, gg, theta2, mode, b_fixed, 0.0, float(np.mean(y)),
-                                        MAX_ITER, c, s)
-            it += it2
-    else:
-        # Warm start: spike frames of the exact AR(1) solution with the slower root.
-        roots = np.real(ar_roots(g))
-        gw = float(np.clip(roots.max(), 0.0, MAX_ROOT))
-        _, b_w, it1, _ = solve_ar1(y, gw, theta2, mode, b_fixed, 0.0, b_start, MAX_ITER, c, s)
-        active = (s > 0).astype(np.uint8)
-        g1 = float(g[0])
-        g2 = float(g[1]) if p > 1 else 0.0
-        lam, b, it, st = solve_banded(y, g1, g2, theta2, mode, b_fixed, active, MAX_ITER, -1.0, c, s)
-        it += it1
-    status = "optimal"
-    if st == STATUS_INFEASIBLE or (st == STATUS_OPTIMAL and
-                                   float(np.sum((y - b - c) ** 2)) > theta2 * (1 + 1e-9)):
-        # No c meets the constraint. AR(1): the pools at lam = 0 are the closest fit. AR(2): a
-        # feasible fit at lam = 0 (see ar2.STATUS_INFEASIBLE).
-        status = "infeasible"
-        lam = 0.0
-        st = STATUS_OPTIMAL
-    if st != STATUS_OPTIMAL:
+    ys, b, lam, code, st, it = solve_kernel(y, float(scale), g1, g2, p, float(theta), mode,
+                                            float(b_fixed), lam0, b_start, start is not None,
+                                            MAX_ITER, c, s)
+    if code == CODE_CONSTANT:
+        # Left to the caller, which knows the trace in its own units (a constant trace with
+        # sn = 0 has no usable scale).
+        return c, s, 0.0, 0.0, "constant", 0
+    if code == CODE_FAILED:
         raise RuntimeError(f"deconvolution did not converge (status {st}, {it} iterations)")
-    np.maximum(s, 0.0, out=s)
-    if s_min > 0.0:
-        c, s, b = threshold(y, g, mode, b_fixed, s, s_min)
+    status = _STATUS[code]
+    if s_min > 0.0 and code != CODE_ZERO:
+        c, s, b = threshold(ys, g, mode, b_fixed, s, s_min)
         status = "thresholded"
     return c, s, float(b), float(lam), status, int(it)
