@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from typing import Iterator
+
+from cnmf_gui.errors import UserError
 
 
 @contextlib.contextmanager
@@ -34,11 +37,30 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
     base = os.path.basename(path)
     if not suffix:
         suffix = os.path.splitext(base)[1]
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".part{suffix}", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".part{suffix}", dir=folder)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
     os.close(fd)
     try:
         yield tmp
-        os.replace(tmp, path)
+        # mkstemp makes owner-only files; give the result the mode a plain open() would (or the
+        # mode of the file it replaces), so colleagues on a shared server can read exports.
+        os.chmod(tmp, _target_mode(path))
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _target_mode(path: str) -> int:
+    """Permission bits for ``path``: those of the existing file, else 0o666 minus the umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

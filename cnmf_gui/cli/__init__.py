@@ -75,6 +75,14 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"cnmf-gui {args.verb}: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except OSError as exc:
+        # Disk full, permission denied, a folder that vanished: the user's problem to fix, so
+        # one line naming the file, like any other user error.
+        if debug:
+            raise
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"cnmf-gui {args.verb}: error:{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
     except Cancelled:
         print(f"cnmf-gui {args.verb}: cancelled", file=sys.stderr)
         return EXIT_CANCELLED
