@@ -88,15 +88,17 @@ def _coerce(stage: str, f: dataclasses.Field, value):
         if not isinstance(value, bool):
             raise ParameterError(f"parameter {key} must be true or false, got {value!r}")
     elif kind is int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not math.isfinite(value) or float(value) != int(value)):
             raise ParameterError(f"parameter {key} must be an integer, got {value!r}")
         value = int(value)
     elif kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParameterError(f"parameter {key} must be a number, got {value!r}")
         value = float(value)
-        if math.isnan(value):
-            raise ParameterError(f"parameter {key} must be a number, got NaN")
+        # NaN and infinity are never meaningful settings, and JSON cannot store them.
+        if not math.isfinite(value):
+            raise ParameterError(f"parameter {key} must be a finite number, got {value!r}")
     elif kind is str:
         if not isinstance(value, str):
             raise ParameterError(f"parameter {key} must be a string, got {value!r}")

@@ -45,7 +45,10 @@ def test_partial_json_takes_defaults():
     ({"motion": {"patch_size": 32, "patch_overlap": 32}}, ["motion.patch_overlap", "smaller"]),
     ({"deconvolution": {"noise_range": [0.4, 0.2]}}, ["deconvolution.noise_range"]),
     ({"frame_rate": -3}, ["frame_rate", "positive"]),
-    ({"deconvolution": {"epsilon": float("nan")}}, ["deconvolution.epsilon", "NaN"]),
+    ({"deconvolution": {"epsilon": float("nan")}}, ["deconvolution.epsilon", "nan"]),
+    ({"motion": {"template_frames": float("inf")}}, ["motion.template_frames", "integer"]),
+    ({"motion": {"template_frames": float("nan")}}, ["motion.template_frames", "integer"]),
+    ({"motion": {"max_shift": float("inf")}}, ["motion.max_shift", "finite"]),
 ])
 def test_bad_values_name_the_key_and_the_range(data, words):
     with pytest.raises(ParameterError) as info:
