@@ -85,6 +85,11 @@ class Session(CurationMixin, ViewsMixin):
         self.selection: tuple = ()
         self.frame = 0
         self.dirty = False
+        # Counts every change that a save would have to write; a save that finishes after
+        # further edits must not mark them saved (see mark_saved).
+        self.revision = 0
+        # Counts set_data calls: a job started on one file must not be applied to the next.
+        self.load_count = 0
         self.history = History([])
         self._state: CurationState | None = None
         self._next_id = 0
@@ -145,6 +150,8 @@ class Session(CurationMixin, ViewsMixin):
         self.frame = 0
         self._reset_caches()
         self.dirty = dirty
+        self.revision += 1
+        self.load_count += 1
         self.emit("data")
         self.emit("params", self.params)
         self.emit("history")
@@ -319,6 +326,8 @@ class Session(CurationMixin, ViewsMixin):
     # saving
     # ------------------------------------------------------------------------------------------
     def set_dirty(self, dirty: bool) -> None:
+        if dirty:
+            self.revision += 1
         if dirty != self.dirty:
             self.dirty = dirty
             self.emit("dirty", dirty)
@@ -359,13 +368,31 @@ class Session(CurationMixin, ViewsMixin):
         self.mark_saved(path)
         return path
 
-    def mark_saved(self, path: str | os.PathLike) -> None:
-        """The snapshot was written to ``path``: it is now the session file; drop the recovery file."""
+    def mark_saved(self, path: str | os.PathLike, revision: int | None = None) -> bool:
+        """A snapshot was written to ``path``: it is now the session file.
+
+        Parameters
+        ----------
+        path : path-like
+        revision : int, optional
+            :attr:`revision` when the snapshot was taken (default: now). When the session has
+            changed since, those later edits are not in the file: the session stays unsaved and
+            the recovery file (which may hold them) is kept.
+
+        Returns
+        -------
+        bool
+            True when the file holds everything (the session is clean now).
+        """
         self.path = Path(path)
+        if revision is not None and revision != self.revision:
+            self.emit("dirty", self.dirty)  # the title shows the new file name, still unsaved
+            return False
         rec = recovery_path_for(self.path)
         if rec.exists():
             rec.unlink()
         self.set_dirty(False)
+        return True
 
 
 def is_session_file(path: str | os.PathLike) -> bool:

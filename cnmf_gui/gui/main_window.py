@@ -240,11 +240,15 @@ class MainWindow(QMainWindow):
 
     def _save_to(self, path: Path, *, make_current: bool) -> bool:
         snapshot = self.session.snapshot()
+        # The user may keep curating while the worker writes: remember what the file will hold.
+        revision = self.session.revision
 
         def done(_result):
             if make_current:
                 self.autosaver.flush()
-                self.session.mark_saved(path)
+                if not self.session.mark_saved(path, revision):
+                    self.session.message(f"saved {path}; edits made during the save are not saved yet")
+                    return
             self.session.message(f"saved {path}")
         if self.worker.busy:
             # A long job holds the worker: a save cannot wait for it.

@@ -1,0 +1,38 @@
+"""Regression tests for defects found in review, driven through the window as a user would."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnmf_gui.io import load_session, save_session
+from cnmf_gui.session import recovery_path_for
+from tests.test_gui_support import answers, no_dangling_threads, synthetic, window  # noqa: F401
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def status_on_disk(path, component_id):
+    comps = load_session(path).components
+    return int(comps.status[list(comps.ids).index(component_id)])
+
+
+def test_edits_made_while_a_save_runs_stay_unsaved(qtbot, window, tmp_path):
+    w = window
+    path = tmp_path / "s.h5"
+    w.session.path = path
+    w.session.reject([2])
+    assert w.save()                      # the worker writes the snapshot taken now
+    w.session.reject([4])                # the user keeps curating before the save ends
+    assert w.worker.wait_idle(20)
+    assert status_on_disk(path, 2) == -1 and status_on_disk(path, 4) == 0
+    assert w.session.dirty and w.windowTitle().endswith("* - cnmf-gui")
+    # The later edit is autosaved and its recovery file survives the finished save.
+    w.autosave_now()
+    assert w.autosaver.flush()
+    assert recovery_path_for(path).exists()
+    # A save with nothing changed meanwhile makes the session clean and drops the recovery file.
+    assert w.save()
+    assert w.worker.wait_idle(20)
+    assert not w.session.dirty and status_on_disk(path, 4) == -1
+    assert not recovery_path_for(path).exists()
