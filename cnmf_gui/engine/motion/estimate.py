@@ -1,5 +1,9 @@
 """``estimate_motion``: template, then one chunked pass that registers, corrects and measures.
 
+Noisy movies (see :mod:`~cnmf_gui.engine.motion.snr` and :mod:`~cnmf_gui.engine.motion.binning`)
+are registered through means of bins of consecutive frames, with shifts interpolated to
+frames; peaks that do not stand out of the noise are not trusted (:mod:`~cnmf_gui.engine.motion.framepass`).
+
 The pass reads the movie ``chunk_frames`` frames at a time (the next chunk is read in the
 background while the current one is computed), splits each chunk into batches spread over
 threads (FFTs, matrix DFTs and the numba warps all release the GIL), and keeps only per-frame
@@ -24,12 +28,14 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from cnmf_gui.engine.motion import metrics as qc
-from cnmf_gui.engine.motion.piecewise import PatchRegistrar, make_patch_grid
-from cnmf_gui.engine.motion.prep import SpectralPrep, clean_frames
-from cnmf_gui.engine.motion.rigid import register_spectra
+from cnmf_gui.engine.motion.binning import bin_centres, bin_means
+from cnmf_gui.engine.motion.framepass import (MIN_PEAK_SNR, FramePass, fill_unreliable, interpolate_to_frames,
+                                             last_trusted)
+from cnmf_gui.engine.motion.piecewise import make_patch_grid
+from cnmf_gui.engine.motion.prep import clean_frames
 from cnmf_gui.engine.motion.template import build_template, sample_indices
 from cnmf_gui.engine.motion.parallel import batch_size, default_workers, map_batches
-from cnmf_gui.engine.motion.warp import ORDERS, shift_frames, warp_frames
+from cnmf_gui.engine.motion.warp import ORDERS
 from cnmf_gui.errors import ParameterError, UserError
 from cnmf_gui.params import MotionParams
 from cnmf_gui.progress import SubProgress, checkpoint
@@ -63,92 +69,6 @@ def check_movie(movie) -> tuple[int, int, int]:
     if H < 4 or W < 4:
         raise UserError(f"motion correction needs frames of at least 4 x 4 px, got {H} x {W}")
     return T, H, W
-
-
-class _Pass:
-    """State shared by the batches of the correction pass."""
-
-    def __init__(self, shape, template, p: MotionParams, spread: float, n_workers: int, background=None):
-        H, W = shape
-        self.p = p
-        self.shape = shape
-        self.order = ORDERS[p.interpolation]
-        self.n_workers = n_workers
-        margin = int(min(math.ceil(spread) + 1, math.ceil(p.max_shift)))
-        self.prep = SpectralPrep(shape, p.taper_fraction, p.highpass_sigma, margin=margin,
-                                 background=background)
-        self.template = template
-        self.tspec = self.prep.template_spectrum(template)
-        self.crop = qc.interior(shape, margin)
-        self.pc_bin = qc.pc_bin_factor(shape)
-        self.registrar = None
-        if p.pw_rigid:
-            grid = make_patch_grid(shape, p.patch_size, p.patch_overlap)
-            self.registrar = PatchRegistrar(self.prep.flatten(template), grid, p.max_deviation_rigid,
-                                            p.upsample_factor, p.taper_fraction, p.highpass_sigma)
-
-    def register(self, frames: np.ndarray):
-        """Rigid (and patch) shifts of clean frames: (n, 2), (n,) clamped, (n, gy, gx, 2) or None."""
-        flat = self.prep.flatten(frames)
-        spec = self.prep.frame_spectra(flat)
-        shifts, clamped, _ = register_spectra(spec, self.tspec, self.shape, self.p.max_shift,
-                                              self.p.upsample_factor)
-        pw = self.registrar.estimate(flat, shifts) if self.registrar is not None else None
-        return shifts, clamped, pw
-
-    def apply(self, frames: np.ndarray, shifts, pw, out=None) -> np.ndarray:
-        if pw is not None:
-            return warp_frames(frames, pw, self.registrar.grid.centers, order=self.order, out=out)
-        return shift_frames(frames, shifts, order=self.order, out=out)
-
-    def residual(self, corrected: np.ndarray, usable: np.ndarray):
-        """Shifts of corrected frames re-estimated against the template (usable frames only).
-
-        Returns (k, 2) rigid residuals and (k,) RMS over patches of the patch residuals (or None).
-        """
-        frames, _, _ = clean_frames(corrected[usable])
-        if len(frames) == 0:
-            return np.zeros((0, 2)), None
-        res, _, pw = self.register(frames)
-        pw_rms = None if pw is None else np.sqrt((pw.astype(np.float64) ** 2).sum(axis=-1).mean(axis=(1, 2)))
-        return res, pw_rms
-
-    def batch(self, raw: np.ndarray, out: np.ndarray, residual_at: np.ndarray, pc_at: np.ndarray) -> dict:
-        """Register, correct and measure a batch of raw frames; corrected frames go to ``out``.
-
-        ``residual_at`` and ``pc_at`` are batch-local indices of frames to keep for the
-        residual and principal-component metrics.
-        """
-        clean, unusable, nonfinite = clean_frames(raw)
-        shifts, clamped, pw = self.register(clean)
-        # Frames without content have no position: their peak is noise. Hold them still here;
-        # their shifts are interpolated from their neighbours after the pass.
-        shifts[unusable] = 0.0
-        clamped[unusable] = False
-        if pw is not None:
-            pw[unusable] = 0.0
-        self.apply(clean, shifts, pw, out=out)
-        good = ~unusable
-        sum_before = np.zeros(self.shape)
-        sum_after = np.zeros(self.shape)
-        res = {
-            "shifts": shifts, "clamped": clamped, "pw": pw, "unusable": unusable, "nonfinite": nonfinite,
-            "corr_before": qc.frame_correlations(clean, self.template, self.crop, accumulate=sum_before,
-                                                 include=good),
-            "corr_after": qc.frame_correlations(out, self.template, self.crop, accumulate=sum_after,
-                                                include=good),
-            "sum_before": sum_before, "sum_after": sum_after,
-        }
-        res["residual"], res["residual_pw"] = self.residual(out[residual_at], good[residual_at])
-        if self.p.pc_metric:
-            res["pc_before"] = qc.bin_frames(clean[pc_at], self.pc_bin)
-            res["pc_after"] = qc.bin_frames(out[pc_at], self.pc_bin)
-        for i in np.flatnonzero(nonfinite):
-            # The output keeps the recording's NaNs (they are the truth); the metrics above used
-            # the NaN-filled copy.
-            self.apply(np.asarray(raw[i:i + 1], np.float32), shifts[i:i + 1],
-                       None if pw is None else pw[i:i + 1], out=out[i:i + 1])
-        return res
 
 
 def estimate_motion(movie, params=None, *, progress=None, on_chunk=None) -> MotionResult:
@@ -188,6 +108,15 @@ def estimate_motion(movie, params=None, *, progress=None, on_chunk=None) -> Moti
         - with ``pc_metric``: ``pc_shift_before``, ``pc_shift_after`` (3,): displacement (px)
           along each leading principal component of an even sample of frames (NaN where the
           movie has too few frames);
+        - ``peak_snr`` (T,): how far each frame's correlation peak stands above the median of
+          its search window, in standard deviations of the noise's correlation (of its bin's
+          peak when frames are binned); ``unreliable_frames`` (T,) bool: peak SNR below 8, so
+          the shift was interpolated from trusted neighbours (or 0) instead (also in
+          ``bad_frames``); ``unreliable_fraction`` of usable frames;
+        - ``temporal_bin``: frames averaged per registered image (1: single frames; chosen from
+          the SNR unless ``params.temporal_bin`` is set); ``predicted_precision`` (2,) and
+          ``predicted_precision_single`` (2,): predicted shift sd (px, [row, col]) at that
+          bin and for single frames (NaN when the sample is too small); ``noise_sigma``;
         - ``template_sample`` (n,): the frames the template was built from; ``margin`` (px):
           the border left out of the correlations; ``interpolation_order`` (1 or 3).
 
@@ -221,7 +150,8 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
     checkpoint(progress, 0.0, "motion: template")
     tres = build_template(movie, p, order=ORDERS[p.interpolation], n_workers=n_workers,
                           progress=SubProgress(progress, 0.0, 0.1, "motion"))
-    state = _Pass((H, W), tres.template, p, tres.spread, n_workers, tres.background)
+    state = FramePass((H, W), tres, p, n_workers)
+    nbin = state.temporal_bin
 
     shifts = np.zeros((T, 2), np.float32)
     shifts_pw = None
@@ -231,6 +161,8 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
     clamped = np.zeros(T, bool)
     unusable = np.zeros(T, bool)
     nonfinite = np.zeros(T, bool)
+    peak_snr = np.zeros(T, np.float32)
+    unreliable = np.zeros(T, bool)
     corr_before = np.zeros(T, np.float32)
     corr_after = np.zeros(T, np.float32)
     sum_before = np.zeros((H, W), np.float64)
@@ -240,42 +172,98 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
     pc_at = sample_indices(T, PC_SAMPLE)
     pc_bin = qc.pc_bin_factor((H, W))
     pc_before, pc_after = [], []
+    anchor = None
 
     chunk = max(1, int(p.chunk_frames))
+    if nbin > 1:
+        chunk = -(-chunk // nbin) * nbin   # chunks hold whole bins
     batch = max(1, min(chunk, batch_size(H * W)))
     starts = list(range(0, T, chunk))
 
+    def span(s):
+        """Frames read for the chunk at s: with bins, one bin more on each side (for interpolation)."""
+        if nbin == 1:
+            return s, min(s + chunk, T)
+        return max(s - nbin, 0), min(s + chunk + nbin, T)
+
     def read(s):
-        return np.asarray(movie[s:min(s + chunk, T)])
+        lo, hi = span(s)
+        return np.asarray(movie[lo:hi])
 
     with ThreadPoolExecutor(max_workers=1) as reader, ThreadPoolExecutor(max_workers=n_workers) as pool:
         pending = reader.submit(read, starts[0])
         for ci, start in enumerate(starts):
-            raw = pending.result()
+            block = pending.result()
             if ci + 1 < len(starts):
                 pending = reader.submit(read, starts[ci + 1])  # read ahead while we compute
             n = min(chunk, T - start)
             stop = start + n
-            if raw.shape != (n, H, W):
-                raise UserError(f"the movie returned frames of shape {raw.shape} for frames {start}:{stop}, "
-                                f"expected ({n}, {H}, {W})")
+            lo, hi = span(start)
+            if block.shape != (hi - lo, H, W):
+                raise UserError(f"the movie returned frames of shape {block.shape} for frames {lo}:{hi}, "
+                                f"expected ({hi - lo}, {H}, {W})")
+            raw = block[start - lo:start - lo + n]
+            times = np.arange(start, stop, dtype=float)
+            if nbin == 1:
+                regs = map_batches(lambda a, b, raw=raw: state.register(raw[a:b]), n, batch, n_workers, pool=pool)
+                c_shifts = np.concatenate([r["shifts"] for r in regs])
+                c_pw = np.concatenate([r["pw"] for r in regs]) if shifts_pw is not None else None
+                c_unusable = np.concatenate([r["unusable"] for r in regs])
+                c_snr = np.concatenate([r["peak_snr"] for r in regs])
+                c_clamped = np.concatenate([r["clamped"] for r in regs])
+                c_untrusted = ~c_unusable & (c_snr < MIN_PEAK_SNR)   # NaN (noise unknown) is trusted
+                # Untrusted peaks take their trusted neighbours' shifts before anything is corrected.
+                fill_unreliable(c_shifts, c_pw, ~c_unusable & ~c_untrusted, times, anchor)
+                anchor = last_trusted(c_shifts, ~c_unusable & ~c_untrusted, times, anchor)
+                del regs
+            else:
+                bins = np.arange(lo // nbin, -(-hi // nbin))
+                means, counts = bin_means(block, nbin)
+                bres = map_batches(lambda a, b: state.register_bins(means[a:b], counts[a:b], bins[a:b]),
+                                   len(bins), max(1, -(-len(bins) // n_workers)), n_workers, pool=pool)
+                b_shifts = np.concatenate([r["shifts"] for r in bres])
+                b_pw = np.concatenate([r["pw"] for r in bres]) if shifts_pw is not None else None
+                b_unusable = np.concatenate([r["unusable"] for r in bres])
+                b_snr = np.concatenate([r["peak_snr"] for r in bres])
+                b_clamped = np.concatenate([r["clamped"] for r in bres])
+                b_trusted = ~b_unusable & ~(b_snr < MIN_PEAK_SNR)
+                b_times = bin_centres(bins, nbin, T)
+                fill_unreliable(b_shifts, b_pw, b_trusted, b_times, anchor)
+                core = (bins >= start // nbin) & (bins < -(-stop // nbin))
+                anchor = last_trusted(b_shifts[core], b_trusted[core], b_times[core], anchor)
+                # Unusable bins hold no position: leave them out of the interpolation.
+                use = ~b_unusable if (~b_unusable).any() else np.ones(len(bins), bool)
+                c_shifts = interpolate_to_frames(times, b_times[use], b_shifts[use])
+                c_pw = None if b_pw is None else interpolate_to_frames(times, b_times[use], b_pw[use])
+                owner = np.arange(start, stop) // nbin - bins[0]
+                c_snr = b_snr[owner]
+                c_untrusted = ~b_unusable[owner] & ~b_trusted[owner]
+                c_clamped = b_clamped[owner]
+                del means, bres
             corrected = np.empty((n, H, W), np.float32)
 
-            def work(a, b, raw=raw, corrected=corrected, start=start):
+            def finish(a, b, raw=raw, corrected=corrected, start=start, c_shifts=c_shifts, c_pw=c_pw):
+                clean, unus, nonf = clean_frames(raw[a:b])
+                reg = {"clean": clean, "shifts": c_shifts[a:b], "pw": None if c_pw is None else c_pw[a:b],
+                       "unusable": unus, "nonfinite": nonf}
                 ra = residual_at[(residual_at >= start + a) & (residual_at < start + b)] - start - a
                 pa = pc_at[(pc_at >= start + a) & (pc_at < start + b)] - start - a
-                return state.batch(raw[a:b], corrected[a:b], ra, pa)
+                out = state.finish(raw[a:b], reg, corrected[a:b], ra if nbin == 1 else None, pa)
+                out["unusable"], out["nonfinite"] = unus, nonf
+                return out
 
-            results = map_batches(work, n, batch, n_workers, pool=pool)
+            results = map_batches(finish, n, batch, n_workers, pool=pool)
             sl = slice(start, stop)
-            shifts[sl] = np.concatenate([r["shifts"] for r in results])
-            clamped[sl] = np.concatenate([r["clamped"] for r in results])
-            corr_before[sl] = np.concatenate([r["corr_before"] for r in results])
-            corr_after[sl] = np.concatenate([r["corr_after"] for r in results])
+            shifts[sl] = c_shifts
+            if shifts_pw is not None:
+                shifts_pw[sl] = c_pw
+            clamped[sl] = c_clamped
             unusable[sl] = np.concatenate([r["unusable"] for r in results])
             nonfinite[sl] = np.concatenate([r["nonfinite"] for r in results])
-            if shifts_pw is not None:
-                shifts_pw[sl] = np.concatenate([r["pw"] for r in results])
+            peak_snr[sl] = c_snr
+            unreliable[sl] = c_untrusted & ~unusable[sl]
+            corr_before[sl] = np.concatenate([r["corr_before"] for r in results])
+            corr_after[sl] = np.concatenate([r["corr_after"] for r in results])
             for r in results:
                 sum_before += r["sum_before"]
                 sum_after += r["sum_after"]
@@ -285,10 +273,22 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
                 if p.pc_metric:
                     pc_before.append(r["pc_before"])
                     pc_after.append(r["pc_after"])
+            if nbin > 1:
+                # Residual motion of the corrected bins holding sampled frames: single frames
+                # are too noisy to re-register.
+                picked = np.unique(residual_at[(residual_at >= start) & (residual_at < stop)] // nbin)
+                if len(picked):
+                    bm, bc = zip(*[bin_means(corrected[max(k * nbin - start, 0):min((k + 1) * nbin, stop) - start],
+                                             nbin) for k in picked])
+                    bm = np.concatenate(bm)
+                    res_b, res_pw = state.residual(bm, np.concatenate(bc) > 0)
+                    residual_shifts.append(res_b)
+                    if res_pw is not None:
+                        residual_pw.append(res_pw)
             if on_chunk is not None:
                 on_chunk(start, corrected)
             checkpoint(progress, 0.1 + 0.85 * stop / T, f"motion: frame {stop} of {T}")
-            del raw, corrected, results
+            del raw, corrected, results, block
 
     checkpoint(progress, 0.95, "motion: metrics")
     usable = ~unusable
@@ -313,16 +313,23 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
         "crispness_after": qc.crispness(mean_after[cy, cx]),
         "mean_before": mean_before,
         "mean_after": mean_after,
-        "bad_frames": qc.bad_frames(corr_after.astype(np.float64), usable, p.bad_frame_threshold),
+        "bad_frames": qc.bad_frames(corr_after.astype(np.float64), usable, p.bad_frame_threshold) | unreliable,
         "unusable_frames": unusable,
         "nonfinite_frames": nonfinite,
         "clamped_frames": clamped,
+        "peak_snr": peak_snr,
+        "unreliable_frames": unreliable,
+        "unreliable_fraction": float(unreliable.sum() / n_good),
+        "temporal_bin": float(nbin),
+        "predicted_precision": np.asarray(tres.precision, np.float32),
+        "predicted_precision_single": np.asarray(tres.precision_single, np.float32),
+        "noise_sigma": float(state.sigma),
         "template_sample": tres.sample,
         "margin": float(state.prep.margin[0]),
         "interpolation_order": float(state.order),
     }
     # Residual motion of an even sample of corrected frames, measured in the pass.
-    m["residual_frames"] = residual_at[usable[residual_at]]
+    m["residual_frames"] = residual_at[usable[residual_at]] if nbin == 1 else np.unique(residual_at // nbin) * nbin
     res = np.concatenate(residual_shifts) if residual_shifts else np.zeros((0, 2))
     m["residual_shifts"] = res.astype(np.float32)
     m["residual_rms"] = float(np.sqrt((res ** 2).sum(axis=1).mean())) if len(res) else 0.0

@@ -110,17 +110,20 @@ class PatchRegistrar:
     upsample_factor : int
     taper_fraction, highpass_sigma : float
         As for whole frames (MotionParams).
+    extra_weight : ndarray of shape (ps, ps // 2 + 1), optional
+        Wiener weight of the template patches (see :class:`SpectralPrep`).
     """
 
     def __init__(self, template: np.ndarray, grid: PatchGrid, max_deviation: float,
-                 upsample_factor: int, taper_fraction: float, highpass_sigma: float):
+                 upsample_factor: int, taper_fraction: float, highpass_sigma: float, extra_weight=None):
         self.grid = grid
         self.max_deviation = float(max_deviation)
         self.upsample_factor = int(upsample_factor)
         ps = grid.size
         # The residual after the whole-pixel rigid move is within max_deviation + 0.5 px.
         reach = int(math.ceil(self.max_deviation + 0.5))
-        self.prep = SpectralPrep((ps, ps), taper_fraction, highpass_sigma, margin=reach + 1)
+        self.prep = SpectralPrep((ps, ps), taper_fraction, highpass_sigma, margin=reach + 1,
+                                 extra_weight=extra_weight)
         self.search = reach
         patches = self.extract(template[None].astype(np.float32))[0]   # (gy, gx, ps, ps)
         self.template_spectra = self.prep.template_spectrum(patches)   # (gy, gx, ps, ps//2+1)

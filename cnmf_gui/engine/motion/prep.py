@@ -73,6 +73,9 @@ class SpectralPrep:
     background : ndarray of shape (H, W), optional
         Static smooth background removed from every image before registration (see
         :func:`static_background`).
+    extra_weight : ndarray of shape (H, W // 2 + 1), optional
+        A further weight on the template's spectrum (the Wiener weight of a noisy template,
+        :meth:`cnmf_gui.engine.motion.snr.SignalNoise.wiener`).
 
     Attributes
     ----------
@@ -82,7 +85,7 @@ class SpectralPrep:
     """
 
     def __init__(self, shape, taper_fraction: float = 0.1, highpass_sigma: float = 0.0, margin=0,
-                 background=None):
+                 background=None, extra_weight=None):
         H, W = int(shape[0]), int(shape[1])
         self.background = None
         if background is not None:
@@ -106,6 +109,8 @@ class SpectralPrep:
             weight[H // 2, :] = 0.0
         if W % 2 == 0:
             weight[:, W // 2] = 0.0
+        if extra_weight is not None:
+            weight = weight * np.asarray(extra_weight, np.float64)
         self.weight = weight.astype(np.float32)
 
     def flatten(self, frames: np.ndarray) -> np.ndarray:

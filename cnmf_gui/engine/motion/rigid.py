@@ -112,7 +112,7 @@ def correlation_near(cross: np.ndarray, shape, centers: np.ndarray, offsets: np.
     return np.matmul(ey, np.matmul(cross, ex)).real
 
 
-def integer_peak(cross: np.ndarray, shape, max_shift: tuple[int, int]):
+def integer_peak(cross: np.ndarray, shape, max_shift: tuple[int, int], baseline: bool = False):
     """Best integer lag within ``+-max_shift`` per axis.
 
     Parameters
@@ -129,6 +129,8 @@ def integer_peak(cross: np.ndarray, shape, max_shift: tuple[int, int]):
     pushing : ndarray of shape (n, 2), bool
         True where the correlation still rises beyond the window's edge along that axis: the
         true shift is probably larger than the window allows.
+    median : ndarray of shape (n,), float64
+        Only with ``baseline``: the median correlation over the search window.
     """
     H, W = shape
     my, mx = int(max_shift[0]), int(max_shift[1])
@@ -158,6 +160,8 @@ def integer_peak(cross: np.ndarray, shape, max_shift: tuple[int, int]):
     if ex_lim > mx:
         gx = g[idx, py + ey_lim - my, np.where(peak[:, 1] > 0, ex_lim + mx + 1, ex_lim - mx - 1)]
         pushing[:, 1] = (np.abs(peak[:, 1]) == mx) & (gx > best)
+    if baseline:
+        return peak, pushing, np.median(inner.reshape(n, -1), axis=1).astype(float)
     return peak, pushing
 
 
@@ -234,7 +238,7 @@ def refine_peak(cross: np.ndarray, shape, start: np.ndarray, upsample_factor: in
 
 
 def register_spectra(frame_spectra: np.ndarray, template_spectrum: np.ndarray, shape,
-                     max_shift: float, upsample_factor: int, finish: str = "parabola"):
+                     max_shift: float, upsample_factor: int, finish: str = "parabola", baseline: bool = False):
     """Rigid shifts of frames relative to the template from their spectra.
 
     Parameters
@@ -252,6 +256,8 @@ def register_spectra(frame_spectra: np.ndarray, template_spectrum: np.ndarray, s
         Precision is ``1 / upsample_factor`` px.
     finish : {"dft", "parabola"}
         Last refinement step (see :func:`refine_peak`).
+    baseline : bool
+        Also return the median correlation over the search window.
 
     Returns
     -------
@@ -261,6 +267,10 @@ def register_spectra(frame_spectra: np.ndarray, template_spectrum: np.ndarray, s
         Frames whose shift reached ``max_shift`` while the correlation still rose beyond it.
     peak : ndarray of shape (...), float64
         Cross-correlation at the shift (unnormalised).
+    median : ndarray of shape (...), float64
+        Only with ``baseline``: the median correlation over the search window (same scale).
+        ``peak - median`` is how far the peak stands out of the correlation surface: a broad
+        plateau (smooth structure, or no structure) puts its maximum wherever noise tips it.
 
     Notes
     -----
@@ -276,10 +286,13 @@ def register_spectra(frame_spectra: np.ndarray, template_spectrum: np.ndarray, s
     cross = cross.reshape((-1,) + frame_spectra.shape[-2:])
     cap = (max(0, min(int(math.floor(max_shift)), (H - 1) // 2 - 1)),
            max(0, min(int(math.floor(max_shift)), (W - 1) // 2 - 1)))
-    peak, pushing = integer_peak(cross, shape, cap)
+    found = integer_peak(cross, shape, cap, baseline)
+    peak, pushing = found[0], found[1]
     shifts, value = refine_peak(cross, shape, peak, upsample_factor, finish)
     limit = float(max_shift)
     over = np.abs(shifts) > limit + 0.5 / max(upsample_factor, 1)
     clamped = (pushing | over).any(axis=1)
     shifts = np.clip(shifts, -limit, limit)
+    if baseline:
+        return shifts.reshape(lead + (2,)), clamped.reshape(lead), value.reshape(lead), found[2].reshape(lead)
     return shifts.reshape(lead + (2,)), clamped.reshape(lead), value.reshape(lead)

@@ -10,6 +10,16 @@
    template sits at the movie's typical position and most frames need only small shifts (less
    edge filling in the corrected movie).
 
+Each frame of the sample is registered to the template *without its own contribution* (the
+leave-one-out mean, formed in the Fourier domain): a frame's noise correlates perfectly with
+its own copy in the template, which on noisy movies outweighs the structure and locks every
+frame wherever it was first put. After each round the split-half spectra of the aligned sample
+(:mod:`~cnmf_gui.engine.motion.snr`) give the noise level, the template's Wiener weight and
+the precision a single frame can be registered to. When that precision is worse than
+``TARGET_PRECISION``, the template is rebuilt the same way from means of ``n`` consecutive
+frames (:mod:`~cnmf_gui.engine.motion.binning`) and the correction pass registers running
+means of ``n`` frames.
+
 References
 ----------
 Pnevmatikakis E.A., Giovannucci A. (2017) NoRMCorre: an online algorithm for piecewise rigid
@@ -20,10 +30,12 @@ motion correction of calcium imaging data. Journal of Neuroscience Methods 291:8
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from cnmf_gui.engine.motion import snr
+from cnmf_gui.engine.motion.binning import read_bins, template_bins
 from cnmf_gui.engine.motion.metrics import bin_frames
 from cnmf_gui.engine.motion.parallel import batch_size, map_batches
 from cnmf_gui.engine.motion.prep import SpectralPrep, clean_frames, static_background
@@ -32,6 +44,16 @@ from cnmf_gui.engine.motion.warp import shift_frames
 from cnmf_gui.progress import checkpoint
 
 SEED_NEIGHBOURS = 20
+# Predicted standard deviation (px per axis) a registration should reach; frames are averaged
+# in time until it does. Averaging more also averages the motion itself (on synthetic movies
+# with noise 5x the spike size, 4-8 frames per bin gave 0.34 px RMSE, 32 frames 0.92 px).
+TARGET_PRECISION = 0.25
+# Expected correlation peak over the noise's standard deviation that a registration needs: the
+# noise alone reaches about 4 somewhere in a search window of a few thousand lags.
+MIN_PEAK_SNR = 10.0
+# Longest automatic running mean, and at least this many independent bins over the movie.
+MAX_BIN = 64
+MIN_BINS = 4
 
 
 def read_frames(movie, indices) -> np.ndarray:
@@ -90,7 +112,7 @@ def correlate_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
-def seed_template(frames: np.ndarray, usable: np.ndarray, k: int = SEED_NEIGHBOURS) -> np.ndarray:
+def seed_template(frames: np.ndarray, usable: np.ndarray, k: int = SEED_NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
     """Mean of the most mutually similar frames of a sample.
 
     Parameters
@@ -102,13 +124,16 @@ def seed_template(frames: np.ndarray, usable: np.ndarray, k: int = SEED_NEIGHBOU
 
     Returns
     -------
-    ndarray of shape (H, W), float32
+    template : ndarray of shape (H, W), float32
+    members : ndarray of shape (m,), int64
+        The frames averaged.
     """
     idx = np.flatnonzero(usable)
     if len(idx) == 0:
-        return frames.mean(axis=0) if len(frames) else np.zeros(frames.shape[1:], np.float32)
+        members = np.arange(len(frames))
+        return (frames.mean(axis=0) if len(frames) else np.zeros(frames.shape[1:], np.float32)), members
     if len(idx) <= 2:
-        return frames[idx].mean(axis=0)
+        return frames[idx].mean(axis=0), idx
     z = _binned(frames)[idx].astype(np.float64)
     z -= z.mean(axis=1, keepdims=True)
     norm = np.linalg.norm(z, axis=1)
@@ -117,8 +142,8 @@ def seed_template(frames: np.ndarray, usable: np.ndarray, k: int = SEED_NEIGHBOU
     k = min(k, len(idx))
     top = -np.sort(-corr, axis=1)[:, :k]
     seed = int(np.argmax(top.mean(axis=1)))
-    members = np.argsort(-corr[seed])[:k]
-    return frames[idx[members]].mean(axis=0)
+    members = idx[np.argsort(-corr[seed])[:k]]
+    return frames[members].mean(axis=0), np.sort(members)
 
 
 @dataclass
@@ -129,7 +154,7 @@ class TemplateResult:
     ----------
     template : ndarray of shape (H, W), float32
     sample : ndarray of shape (n,), int64
-        Frame indices of the sample.
+        Frame indices of the sample (the centre frame of each run when frames were averaged).
     shifts : ndarray of shape (n, 2), float64
         The sample's rigid shifts against the final template (from the last refinement round).
     spread : float
@@ -137,6 +162,21 @@ class TemplateResult:
         movie moves around its typical position.
     background : ndarray of shape (H, W), float32, or None
         Static smooth background removed before registration (high-pass registration only).
+    temporal_bin : int
+        Frames averaged (running mean) around each frame before registering it.
+    signal : SignalNoise or None
+        Structure and noise spectra in single-frame units (None with fewer than 2 usable
+        frames in the sample).
+    precision : ndarray of shape (2,)
+        Predicted standard deviation (px) of a shift, [row, col], registering running means of
+        ``temporal_bin`` frames (NaN when unknown).
+    precision_single : ndarray of shape (2,)
+        The same for single frames.
+    member_bins : ndarray of shape (K,), int64, or None
+        With ``temporal_bin`` > 1: the bins whose means make up the template ...
+    member_images : ndarray of shape (K, H, W), float32, or None
+        ... and those means as aligned in it (``template`` is their mean), so that a bin can be
+        registered against the template without its own noise.
     """
 
     template: np.ndarray
@@ -144,16 +184,141 @@ class TemplateResult:
     shifts: np.ndarray
     spread: float
     background: np.ndarray | None = None
+    temporal_bin: int = 1
+    signal: snr.SignalNoise | None = None
+    precision: np.ndarray = field(default_factory=lambda: np.full(2, np.nan))
+    precision_single: np.ndarray = field(default_factory=lambda: np.full(2, np.nan))
+    member_bins: np.ndarray | None = None
+    member_images: np.ndarray | None = None
+
+    def spectral_weight(self, shape):
+        """The Wiener weight for images of ``shape`` (None when the spectra are unknown)."""
+        return None if self.signal is None else self.signal.wiener(shape)
+
+
+def _register_loo(frames, template, members, source, prep, params, n_workers) -> np.ndarray:
+    """Shifts of frames against the template; each member against the template without itself.
+
+    ``template`` is the mean of ``source[members]``; the template spectrum is linear in the
+    image, so the leave-one-out spectrum is ``(K T^ - S_i^) / (K - 1)``.
+    """
+    H, W = frames.shape[1:]
+    spec = prep.template_spectrum(template)
+    K = len(members)
+    pos = np.full(len(frames), -1, np.int64)
+    pos[members] = np.arange(K)
+
+    def register(a, b):
+        fs = prep.frame_spectra(prep.flatten(frames[a:b]))
+        own = np.flatnonzero(pos[a:b] >= 0)
+        ts = spec
+        if K >= 2 and len(own):
+            ts = np.broadcast_to(spec, fs.shape).copy()
+            own_spec = prep.template_spectrum(source[members[pos[a:b][own]]])
+            ts[own] = (np.float32(K) * spec - own_spec) / np.float32(K - 1)
+        return register_spectra(fs, ts, (H, W), params.max_shift, params.upsample_factor)[0]
+
+    return np.concatenate(map_batches(register, len(frames), batch_size(H * W), n_workers))
+
+
+def _build(frames, usable, prep, params, order, n_workers, progress, label, span=(0.0, 1.0)):
+    """Seed and refine a template from a stack of images (single frames or means of runs).
+
+    Returns
+    -------
+    template : ndarray of shape (H, W)
+    shifts : ndarray of shape (n, 2)
+    members : ndarray of shape (k,), int64
+        The images averaged in the template: ``template = source[members].mean(0)``.
+    source : ndarray of shape (n, H, W)
+        The images as averaged (aligned).
+    """
+    template, members = seed_template(frames, usable)
+    shifts = np.zeros((len(frames), 2))
+    if not usable.any():
+        return template, shifts, members, frames
+    source = frames
+    rounds = int(params.template_iterations)
+    for it in range(max(rounds, 1)):
+        checkpoint(progress, span[0] + (span[1] - span[0]) * it / max(rounds, 1),
+                   f"template: {label}round {it + 1} of {max(rounds, 1)}")
+        shifts = _register_loo(frames, template, members, source, prep, params, n_workers)
+        shifts[~usable] = np.median(shifts[usable], axis=0)
+        if rounds == 0:
+            break
+        last = it == rounds - 1
+        # Centre the final template on the typical position (see module notes).
+        centre = np.median(shifts[usable], axis=0) if last else np.zeros(2)
+        aligned = shift_frames(frames, shifts - centre, order=order, n_workers=n_workers)
+        corr = correlate_rows(_binned(aligned), _binned(template[None])[0])
+        keep = usable & (corr >= np.median(corr[usable])) if usable.sum() >= 4 else usable
+        members = np.flatnonzero(keep)
+        source = aligned
+        template = aligned[members].mean(axis=0)
+        if last:
+            # The sample's shifts against the final template are the last ones minus the
+            # centre (to within the refinement's change): no extra registration round.
+            shifts = shifts - centre
+    return template, shifts, members, source
+
+
+def _build_halves(frames, usable, n_avg, prep_kw, params, order, n_workers, extra_weight, progress, label="",
+                  span=(0.0, 1.0)):
+    """Two independent templates from interleaved halves, their spectra, and their average.
+
+    Each half is aligned among itself only, so noise that alignment made coherent within one
+    half ("Einstein from noise") is absent from the other: the halves' cross-spectrum holds the
+    real structure alone (the gold standard of single-particle microscopy).
+
+    Returns
+    -------
+    template : ndarray of shape (H, W)
+    shifts : ndarray of shape (n, 2)
+    signal : SignalNoise or None
+        In single-frame units (None with fewer than 4 usable images).
+    members : ndarray of shape (K,), int64
+        Images in the template, which is the mean of ``member_images``.
+    member_images : ndarray of shape (K, H, W), float32
+        Those images as aligned in the template.
+    """
+    H, W = frames.shape[1:]
+    prep = SpectralPrep((H, W), extra_weight=extra_weight, **prep_kw)
+    idx = np.flatnonzero(usable)
+    if len(idx) < 4:
+        template, shifts, members, source = _build(frames, usable, prep, params, order, n_workers, progress,
+                                                   label, span)
+        return template, shifts, None, members, source[members]
+    ia, ib = idx[0::2], idx[1::2]
+    mid = 0.5 * (span[0] + span[1])
+    ta, sa, ma, source_a = _build(frames[ia], np.ones(len(ia), bool), prep, params, order, n_workers, progress,
+                                  label + "first half, ", (span[0], mid))
+    tb, sb, mb, source_b = _build(frames[ib], np.ones(len(ib), bool), prep, params, order, n_workers, progress,
+                                  label + "second half, ", (mid, span[1]))
+    ka, kb = len(ma), len(mb)
+    d = register_spectra(prep.frame_spectra(prep.flatten(tb[None].astype(np.float32))), prep.template_spectrum(ta),
+                         (H, W), params.max_shift, params.upsample_factor)[0][0]
+    tb = shift_frames(tb, d, order=order)
+    sig = snr.measure(ta, tb, ka, kb, int(prep_kw["margin"]))
+    signal = snr.SignalNoise(sig.freq, sig.density, sig.sigma * float(np.sqrt(n_avg)), float((ka + kb) * n_avg))
+    template = (ka * ta + kb * tb) / (ka + kb)
+    shifts = np.zeros((len(frames), 2))
+    shifts[ia] = sa
+    shifts[ib] = sb + d
+    shifts[~usable] = np.median(shifts[usable], axis=0)
+    members = np.concatenate([ia[ma], ib[mb]])
+    member_images = np.concatenate([source_a[ma], shift_frames(source_b[mb], np.broadcast_to(d, (kb, 2)), order=order)])
+    return template, shifts, signal, members, member_images
 
 
 def build_template(movie, params, *, order: int = 3, n_workers: int = 1, progress=None) -> TemplateResult:
-    """Build the registration template from a sample of a movie.
+    """Build the registration template from a sample of a movie, and choose the temporal bin.
 
     Parameters
     ----------
     movie : array_like of shape (T, H, W)
         Anything with ``.shape`` and slicing ``movie[a:b]``.
     params : MotionParams
+        ``temporal_bin`` 0 chooses the bin from the predicted precision of single frames.
     order : {1, 3}
         Interpolation order for shifting the sample.
     n_workers : int
@@ -169,39 +334,76 @@ def build_template(movie, params, *, order: int = 3, n_workers: int = 1, progres
     checkpoint(progress, 0.0, "template: reading sample")
     frames, unusable, _ = clean_frames(read_frames(movie, sample))
     usable = ~unusable
-    template = seed_template(frames, usable)
-    shifts = np.zeros((len(sample), 2))
+    requested = int(getattr(params, "temporal_bin", 0))
     if not usable.any():
-        return TemplateResult(template.astype(np.float32), sample, shifts, 0.0, None)
+        template, _ = seed_template(frames, usable)
+        return TemplateResult(template.astype(np.float32), sample, np.zeros((len(sample), 2)), 0.0, None,
+                              temporal_bin=max(1, min(requested, T)))
     background = None
     if params.highpass_sigma > 0:
         background = static_background(frames[usable].mean(axis=0))
-    prep = SpectralPrep((H, W), params.taper_fraction, params.highpass_sigma,
-                        margin=int(math.ceil(params.max_shift)), background=background)
-    rounds = int(params.template_iterations)
-    for it in range(max(rounds, 1)):
-        checkpoint(progress, (it + 1) / (rounds + 2), f"template: round {it + 1} of {max(rounds, 1)}")
-        spec = prep.template_spectrum(template)
-
-        def register(a, b, spec=spec):
-            return register_spectra(prep.frame_spectra(prep.flatten(frames[a:b])), spec, (H, W), params.max_shift,
-                                    params.upsample_factor)[0]
-
-        shifts = np.concatenate(map_batches(register, len(frames), batch_size(H * W), n_workers))
-        shifts[~usable] = np.median(shifts[usable], axis=0)
-        if rounds == 0:
-            break
-        last = it == rounds - 1
-        # Centre the final template on the typical position (see module notes).
-        centre = np.median(shifts[usable], axis=0) if last else np.zeros(2)
-        aligned = shift_frames(frames, shifts - centre, order=order, n_workers=n_workers)
-        corr = correlate_rows(_binned(aligned), _binned(template[None])[0])
-        keep = usable & (corr >= np.median(corr[usable])) if usable.sum() >= 4 else usable
-        template = aligned[keep].mean(axis=0)
-        if last:
-            # The sample's shifts against the final template are the last ones minus the
-            # centre (to within the refinement's change): no extra registration round.
-            shifts = shifts - centre
+    prep_kw = dict(taper_fraction=params.taper_fraction, highpass_sigma=params.highpass_sigma,
+                   margin=int(math.ceil(params.max_shift)), background=background)
+    template, shifts, signal, _, _ = _build_halves(frames, usable, 1.0, prep_kw, params, order, n_workers, None,
+                                                   progress, span=(0.05, 0.5))
+    member_bins = member_images = None
+    prec1 = prec = np.full(2, np.nan)
+    if signal is not None:
+        weight = SpectralPrep((H, W), extra_weight=signal.wiener((H, W)), **prep_kw).weight
+        prec1 = prec = signal.precision((H, W), weight, 1.0)
+    if requested >= 1:
+        n = min(requested, T)
+    elif signal is None:
+        n = 1
+    else:
+        weight = SpectralPrep((H, W), extra_weight=signal.wiener((H, W)), **prep_kw).weight
+        n = snr.choose_bin(float(prec1.max()), signal.peak_snr((H, W), weight, 1.0), TARGET_PRECISION,
+                           MIN_PEAK_SNR, max(1, min(MAX_BIN, T // MIN_BINS)))
+    if n > 1:
+        del frames
+        # A template from averaged frames is cleaner, so its spectra may show that fewer frames
+        # per bin suffice: one second look (never more frames than the first choice).
+        for attempt in range(2):
+            checkpoint(progress, 0.5 + 0.2 * attempt, f"template: averaging bins of {n} frames")
+            bins = template_bins(T, n, params.template_frames)
+            means, counts = read_bins(movie, bins, n)
+            means, flat, _ = clean_frames(means)
+            busable = ~flat & (counts > 0)
+            if not busable.any():
+                break
+            n_avg = float(counts[busable].mean())
+            first = signal
+            if first is not None:
+                # Template noise of the binned build: about half the bins, n frames each.
+                first = snr.SignalNoise(first.freq, first.density, first.sigma,
+                                        max(1.0, busable.sum() // 2) * n_avg)
+            template, shifts, sig_b, members, member_images = _build_halves(
+                means, busable, n_avg, prep_kw, params, order, n_workers,
+                None if first is None else first.wiener((H, W)), progress, f"bins of {n}, ",
+                (0.5 + 0.2 * attempt, 0.7 + 0.2 * attempt))
+            usable = busable
+            signal = sig_b if sig_b is not None else first
+            sample = np.minimum(bins * n + (n - 1) // 2, T - 1)
+            member_bins = bins[members]
+            if signal is None:
+                break
+            weight = SpectralPrep((H, W), extra_weight=signal.wiener((H, W)), **prep_kw).weight
+            prec1 = signal.precision((H, W), weight, 1.0)
+            prec = signal.precision((H, W), weight, float(n))
+            if requested >= 1 or attempt == 1:
+                break
+            again = snr.choose_bin(float(prec1.max()), signal.peak_snr((H, W), weight, 1.0), TARGET_PRECISION,
+                                   MIN_PEAK_SNR, n)
+            if again >= n:
+                break
+            n = again
+            if n == 1:
+                # Single frames suffice after all: keep this template, register frames.
+                member_bins = member_images = None
+                prec = prec1
+                break
     spread = float(np.abs(shifts[usable] - np.median(shifts[usable], axis=0)).max())
     checkpoint(progress, 1.0, "template: done")
-    return TemplateResult(template.astype(np.float32), sample, shifts, spread, background)
+    return TemplateResult(template.astype(np.float32), sample, shifts, spread, background,
+                          temporal_bin=int(n), signal=signal, precision=prec, precision_single=prec1,
+                          member_bins=member_bins, member_images=member_images)

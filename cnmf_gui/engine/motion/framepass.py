@@ -1,0 +1,273 @@
+"""The per-batch work of the correction pass: register, check, correct and measure frames.
+
+A chunk of frames goes through three steps (:mod:`~cnmf_gui.engine.motion.estimate` drives
+them):
+
+1. :meth:`FramePass.register` (batches on threads): rigid and patch shifts of each frame, or
+   :meth:`FramePass.register_bins`: of the mean of each bin of ``temporal_bin`` frames
+   (:mod:`~cnmf_gui.engine.motion.binning`; a bin that is part of the template is matched
+   against the template without its own contribution). Each comes with its **peak SNR**: how
+   far the correlation at the chosen shift stands above the median over the search window, in
+   standard deviations of the correlation that the image's noise alone gives at any lag.
+   Noise alone stands about 4 above its median somewhere in the window, and a broad plateau
+   (smooth structure, or static illumination) lets noise choose its maximum: below
+   ``MIN_PEAK_SNR`` the shift is not trusted.
+2. :func:`fill_unreliable` (serial): untrusted frames or bins take the shift interpolated from
+   the trusted ones around them (the last trusted one of the previous chunk anchors the
+   start), or zero when nothing is trusted yet.
+3. :meth:`FramePass.finish` (batches on threads): shift the frames with the final shifts and
+   measure them (correlations with the template, mean images, residual and PC samples).
+
+References
+----------
+Guizar-Sicairos M., Thurman S.T., Fienup J.R. (2008) Efficient subpixel image registration
+algorithms. Optics Letters 33(2):156-158.
+Pnevmatikakis E.A., Giovannucci A. (2017) NoRMCorre: an online algorithm for piecewise rigid
+motion correction of calcium imaging data. J Neurosci Methods 291:83-94.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cnmf_gui.engine.motion import metrics as qc
+from cnmf_gui.engine.motion.piecewise import PatchRegistrar, make_patch_grid
+from cnmf_gui.engine.motion.prep import SpectralPrep, clean_frames, half_spectrum_weights
+from cnmf_gui.engine.motion.rigid import register_spectra
+from cnmf_gui.engine.motion.warp import ORDERS, shift_frames, warp_frames
+from cnmf_gui.params import MotionParams
+
+# Peak SNR below which a shift is not trusted. Noise alone stands about 3-4 above its median
+# somewhere in a window of ~1000 lags (about 1 in 10^6 windows reaches 6); on the low-SNR Allen
+# snippet, bins of 25 frames whose surfaces were plateaus reached 6.8.
+MIN_PEAK_SNR = 8.0
+
+
+class FramePass:
+    """State shared by the batches of the correction pass.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        (H, W).
+    tres : TemplateResult
+        Template, spread, background, temporal bin and noise level.
+    p : MotionParams
+    n_workers : int
+    """
+
+    def __init__(self, shape, tres, p: MotionParams, n_workers: int):
+        H, W = shape
+        self.p = p
+        self.shape = shape
+        self.order = ORDERS[p.interpolation]
+        self.n_workers = n_workers
+        self.temporal_bin = int(tres.temporal_bin)
+        margin = int(min(math.ceil(tres.spread) + 1, math.ceil(p.max_shift)))
+        self.prep = SpectralPrep(shape, p.taper_fraction, p.highpass_sigma, margin=margin,
+                                 background=tres.background, extra_weight=tres.spectral_weight(shape))
+        self.template = tres.template
+        self.tspec = self.prep.template_spectrum(tres.template)
+        # Standard deviation of the correlation (as register_spectra scales it) that white
+        # noise of unit variance in a frame produces at any lag: sqrt(H W sum |T^|^2) by
+        # Parseval over the full spectrum.
+        mult = half_spectrum_weights(W)[None, :]
+        self.noise_gain = math.sqrt(H * W * float((mult * np.abs(self.tspec.astype(np.complex128)) ** 2).sum()))
+        self.sigma = float(tres.signal.sigma) if tres.signal is not None else math.nan
+        self.crop = qc.interior(shape, margin)
+        self.pc_bin = qc.pc_bin_factor(shape)
+        self.member_spectra = {}
+        if tres.member_images is not None and len(tres.member_images) >= 2:
+            # A member's contribution to the template, to be taken out when that bin is matched.
+            K = len(tres.member_images)
+            for k, img in zip(tres.member_bins, tres.member_images):
+                own = self.prep.template_spectrum(img)
+                self.member_spectra[int(k)] = (np.float32(K) * self.tspec - own) / np.float32(K - 1)
+        self.registrar = None
+        if p.pw_rigid:
+            grid = make_patch_grid(shape, p.patch_size, p.patch_overlap)
+            ps = grid.size
+            self.registrar = PatchRegistrar(self.prep.flatten(tres.template), grid, p.max_deviation_rigid,
+                                            p.upsample_factor, p.taper_fraction, p.highpass_sigma,
+                                            extra_weight=tres.spectral_weight((ps, ps)))
+
+    def shifts_of(self, frames: np.ndarray, tspec=None):
+        """Rigid (and patch) shifts of clean frames: (n, 2), (n,) clamped, (n, gy, gx, 2) or None, and (n,)
+        the correlation peak over the median of the search window.
+
+        ``tspec`` (n, H, W // 2 + 1) gives each frame its own template spectrum.
+        """
+        flat = self.prep.flatten(frames)
+        spec = self.prep.frame_spectra(flat)
+        shifts, clamped, peak, median = register_spectra(spec, self.tspec if tspec is None else tspec, self.shape,
+                                                         self.p.max_shift, self.p.upsample_factor, baseline=True)
+        pw = self.registrar.estimate(flat, shifts) if self.registrar is not None else None
+        return shifts, clamped, pw, peak - median
+
+    def _peak_snr(self, peak, n_avg) -> np.ndarray:
+        if math.isfinite(self.sigma) and self.sigma > 0 and self.noise_gain > 0:
+            return peak / (self.sigma / np.sqrt(np.maximum(n_avg, 1)) * self.noise_gain)
+        return np.full(len(peak), np.nan)   # unknown noise: every peak is trusted
+
+    def register_bins(self, means: np.ndarray, counts: np.ndarray, bins: np.ndarray) -> dict:
+        """Step 1 for bin means: shifts, patch shifts and peak SNR of each bin.
+
+        Parameters
+        ----------
+        means : ndarray of shape (m, H, W), float32, finite
+        counts : ndarray of shape (m,)
+            Usable frames in each bin (0: unusable).
+        bins : ndarray of shape (m,), int
+            Bin indices (to find the template's members).
+        """
+        tspec = None
+        if self.member_spectra and any(int(k) in self.member_spectra for k in bins):
+            tspec = np.broadcast_to(self.tspec, (len(bins),) + self.tspec.shape).copy()
+            for i, k in enumerate(bins):
+                if int(k) in self.member_spectra:
+                    tspec[i] = self.member_spectra[int(k)]
+        shifts, clamped, pw, peak = self.shifts_of(means, tspec)
+        flat = np.ptp(means.reshape(len(means), -1), axis=1) == 0 if len(means) else np.zeros(0, bool)
+        unusable = (np.asarray(counts) == 0) | flat
+        snr = self._peak_snr(peak, np.asarray(counts, float)).astype(np.float32)
+        snr[unusable] = 0.0
+        shifts[unusable] = 0.0
+        if pw is not None:
+            pw[unusable] = 0.0
+        return {"shifts": shifts, "clamped": clamped, "pw": pw, "unusable": unusable, "peak_snr": snr}
+
+    def register(self, raw: np.ndarray) -> dict:
+        """Step 1 for a batch of frames: shifts and peak SNR.
+
+        Parameters
+        ----------
+        raw : ndarray of shape (n, H, W)
+        """
+        clean, unusable, nonfinite = clean_frames(raw)
+        shifts, clamped, pw, peak = self.shifts_of(clean)
+        snr = self._peak_snr(peak, np.ones(len(raw)))
+        snr[unusable] = 0.0
+        # Frames without content have no position: their peak is noise. Hold them still here;
+        # their shifts are interpolated from their neighbours after the pass.
+        shifts[unusable] = 0.0
+        clamped[unusable] = False
+        if pw is not None:
+            pw[unusable] = 0.0
+        return {"clean": clean, "shifts": shifts, "clamped": clamped, "pw": pw, "unusable": unusable,
+                "nonfinite": nonfinite, "peak_snr": snr.astype(np.float32)}
+
+    def apply(self, frames: np.ndarray, shifts, pw, out=None) -> np.ndarray:
+        if pw is not None:
+            return warp_frames(frames, pw, self.registrar.grid.centers, order=self.order, out=out)
+        return shift_frames(frames, shifts, order=self.order, out=out)
+
+    def residual(self, corrected: np.ndarray, usable: np.ndarray):
+        """Shifts of corrected frames re-estimated against the template (usable frames only).
+
+        Returns (k, 2) rigid residuals and (k,) RMS over patches of the patch residuals (or None).
+        """
+        frames, _, _ = clean_frames(corrected[usable])
+        if len(frames) == 0:
+            return np.zeros((0, 2)), None
+        res, _, pw, _ = self.shifts_of(frames)
+        pw_rms = None if pw is None else np.sqrt((pw.astype(np.float64) ** 2).sum(axis=-1).mean(axis=(1, 2)))
+        return res, pw_rms
+
+    def finish(self, raw: np.ndarray, reg: dict, out: np.ndarray, residual_at, pc_at: np.ndarray) -> dict:
+        """Step 3 for a batch: correct the frames into ``out`` and measure them.
+
+        ``reg`` holds this batch's ``clean`` frames (:func:`clean_frames`), final ``shifts``,
+        ``pw``, ``unusable`` and ``nonfinite``; ``residual_at`` (or None: measured elsewhere)
+        and ``pc_at`` are batch-local indices of frames kept for the residual and
+        principal-component metrics.
+        """
+        clean, shifts, pw, unusable = reg["clean"], reg["shifts"], reg["pw"], reg["unusable"]
+        self.apply(clean, shifts, pw, out=out)
+        good = ~unusable
+        sum_before = np.zeros(self.shape)
+        sum_after = np.zeros(self.shape)
+        res = {
+            "corr_before": qc.frame_correlations(clean, self.template, self.crop, accumulate=sum_before,
+                                                 include=good),
+            "corr_after": qc.frame_correlations(out, self.template, self.crop, accumulate=sum_after,
+                                                include=good),
+            "sum_before": sum_before, "sum_after": sum_after,
+        }
+        res["residual"], res["residual_pw"] = (np.zeros((0, 2)), None) if residual_at is None else \
+            self.residual(out[residual_at], good[residual_at])
+        if self.p.pc_metric:
+            res["pc_before"] = qc.bin_frames(clean[pc_at], self.pc_bin)
+            res["pc_after"] = qc.bin_frames(out[pc_at], self.pc_bin)
+        for i in np.flatnonzero(reg["nonfinite"]):
+            # The output keeps the recording's NaNs (they are the truth); the metrics above used
+            # the NaN-filled copy.
+            self.apply(np.asarray(raw[i:i + 1], np.float32), shifts[i:i + 1],
+                       None if pw is None else pw[i:i + 1], out=out[i:i + 1])
+        return res
+
+
+def fill_unreliable(shifts: np.ndarray, pw, trusted: np.ndarray, times: np.ndarray, anchor=None) -> None:
+    """Replace untrusted shifts by interpolation between trusted ones, in place.
+
+    Parameters
+    ----------
+    shifts : ndarray of shape (n, 2)
+        Rigid shifts of consecutive frames or bins.
+    pw : ndarray of shape (n, gy, gx, 2) or None
+        Patch shifts; untrusted entries get their (filled) rigid shift on every patch.
+    trusted : ndarray of shape (n,), bool
+    times : ndarray of shape (n,)
+        Increasing frame times of the entries.
+    anchor : (float, ndarray of shape (2,)), optional
+        (time, shift) of the last trusted entry before these (e.g. in the previous chunk):
+        entries before the first trusted one interpolate from it.
+    """
+    bad = ~np.asarray(trusted, bool)
+    if not bad.any():
+        return
+    t = np.asarray(times, float)[~bad]
+    known = shifts[~bad].astype(float)
+    if anchor is not None:
+        t = np.concatenate([[anchor[0]], t])
+        known = np.concatenate([np.asarray(anchor[1], float)[None], known])
+    at = np.flatnonzero(bad)
+    if len(t) == 0:
+        shifts[at] = 0.0   # nothing trusted yet: leave the frames where they are
+    else:
+        for ax in range(2):
+            # np.interp holds the end values beyond the known range.
+            shifts[at, ax] = np.interp(np.asarray(times, float)[at], t, known[:, ax])
+    if pw is not None:
+        pw[at] = shifts[at][:, None, None, :]
+
+
+def last_trusted(shifts: np.ndarray, trusted: np.ndarray, times: np.ndarray, anchor=None):
+    """(time, shift) of the last trusted entry, or ``anchor`` when none is trusted."""
+    good = np.flatnonzero(trusted)
+    if len(good) == 0:
+        return anchor
+    return float(times[good[-1]]), shifts[good[-1]].astype(float).copy()
+
+
+def interpolate_to_frames(frame_times: np.ndarray, bin_times: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Linear interpolation of per-bin values (any trailing shape) to frame times, held at the ends.
+
+    Parameters
+    ----------
+    frame_times : ndarray of shape (n,)
+    bin_times : ndarray of shape (m,), increasing
+    values : ndarray of shape (m, ...)
+
+    Returns
+    -------
+    ndarray of shape (n, ...), float32
+    """
+    m = len(bin_times)
+    if m == 1:
+        return np.repeat(values[:1], len(frame_times), axis=0).astype(np.float32)
+    i = np.clip(np.searchsorted(bin_times, frame_times, side="right") - 1, 0, m - 2)
+    w = np.clip((frame_times - bin_times[i]) / (bin_times[i + 1] - bin_times[i]), 0.0, 1.0)
+    w = w.reshape((-1,) + (1,) * (values.ndim - 1))
+    return ((1.0 - w) * values[i] + w * values[i + 1]).astype(np.float32)
