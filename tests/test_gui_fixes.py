@@ -36,3 +36,41 @@ def test_edits_made_while_a_save_runs_stay_unsaved(qtbot, window, tmp_path):
     assert w.worker.wait_idle(20)
     assert not w.session.dirty and status_on_disk(path, 4) == -1
     assert not recovery_path_for(path).exists()
+
+
+def second_session_file(tmp_path):
+    folder = tmp_path / "b"
+    folder.mkdir()
+    data_b, _ = synthetic(folder, seed=11)
+    save_session(data_b, folder / "b.h5")
+    return folder / "b.h5"
+
+
+def test_opening_another_file_asks_to_cancel_the_running_job(qtbot, window, tmp_path, answers):
+    w = window
+    path_b = second_session_file(tmp_path)
+    before = load_session(path_b).components
+    assert w.rerun_deconvolution(ids=None, epsilon=0.5)       # a job on the open session
+    answers.push("Keep working")
+    assert not w.open_path(path_b)                             # refused: the job goes on
+    assert answers.asked == ["A job is running"] and w.session.path is None
+    answers.push("Cancel job and open")
+    assert w.open_path(path_b)
+    assert not w.worker.busy and w.session.path == path_b
+    assert w.worker.wait_idle(20)
+    np.testing.assert_array_equal(w.session.components.C, before.C)
+    assert dict(w.session._state.overrides) == {} and w.session.data.curation_log == []
+
+
+def test_a_result_that_finishes_after_another_load_is_dropped(qtbot, window, tmp_path):
+    w = window
+    path_b = second_session_file(tmp_path)
+    before = load_session(path_b).components
+    messages = []
+    w.session.subscribe("message", messages.append)
+    assert w.rerun_deconvolution(ids=None, epsilon=0.5)
+    w.session.open(path_b)                                     # replaced without the window asking
+    assert w.worker.wait_idle(20)
+    np.testing.assert_array_equal(w.session.components.S, before.S)
+    assert w.session.data.curation_log == [] and not w.session.dirty
+    assert any("result dropped" in m for m in messages)

@@ -54,6 +54,8 @@ class MainWindow(QMainWindow):
         self.autosaver = Autosaver(on_error=lambda text: log.warning(text))
         self.error_dialog = None
         self._closing_ok = False
+        # False for windows nobody looks at (screenshots): every question gets its cautious answer.
+        self.ask_questions = True
         self.setWindowTitle("cnmf-gui")
         # Size first: docks laid out in a tiny window leave stale tab bars behind (Qt quirk).
         self.resize(1400, 900)
@@ -197,9 +199,32 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
+    def ask(self, title: str, question: str, buttons=("Yes", "No")) -> str:
+        """Ask the user (:func:`dialogs.ask`); the last, cautious button when questions are off."""
+        if not self.ask_questions:
+            log.info("not asked (no user): %s -> %s", title, buttons[-1])
+            return buttons[-1]
+        return dialogs.ask(self, title, question, buttons)
+
+    def _stop_job_for(self, what: str) -> bool:
+        """Before replacing the open file: cancel a running job (asking first) and wait for it."""
+        if not self.worker.busy:
+            return True
+        name = self.worker.job_name
+        if self.ask("A job is running", f"'{name}' is still running on the open file. Cancel it and "
+                    f"open {what}?", ("Cancel job and open", "Keep working")) != "Cancel job and open":
+            return False
+        self.cancel_job()
+        if not self.worker.wait_idle(120.0):
+            self.show_error("Cannot open", f"'{name}' did not stop; try again when it has ended")
+            return False
+        return True
+
     def open_path(self, path) -> bool:
         """Open a movie or session; offers the recovery file when the last run ended unsaved."""
         path = Path(path)
+        if not self._stop_job_for(path.name):
+            return False
         try:
             recovery = find_recovery(path)
             use_recovery = False
@@ -259,7 +284,8 @@ class MainWindow(QMainWindow):
                 return False
             done(None)
             return True
-        return self.worker.start(f"Saving {path.name}", jobs.save_session(snapshot, path), on_done=done)
+        return self.worker.start(f"Saving {path.name}", jobs.save_session(snapshot, path),
+                                 on_done=self._for_this_file(f"Saving {path.name}", done))
 
     def export_csv(self, include_all: bool = False, folder=None) -> bool:
         """Export traces and the component table as CSV (accepted only unless ``include_all``)."""
@@ -304,11 +330,30 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------
     # jobs
     # ------------------------------------------------------------------------------------------
-    def start_job(self, name: str, fn, on_done=None) -> bool:
+    def start_job(self, name: str, fn, on_done=None, *, same_file: bool = True) -> bool:
+        """Run ``fn`` in the worker; ``on_done(result)`` runs in the main thread when it ends.
+
+        With ``same_file`` (jobs on the open file's data), the result is dropped when another
+        file was opened meanwhile, so it never lands in the wrong session.
+        """
         if self.worker.busy:
             self.statusBar().showMessage(f"wait for '{self.worker.job_name}' to finish or cancel it", 5000)
             return False
+        if on_done is not None and same_file:
+            on_done = self._for_this_file(name, on_done)
         return self.worker.start(name, fn, on_done=on_done)
+
+    def _for_this_file(self, name: str, on_done):
+        """``on_done`` that only runs while the file open now is still open."""
+        load = self.session.load_count
+
+        def apply(result):
+            if self.session.load_count != load:
+                log.warning("%s: result dropped, another file was opened while it ran", name)
+                self.session.message(f"{name}: result dropped, another file was opened while it ran")
+                return
+            on_done(result)
+        return apply
 
     def run_pipeline(self) -> bool:
         s = self.session
@@ -343,7 +388,7 @@ class MainWindow(QMainWindow):
         def opened(path):
             if self.open_path(path):
                 self.run_pipeline()
-        return self.start_job("Making the demo movie", jobs.make_demo(), opened)
+        return self.start_job("Making the demo movie", jobs.make_demo(), opened, same_file=False)
 
     def cancel_job(self) -> None:
         if self.worker.busy:
