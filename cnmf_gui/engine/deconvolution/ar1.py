@@ -38,12 +38,42 @@ STATUS_OPTIMAL = 0
 STATUS_MAXITER = 1
 
 
-@njit(cache=True, nogil=True)
-def pav_ar1(y, g, lam, b, start, length, glen, Y, A, Q, W, v):
-    """Pool adjacent violators for the penalised AR(1) problem at (lam, b).
+#: Columns of the pool table: one row of 8 float64 (one 64-byte cache line) per pool. Separate
+#: T-long arrays per field, all page-aligned alike, made every push/pop touch 8 lines that
+#: alias in the cache (4 KiB aliasing) and tripled the cost per frame at T >= 1e5.
+_START, _LEN, _GLEN, _Y, _A, _Q, _W, _V = 0, 1, 2, 3, 4, 5, 6, 7
+_N_COLS = 8
 
-    Pools are kept as sufficient statistics so that a pool's value at any (lam, b) is
-    ``(Y - b A - lam Q) / W``; returns the number of pools. Arrays are work space of length T.
+
+@njit(cache=True, nogil=True)
+def _merge_top(P, n, lam, b):
+    """Merge the pools on top of the stack while they violate the AR(1) order; returns n."""
+    while n > 1 and P[n - 1, _V] < P[n - 2, _GLEN] * P[n - 2, _V]:
+        i = n - 2
+        j = n - 1
+        f = P[i, _GLEN]
+        Yi = P[i, _Y] + f * P[j, _Y]
+        Ai = P[i, _A] + f * P[j, _A]
+        Qi = P[i, _Q] + f * P[j, _Q]
+        Wi = P[i, _W] + f * f * P[j, _W]
+        P[i, _Y] = Yi
+        P[i, _A] = Ai
+        P[i, _Q] = Qi
+        P[i, _W] = Wi
+        P[i, _LEN] += P[j, _LEN]
+        P[i, _GLEN] = f * P[j, _GLEN]
+        P[i, _V] = (Yi - b * Ai - lam * Qi) / Wi
+        n -= 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def pav_ar1(y, g, lam, b, P):
+    """Pool adjacent violators for the penalised AR(1) problem at (lam, b), from single frames.
+
+    Pools are kept as sufficient statistics (a row of ``P``, shape (T, 8), see ``_START`` ...)
+    so that a pool's value at any (lam, b) is ``(Y - b A - lam Q) / W``; returns the number of
+    pools.
     """
     T = y.shape[0]
     n = 0
@@ -51,27 +81,15 @@ def pav_ar1(y, g, lam, b, start, length, glen, Y, A, Q, W, v):
     for t in range(T):
         # 1'G c = (1 - g) sum_t c_t + g c_{T-1}: the last frame carries the full penalty.
         qt = 1.0 if t == T - 1 else omg
-        start[n] = t
-        length[n] = 1
-        glen[n] = g
-        Y[n] = y[t]
-        A[n] = 1.0
-        Q[n] = qt
-        W[n] = 1.0
-        v[n] = y[t] - b - lam * qt
-        n += 1
-        while n > 1 and v[n - 1] < glen[n - 2] * v[n - 2]:
-            i = n - 2
-            j = n - 1
-            f = glen[i]
-            Y[i] += f * Y[j]
-            A[i] += f * A[j]
-            Q[i] += f * Q[j]
-            W[i] += f * f * W[j]
-            length[i] += length[j]
-            glen[i] *= glen[j]
-            v[i] = (Y[i] - b * A[i] - lam * Q[i]) / W[i]
-            n -= 1
+        P[n, _START] = t
+        P[n, _LEN] = 1.0
+        P[n, _GLEN] = g
+        P[n, _Y] = y[t]
+        P[n, _A] = 1.0
+        P[n, _Q] = qt
+        P[n, _W] = 1.0
+        P[n, _V] = y[t] - b - lam * qt
+        n = _merge_top(P, n + 1, lam, b)
     return n
 
 
@@ -92,38 +110,22 @@ def _merge_only(g, d_lam, d_b):
 
 
 @njit(cache=True, nogil=True)
-def merge_pools(g, lam, b, n_in, start, length, glen, Y, A, Q, W, v):
-    """Pool adjacent violators over the ``n_in`` existing pools, in place, at (lam, b).
+def merge_pools(lam, b, n_in, P):
+    """Pool adjacent violators over the ``n_in`` existing pools (rows of ``P``), in place, at
+    (lam, b).
 
     The result is the best solution that is constant (an exponential decay) on unions of the
-    given pools: the exact optimum at (lam, b) whenever no pool needs to split, which
-    ``solve_ar1`` checks with one pass of :func:`pav_ar1` from single frames. Costs O(n_in)
-    instead of O(T). Returns the number of pools.
+    given pools: the exact optimum at (lam, b) when no pool needs to split (see
+    :func:`_merge_only`). Costs O(n_in) instead of O(T). Returns the number of pools.
     """
     n = 0
     for i in range(n_in):
         # n <= i: the stack overwrites only pools already read.
-        start[n] = start[i]
-        length[n] = length[i]
-        glen[n] = glen[i]
-        Y[n] = Y[i]
-        A[n] = A[i]
-        Q[n] = Q[i]
-        W[n] = W[i]
-        v[n] = (Y[i] - b * A[i] - lam * Q[i]) / W[i]
-        n += 1
-        while n > 1 and v[n - 1] < glen[n - 2] * v[n - 2]:
-            i0 = n - 2
-            j = n - 1
-            f = glen[i0]
-            Y[i0] += f * Y[j]
-            A[i0] += f * A[j]
-            Q[i0] += f * Q[j]
-            W[i0] += f * f * W[j]
-            length[i0] += length[j]
-            glen[i0] *= glen[j]
-            v[i0] = (Y[i0] - b * A[i0] - lam * Q[i0]) / W[i0]
-            n -= 1
+        if n != i:
+            for k in range(_N_COLS):
+                P[n, k] = P[i, k]
+        P[n, _V] = (P[n, _Y] - b * P[n, _A] - lam * P[n, _Q]) / P[n, _W]
+        n = _merge_top(P, n + 1, lam, b)
     return n
 
 
@@ -145,14 +147,8 @@ def solve_ar1(y, g, theta2, mode, b_fixed, lam0, b0, max_iter, c, s):
         Outputs.
     """
     T = y.shape[0]
-    start = np.empty(T, np.int64)
-    length = np.empty(T, np.int64)
-    glen = np.empty(T)
-    Y = np.empty(T)
-    A = np.empty(T)
-    Q = np.empty(T)
-    W = np.empty(T)
-    v = np.empty(T)
+    # One table, touched only as deep as the pool stack grows.
+    P = np.empty((T, _N_COLS))
     Sy = 0.0
     Syy = 0.0
     for t in range(T):
@@ -170,9 +166,9 @@ def solve_ar1(y, g, theta2, mode, b_fixed, lam0, b0, max_iter, c, s):
     blocks = False
     for it in range(1, max_iter + 1):
         if blocks:
-            n = merge_pools(g, lam, b, n, start, length, glen, Y, A, Q, W, v)
+            n = merge_pools(lam, b, n, P)
         else:
-            n = pav_ar1(y, g, lam, b, start, length, glen, Y, A, Q, W, v)
+            n = pav_ar1(y, g, lam, b, P)
         # Sufficient statistics of the structure (unclipped pools only).
         SAA = 0.0
         SAY = 0.0
@@ -182,16 +178,19 @@ def solve_ar1(y, g, theta2, mode, b_fixed, lam0, b0, max_iter, c, s):
         h2 = 0.0
         n_clip = 0
         for i in range(n):
-            if v[i] < 0.0:
+            if P[i, _V] < 0.0:
                 n_clip += 1
                 continue
-            iw = 1.0 / W[i]
-            SAA += A[i] * A[i] * iw
-            SAY += A[i] * Y[i] * iw
-            SAQ += A[i] * Q[i] * iw
-            SYY += Y[i] * Y[i] * iw
-            SQQ += Q[i] * Q[i] * iw
-            h2 += (i + 1.0) * start[i]
+            Ai = P[i, _A]
+            Yi = P[i, _Y]
+            Qi = P[i, _Q]
+            iw = 1.0 / P[i, _W]
+            SAA += Ai * Ai * iw
+            SAY += Ai * Yi * iw
+            SAQ += Ai * Qi * iw
+            SYY += Yi * Yi * iw
+            SQQ += Qi * Qi * iw
+            h2 += (i + 1.0) * P[i, _START]
         h1 = n * (T + 1) + n_clip
         if h1 == prev_h1 and h2 == prev_h2:
             status = STATUS_OPTIMAL
@@ -243,9 +242,9 @@ def solve_ar1(y, g, theta2, mode, b_fixed, lam0, b0, max_iter, c, s):
         blocks = prev_h1 != -1 and _merge_only(g, lam - lam_prev, b - b_prev)
     # Expand the pools at the final (lam, b).
     for i in range(n):
-        val = v[i] if v[i] > 0.0 else 0.0
-        t0 = start[i]
-        for k in range(length[i]):
+        val = P[i, _V] if P[i, _V] > 0.0 else 0.0
+        t0 = int(P[i, _START])
+        for k in range(int(P[i, _LEN])):
             c[t0 + k] = val
             val *= g
     s[0] = c[0]
