@@ -37,6 +37,7 @@ The curation methods live in :mod:`cnmf_gui.session_curation`, frame rendering f
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from pathlib import Path
 from typing import Callable
@@ -47,7 +48,7 @@ from cnmf_gui.errors import InputFileError
 from cnmf_gui.params import PipelineParams
 from cnmf_gui.results import SessionData
 from cnmf_gui.session_curation import CurationMixin
-from cnmf_gui.session_history import CurationState, History, replay
+from cnmf_gui.session_history import CurationState, History, pipeline_reset_line, replay
 from cnmf_gui.session_views import ViewsMixin
 
 EVENTS = ("data", "components", "status", "traces", "selection", "frame", "dirty", "log",
@@ -205,14 +206,30 @@ class Session(CurationMixin, ViewsMixin):
             return None
 
     def apply_pipeline_result(self, data: SessionData) -> None:
-        """Replace the results with a fresh pipeline run on the open movie (not undoable)."""
+        """Replace the results with a fresh pipeline run on the open movie (not undoable).
+
+        The new components get ids from the session's next id on (ids are never reused, so a
+        log entry or an export of an earlier run can never name a different neuron), and the
+        user's decisions and epsilon overrides, which were about the old components, are
+        reset: the log records the run as a reset that :func:`replay` honours.
+        """
         movie = self.movie
         if data.movie_path is None and self.data is not None:
             data.movie_path = self.data.movie_path
+        if self.data is not None and not data.movie_options:
+            data.movie_options = dict(self.data.movie_options)
         log = self.data.curation_log if self.data is not None else []
-        data.curation_log = log + [line for line in data.curation_log if line not in log]
+        lines = log + [line for line in data.curation_log if line not in log]
+        n_new = 0
+        if data.components is not None:
+            comps = data.components
+            n_new = comps.n_components
+            ids = self._next_id + np.arange(n_new, dtype=np.int64)
+            data.components = dataclasses.replace(comps, ids=ids)
+        reset = pipeline_reset_line(n_new, self._next_id)
+        data.curation_log = lines + [reset]
         self.set_data(data, movie=movie, path=self.path, dirty=True)
-        self._write_log_note({"action": "pipeline", "n_components": self.n_components})
+        self.emit("log", reset)
 
     def apply_motion_result(self, motion) -> None:
         """Attach a motion-correction result to the open movie."""
@@ -220,10 +237,6 @@ class Session(CurationMixin, ViewsMixin):
         self._reset_caches()
         self.set_dirty(True)
         self.emit("motion")
-
-    def _write_log_note(self, entry: dict) -> None:
-        line = self.history.append_note(entry)
-        self.emit("log", line)
 
     # ------------------------------------------------------------------------------------------
     # parameters

@@ -10,7 +10,9 @@ appends its entry with a sequence number, undo and redo append ``{"action": "und
 and ``{"action": "redo", "seq": n}``. :func:`replay` reads a log back into the parts of the
 curation state that are not stored in the components themselves: which statuses the user set by
 hand (thresholds never overwrite those), per-component epsilon overrides and the largest id ever
-used (ids are never reused).
+used (ids are never reused). A ``{"action": "pipeline", "reset": true, ...}`` entry marks a
+pipeline run that replaced every component: edits before it describe components that no longer
+exist, so replay forgets them (user decisions and overrides start afresh).
 """
 
 from __future__ import annotations
@@ -154,6 +156,13 @@ class History:
         return self._redo[-1].label if self._redo else ""
 
 
+def pipeline_reset_line(n_components: int, first_id: int) -> str:
+    """The log line of a pipeline run whose ``n_components`` new components got ids from ``first_id``."""
+    entry = {"action": "pipeline", "reset": True, "n_components": int(n_components),
+             "first_id": int(first_id), "last_id": int(first_id) + int(n_components) - 1, "time": _now()}
+    return json.dumps(entry, sort_keys=True)
+
+
 @dataclass
 class Replayed:
     """What :func:`replay` recovers from a log."""
@@ -195,8 +204,14 @@ def replay(lines: list[str]) -> Replayed:
             for i in entry.get(key, []) or []:
                 if isinstance(i, int):
                     out.max_id = max(out.max_id, i)
-        if isinstance(entry.get("new_id"), int):
-            out.max_id = max(out.max_id, entry["new_id"])
+        for key in ("new_id", "last_id"):
+            if isinstance(entry.get(key), int):
+                out.max_id = max(out.max_id, entry[key])
+        if entry.get("action") == "pipeline":
+            # New components replaced the old ones: earlier edits (and their undo/redo) no longer apply.
+            edits.clear()
+            active.clear()
+            continue
         seq = entry.get("seq")
         if not isinstance(seq, int):
             continue

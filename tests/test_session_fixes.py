@@ -1,0 +1,52 @@
+"""Regression tests for session defects found in review (Qt-free)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnmf_gui.io import load_session
+from cnmf_gui.session import Session
+from cnmf_gui.synthetic import make_session
+
+
+@pytest.fixture
+def session(tmp_path):
+    data, synth = make_session(n_frames=150, shape=(40, 40), n_neurons=5, seed=7, folder=tmp_path)
+    s = Session()
+    s.set_data(data, movie=synth.movie)
+    return s
+
+
+def fresh_pipeline_result(tmp_path, seed=8):
+    """A result shaped like engine/pipeline.py's: ids 0..K-1, an empty curation log."""
+    folder = tmp_path / f"run{seed}"
+    folder.mkdir()
+    data, _ = make_session(n_frames=150, shape=(40, 40), n_neurons=4, seed=seed, folder=folder)
+    data.components.ids[:] = np.arange(data.components.n_components)
+    return data
+
+
+def test_pipeline_rerun_gets_new_ids_and_forgets_old_curation(session, tmp_path):
+    s = session
+    s.accept([2])
+    s.apply_deconvolution(*s.deconvolution_request([1], epsilon=0.7).run())
+    merged = s.merge([3, 4])
+    used = set(int(i) for i in s.ids) | {3, 4}
+    s.apply_pipeline_result(fresh_pipeline_result(tmp_path))
+    new_ids = [int(i) for i in s.ids]
+    assert new_ids == list(range(merged + 1, merged + 5))      # never an id used before
+    assert not used & set(new_ids)
+    assert all(not s.is_user_decided(i) and s.epsilon_override(i) is None for i in new_ids)
+    assert s.dirty and s._next_id == merged + 5
+    # The same holds after a save and reopen (replay honours the reset), and across a second run.
+    path = tmp_path / "after.h5"
+    s.accept([new_ids[0]])
+    s.save(path)
+    t = Session()
+    t.open_session(path)
+    assert t.is_user_decided(new_ids[0]) and not t.is_user_decided(2)
+    assert t._next_id == merged + 5
+    t.apply_pipeline_result(fresh_pipeline_result(tmp_path, seed=9))
+    assert int(t.ids[0]) == merged + 5 and not any(t.is_user_decided(i) for i in t.ids)
+    assert load_session(path).components.ids.tolist() == new_ids
