@@ -68,7 +68,7 @@ def run_case(name: str, save: str | None = None) -> dict:
     """
     import numpy as np
 
-    from cnmf_gui.cli.terminal import TerminalProgress
+    from cnmf_gui.cli.verb_run import StageClock
     from cnmf_gui.engine.pipeline import run_pipeline
     from cnmf_gui.params import PipelineParams
     from cnmf_gui.synthetic import make_movie
@@ -89,13 +89,13 @@ def run_case(name: str, save: str | None = None) -> dict:
     gc.collect()
     before = _rss_now()
     reset = _reset_peak()
-    progress = TerminalProgress(enabled=False)
+    progress = StageClock()
     t0 = time.perf_counter()
     data = run_pipeline(synth.movie, params, progress=progress)
     wall = time.perf_counter() - t0
     peak = _rss_peak_bytes() if reset else None
     result = {"case": name, "tool": "cnmf_gui", "make_s": t_make, "wall_s": wall,
-              "stages": progress.timings(), "raw_mb": raw_bytes / 2**20,
+              "stages": progress.seconds, "raw_mb": raw_bytes / 2**20,
               "rss_before_mb": before / 2**20,
               "peak_mb": None if peak is None else peak / 2**20,
               "peak_ratio": None if peak is None else peak / raw_bytes,
