@@ -192,3 +192,96 @@ def test_tau_round_trip():
     tau_d, tau_r = g_to_tau(g, 30.0)
     assert tau_d == pytest.approx(0.5) and tau_r == pytest.approx(0.05)
     assert g_to_tau(tau_to_g(1.0, 0.0, 100.0), 100.0) == pytest.approx((1.0, 0.0))
+
+
+# --- Overhead removed from the exact solvers: the shortcuts must not change the answers ------
+
+def test_closed_form_stability_agrees_with_the_roots():
+    """validate._stable (closed form, p <= 2) against noise.is_stable (np.roots), including
+    complex pairs and coefficients next to each edge of the stability triangle."""
+    from cnmf_gui.engine.deconvolution.validate import _stable
+    from cnmf_gui.engine.noise import is_stable
+
+    rng = np.random.default_rng(11)
+    draws = [rng.uniform([-2.2, -1.2], [2.2, 1.2]) for _ in range(4000)]
+    edges = [np.array([g1, g2]) for g1, g2 in
+             [(1.5, -0.5 + 1e-9), (1.5, -0.5 - 1e-9), (0.0, -1.0 + 1e-9), (0.0, 0.999999),
+              (-1.5, -0.5 - 1e-9), (1.9, -0.9025), (1.0, -0.26), (0.0, -1.0 - 1e-9)]]
+    for g in draws + edges:
+        assert _stable(g) == is_stable(g), g
+    for g1 in (-1.0, -0.999999, 0.0, 0.95, 0.9999999, 1.0, 1.2):
+        assert _stable(np.array([g1])) == is_stable([g1])
+
+
+def test_merge_only_moves_give_the_pools_of_a_fresh_pass():
+    """Where (lam, b) moves so that lam and b + (1 - g) lam both rise, merging the existing
+    pools gives exactly the pools that pool adjacent violators finds from single frames."""
+    from cnmf_gui.engine.deconvolution.ar1 import _merge_only, merge_pools, pav_ar1
+
+    rng = np.random.default_rng(12)
+    for trial in range(200):
+        T = int(rng.integers(5, 400))
+        g = float(rng.uniform(0.0, 0.99))
+        y = simulate(T, [g], float(rng.uniform(0.1, 1.0)), rate=0.05, seed=trial)[0]
+        lam, b = float(rng.uniform(0, 3)), float(rng.uniform(-1, 2))
+        d_lam = float(rng.uniform(0, 2))
+        d_b = -(1 - g) * d_lam + float(rng.uniform(0, 1)) * (trial % 2)
+        assert _merge_only(g, d_lam, d_b)
+        P = np.empty((T, 8))
+        n = merge_pools(lam + d_lam, b + d_b, pav_ar1(y, g, lam, b, P), P)
+        F = np.empty((T, 8))
+        m = pav_ar1(y, g, lam + d_lam, b + d_b, F)
+        assert n == m
+        np.testing.assert_array_equal(P[:n, :2], F[:m, :2])  # pool starts and lengths
+        np.testing.assert_allclose(P[:n, 7], F[:m, 7], rtol=1e-9, atol=1e-9)  # values
+    # A move against the rule is refused (it can split pools).
+    assert not _merge_only(0.9, -0.1, 1.0) and not _merge_only(0.9, 1.0, -0.2)
+
+
+@pytest.mark.parametrize("baseline", ["nonneg", "free", "zero"])
+@pytest.mark.parametrize("g", [[0.95], [1.55, -0.57]], ids=["ar1", "ar2"])
+def test_long_traces_meet_every_optimality_condition(g, baseline):
+    """At T = 30,000 the AR(1) lambda iteration runs mostly over pools and the compiled
+    solve does its own scaling and checks: the KKT conditions must still hold exactly."""
+    from cnmf_gui.engine.deconvolution.kkt import kkt_residuals
+
+    y, _, _ = simulate(30_000, g, 0.3, rate=0.03, seed=13)
+    res = deconvolve(y, p=len(g), g=g, sn=0.3, baseline=baseline)
+    assert res.status == "optimal"
+    kkt = kkt_residuals(y, res.c, res.b, np.asarray(g), res.lam, res.theta,
+                        baseline="fixed" if baseline == "zero" else baseline)
+    assert all(v < 1e-7 for v in kkt.values()), kkt
+
+
+def test_finite_check_by_the_sum_still_finds_bad_values():
+    """A sum that overflows is not a bad value; NaN and inf are still found by frame."""
+    huge = np.array([1e308, 1e308, 1.0, 2.0, 3.0])
+    assert np.array_equal(V_check_trace(huge), huge)
+    y = np.full(50, 2.0)
+    y[7] = np.nan
+    with pytest.raises(UserError, match="frame 7"):
+        V_check_trace(y)
+    y[7] = 1e308
+    y[8] = -np.inf
+    with pytest.raises(UserError, match="frame 8"):
+        V_check_trace(y)
+
+
+def V_check_trace(y):
+    from cnmf_gui.engine.deconvolution.validate import check_trace
+
+    return check_trace(y)
+
+
+def test_result_arrays_are_new_and_in_the_traces_units():
+    """The compiled solve scales internally: c and s come back in the trace's units, never
+    aliasing the input, and scaling the trace scales the answer."""
+    y, _, _ = simulate(1500, [0.9], 0.2, seed=14)
+    y0 = y.copy()
+    a = deconvolve(y, g=[0.9], sn=0.2)
+    b = deconvolve(10.0 * y, g=[0.9], sn=2.0)
+    np.testing.assert_array_equal(y, y0)
+    assert not np.shares_memory(a.c, y) and not np.shares_memory(a.s, y)
+    np.testing.assert_allclose(b.c, 10.0 * a.c, rtol=1e-9, atol=1e-9)
+    assert b.lam == pytest.approx(10.0 * a.lam, rel=1e-9)
+    assert b.b == pytest.approx(10.0 * a.b, rel=1e-9)

@@ -34,7 +34,9 @@ def check_traces(traces, *, labels=None) -> np.ndarray:
         raise UserError(f"traces need at least {MIN_FRAMES} frames to deconvolve, got {T}")
     # A finite sum proves every value finite (NaN and inf propagate) without a mask as large
     # as the traces; only an overflowing sum or a bad value needs the frame-by-frame search.
-    if math.isfinite(float(arr.sum())):
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(arr.sum())
+    if math.isfinite(total):
         return arr
     bad = ~np.isfinite(arr)
     if bad.any():
