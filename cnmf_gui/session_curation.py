@@ -36,7 +36,10 @@ class DeconvRequest:
         None re-estimates the AR coefficients (the order changed).
     p, s_min, baseline, method : as in DeconvParams
     override : bool
-        The epsilon values are the user's per-component override.
+        The epsilon values are the user's new per-component override.
+    clear_overrides : bool
+        The user chose the global epsilon for these ids: their overrides are dropped. Without
+        either flag the ids keep their overrides (e.g. "Rerun all" after changing s_min).
     """
 
     ids: np.ndarray
@@ -49,6 +52,7 @@ class DeconvRequest:
     baseline: str
     method: str
     override: bool
+    clear_overrides: bool = False
 
     def run(self, progress=None):
         """Deconvolve every trace (call from any thread); returns ``(self, DeconvManyResult)``."""
@@ -315,7 +319,7 @@ class CurationMixin:
         return self._state.overrides.get(int(component_id)) if self._state is not None else None
 
     def deconvolution_request(self, ids=None, *, epsilon: float | None = None, p: int | None = None,
-                              s_min: float | None = None) -> DeconvRequest:
+                              s_min: float | None = None, use_global: bool = False) -> DeconvRequest:
         """Prepare a rerun of deconvolution for ``ids`` (default: all components).
 
         Parameters
@@ -324,7 +328,11 @@ class CurationMixin:
             Components to re-deconvolve; all when None.
         epsilon : float, optional
             A per-component override for these ids. When None each component uses its
-            existing override, or else the global ``params.deconvolution.epsilon``.
+            existing override, or else the global ``params.deconvolution.epsilon``; the
+            overrides are kept.
+        use_global : bool
+            Deconvolve these ids with the global epsilon and drop their overrides (the user
+            explicitly turned the override off); ignored when ``epsilon`` is given.
         p, s_min : optional
             AR order and minimum spike size; the parameters' values by default (changing them
             here also changes the parameters).
@@ -343,6 +351,8 @@ class CurationMixin:
         rows = self.indices_of(ids)
         if epsilon is not None:
             eps = np.full(len(ids), float(epsilon))
+        elif use_global:
+            eps = np.full(len(ids), float(dp.epsilon))
         else:
             eps = np.array([self._state.overrides.get(i, dp.epsilon) for i in ids], float)
         same_order = comps.g.shape[1] == dp.p and dp.p > 0
@@ -353,7 +363,7 @@ class CurationMixin:
             ids=np.array(ids, np.int64), traces=np.asarray(traces, float), epsilon=eps,
             sn=np.array(comps.sn[rows], float), g=np.array(comps.g[rows], float) if same_order else None,
             p=dp.p, s_min=dp.s_min, baseline=dp.baseline, method=dp.method,
-            override=epsilon is not None)
+            override=epsilon is not None, clear_overrides=epsilon is None and use_global)
 
     def apply_deconvolution(self, request: DeconvRequest, result) -> list[int]:
         """Put a finished rerun's traces in place (undoable); statuses are untouched.
@@ -383,13 +393,15 @@ class CurationMixin:
             g=_replace_rows(g_all, rows, g), lam=_replace_rows(comps.lam, rows, np.asarray(result.lam)[keep]))
         overrides = dict(self._state.overrides)
         for i, e in zip(ids, np.asarray(request.epsilon)[keep]):
+            # Overrides change only when the user set or cleared them for these ids.
             if request.override:
                 overrides[i] = float(e)
-            else:
+            elif request.clear_overrides:
                 overrides.pop(i, None)
         eps = sorted(set(float(e) for e in np.asarray(request.epsilon)[keep]))
         entry = {"action": "deconvolution", "ids": ids, "epsilon": eps[0] if len(eps) == 1 else eps,
-                 "override": request.override, "p": request.p, "s_min": request.s_min}
+                 "override": request.override, "clear_override": request.clear_overrides,
+                 "p": request.p, "s_min": request.s_min}
         n = len(ids)
         self._do(Edit("deconvolution", f"Deconvolve {n} component{'s' * (n != 1)}", entry, self._state,
                       self._state.with_changes(components=new, overrides=overrides), ids=tuple(ids)))

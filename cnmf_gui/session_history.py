@@ -243,6 +243,6 @@ def replay(lines: list[str]) -> Replayed:
             for i in ids:
                 if entry.get("override"):
                     out.overrides[i] = float(entry.get("epsilon", 0.0))
-                else:
+                elif entry.get("clear_override"):
                     out.overrides.pop(i, None)
     return out

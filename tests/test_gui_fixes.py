@@ -74,3 +74,36 @@ def test_a_result_that_finishes_after_another_load_is_dropped(qtbot, window, tmp
     np.testing.assert_array_equal(w.session.components.S, before.S)
     assert w.session.data.curation_log == [] and not w.session.dirty
     assert any("result dropped" in m for m in messages)
+
+
+def rerun_and_wait(qtbot, w, button):
+    from PyQt6.QtCore import Qt
+    with qtbot.waitSignal(w.worker.finished, timeout=30000):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_override_survives_rerun_all_and_does_not_follow_the_selection(qtbot, window):
+    w = window
+    s, panel = w.session, w.deconv
+    s.select([1])
+    panel.override_value.setValue(0.4)                 # ticks the override box
+    assert panel.override.isChecked()
+    rerun_and_wait(qtbot, w, panel.rerun_selected)
+    assert s.epsilon_override(1) == 0.4
+    for other in ([2], [1, 2], []):
+        s.select(other)
+        assert not panel.override.isChecked()
+        assert panel.override_value.value() == pytest.approx(s.params.deconvolution.epsilon)
+    panel.epsilon.setValue(0.2)
+    rerun_and_wait(qtbot, w, panel.rerun_all)
+    assert s.epsilon_override(1) == 0.4
+    assert np.allclose(s.components.epsilon[s.indices_of([0, 1])], [0.2, 0.4])
+    s.select([1, 2])
+    rerun_and_wait(qtbot, w, panel.rerun_selected)     # box unticked, no new value
+    assert s.epsilon_override(1) == 0.4
+    s.select([1])
+    assert panel.override.isChecked() and panel.override_value.value() == pytest.approx(0.4)
+    panel.override.setChecked(False)                   # the user turns the override off
+    rerun_and_wait(qtbot, w, panel.rerun_selected)
+    assert s.epsilon_override(1) is None
+    assert s.components.epsilon[s.index_of(1)] == pytest.approx(0.2)

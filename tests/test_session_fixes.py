@@ -50,3 +50,23 @@ def test_pipeline_rerun_gets_new_ids_and_forgets_old_curation(session, tmp_path)
     t.apply_pipeline_result(fresh_pipeline_result(tmp_path, seed=9))
     assert int(t.ids[0]) == merged + 5 and not any(t.is_user_decided(i) for i in t.ids)
     assert load_session(path).components.ids.tolist() == new_ids
+
+
+def test_rerun_all_keeps_overrides_and_only_an_explicit_choice_drops_them(session, tmp_path):
+    s = session
+    s.apply_deconvolution(*s.deconvolution_request([1, 2], epsilon=0.4).run())
+    s.set_param("deconvolution", "epsilon", 0.1)
+    s.apply_deconvolution(*s.deconvolution_request().run())            # "Rerun all"
+    assert s.epsilon_override(1) == 0.4 and s.epsilon_override(2) == 0.4
+    assert np.allclose(s.components.epsilon[s.indices_of([0, 1, 2])], [0.1, 0.4, 0.4])
+    s.apply_deconvolution(*s.deconvolution_request([1, 3]).run())      # selected, box unticked
+    assert s.epsilon_override(1) == 0.4 and s.epsilon_override(3) is None
+    s.apply_deconvolution(*s.deconvolution_request([2], use_global=True).run())
+    assert s.epsilon_override(2) is None and s.components.epsilon[s.index_of(2)] == pytest.approx(0.1)
+    # The log replays to the same overrides; undo brings the dropped one back.
+    path = tmp_path / "overrides.h5"
+    s.save(path)
+    t = Session()
+    t.open_session(path)
+    assert t.epsilon_override(1) == 0.4 and t.epsilon_override(2) is None
+    assert s.undo() and s.epsilon_override(2) == 0.4

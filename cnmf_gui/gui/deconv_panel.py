@@ -15,6 +15,7 @@ from cnmf_gui.errors import UserError
 
 # The slider covers the useful part of epsilon's range (-1, 10] in steps of 0.01.
 SLIDER_MIN, SLIDER_MAX, SLIDER_SCALE = -0.5, 3.0, 100
+USE_GLOBAL = "global"
 
 
 class DeconvPanel(QWidget):
@@ -23,7 +24,9 @@ class DeconvPanel(QWidget):
     Signals
     -------
     rerun_requested(object ids, object epsilon)
-        ids: list of ids or None for all; epsilon: the override value or None for the global one.
+        ids: list of ids or None for all; epsilon: the new override value, None to keep each
+        component's override (or the global value), or :data:`USE_GLOBAL` when the user turned
+        the override off for the selection (their overrides are dropped).
     """
 
     rerun_requested = pyqtSignal(object, object)
@@ -95,6 +98,9 @@ class DeconvPanel(QWidget):
         layout.addWidget(self.message)
         layout.addStretch(1)
         self._loading = False
+        # Whether the box was ticked for the selection's common override when it was selected:
+        # unticking it then means "back to the global epsilon" for these components.
+        self._selection_had_override = False
         session.subscribe("params", self._show_params)
         session.subscribe("selection", self._on_selection)
         session.subscribe("data", lambda: self._on_selection(session.selection))
@@ -123,13 +129,21 @@ class DeconvPanel(QWidget):
         has = s.components is not None
         self.rerun_selected.setEnabled(has and bool(ids))
         self.rerun_all.setEnabled(has)
-        if has and len(ids) == 1:
-            override = s.epsilon_override(ids[0])
-            value = override if override is not None else float(s.components.epsilon[s.index_of(ids[0])])
-            self.override.setChecked(override is not None)
-            self._loading = True
-            self.set_override_value(value)
-            self._loading = False
+        # The box and value describe this selection only, never the previous one: ticked with
+        # the common override when every selected component has the same one, else the global.
+        overrides = {s.epsilon_override(i) for i in ids} if has else set()
+        common = next(iter(overrides)) if len(overrides) == 1 else None
+        if common is not None:
+            value = common
+        elif has and len(ids) == 1:
+            value = float(s.components.epsilon[s.index_of(ids[0])])
+        else:
+            value = s.params.deconvolution.epsilon
+        self._selection_had_override = common is not None
+        self._loading = True
+        self.override.setChecked(common is not None)
+        self.set_override_value(value)
+        self._loading = False
 
     def set_override_value(self, value: float) -> None:
         self.override_value.setValue(value)
@@ -153,5 +167,10 @@ class DeconvPanel(QWidget):
             self.message.setText(f"preview unavailable: {exc}")
 
     def _rerun_selected(self) -> None:
-        eps = self.override_value.value() if self.override.isChecked() else None
+        if self.override.isChecked():
+            eps = self.override_value.value()
+        elif self._selection_had_override:
+            eps = USE_GLOBAL  # the user unticked the override shown for this selection
+        else:
+            eps = None
         self.rerun_requested.emit(list(self.session.selection), eps)

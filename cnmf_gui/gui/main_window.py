@@ -374,9 +374,16 @@ class MainWindow(QMainWindow):
         return self.start_job("Correcting motion", jobs.estimate_motion(s), s.apply_motion_result)
 
     def rerun_deconvolution(self, ids=None, epsilon=None) -> bool:
-        """Re-deconvolve ``ids`` (None: all) in the worker; traces update when it ends."""
+        """Re-deconvolve ``ids`` (None: all) in the worker; traces update when it ends.
+
+        ``epsilon``: a new override for ``ids``, None to keep each one's override, or
+        ``"global"`` to drop their overrides and use the global epsilon.
+        """
         try:
-            request = self.session.deconvolution_request(ids, epsilon=epsilon)
+            if epsilon == "global":
+                request = self.session.deconvolution_request(ids, use_global=True)
+            else:
+                request = self.session.deconvolution_request(ids, epsilon=epsilon)
         except UserError as exc:
             self.show_error("Cannot deconvolve", str(exc))
             return False
