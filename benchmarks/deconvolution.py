@@ -4,7 +4,8 @@ Run: ``python -m benchmarks.deconvolution`` (from the repository root; about a m
 OASIS's AR(2), which grows with T^2). Prints:
 
 1. ns per frame of ``deconvolve`` for AR(1) and AR(2) at T = 1e3, 1e4, 1e5, 1e6 (g and sigma
-   given, baseline >= 0, epsilon 0), with the KKT residual as a check of exactness;
+   given, baseline >= 0, epsilon 0), with the KKT residual as a check of exactness; then (1b)
+   the same with g and sigma estimated from the trace;
 2. the time ratio to CVXPY (default solver) at T = 3000, and the objective agreement;
 3. where ``oasis-deconv`` is installed (``pip install oasis-deconv==0.3.2``; never a runtime
    dependency), the time ratio to ``oasis.functions.deconvolve(y, g=g, sn=sn, penalty=1)`` on
@@ -72,6 +73,18 @@ def section_scaling(sizes):
             y = simulate(T, G[p], seed=T + p)
             dt, r = timed(lambda: deconvolve(y, p=p, g=G[p], sn=SN), 0.3 if T < 10**6 else 0)
             row += f"{dt / T * 1e9:>16.0f}{worst_kkt(y, r, G[p]):>10.1e}"
+        print(row, flush=True)
+
+
+def section_estimated(sizes):
+    print("\n1b. ns per frame with g and sigma estimated from the trace (same traces as 1)")
+    print(f"{'T':>9}{'AR(1) ns/frame':>16}{'AR(2) ns/frame':>16}")
+    for T in sizes:
+        row = f"{T:>9}"
+        for p in (1, 2):
+            y = simulate(T, G[p], seed=T + p)
+            dt, _ = timed(lambda: deconvolve(y, p=p), 0.3 if T < 10**6 else 0)
+            row += f"{dt / T * 1e9:>16.0f}"
         print(row, flush=True)
 
 
@@ -159,11 +172,13 @@ def main(argv=None) -> int:
     deconvolve(simulate(100, G[2]), p=2, g=G[2], sn=SN)
     if args.quick:
         section_scaling([1000, 10_000])
+        section_estimated([1000, 10_000])
         section_cvxpy(1000)
         section_oasis({1: [1000], 2: [1000]})
         section_population(50, 2000)
         return 0
     section_scaling([1000, 10_000, 100_000, 1_000_000])
+    section_estimated([1000, 10_000, 100_000, 1_000_000])
     section_cvxpy(3000)
     section_oasis({1: [1000, 10_000, 100_000, 1_000_000], 2: [1000, 3000, 10_000, 30_000]})
     section_population()
