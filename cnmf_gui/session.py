@@ -189,9 +189,21 @@ class Session(CurationMixin, ViewsMixin):
         self.set_data(data, movie=movie, path=path, dirty=use_recovery)
 
     def open(self, path: str | os.PathLike, *, use_recovery: bool = False) -> None:
-        """Open a session file or a movie, whichever ``path`` is."""
+        """Open a session file or a movie, whichever ``path`` is.
+
+        With ``use_recovery`` and a movie, the autosave of the movie's unsaved session is
+        opened instead (:func:`recovery_for_open` tells where it is).
+        """
         if is_session_file(path):
             self.open_session(path, use_recovery=use_recovery)
+        elif use_recovery:
+            found = recovery_for_open(path)
+            if found is None:
+                raise InputFileError(f"{path}: no recovery file to restore")
+            from cnmf_gui.io import load_session
+            rec, target = found
+            data = load_session(rec)
+            self.set_data(data, movie=self._open_movie_of(data), path=target, dirty=True)
         else:
             self.open_movie(path)
 
@@ -423,3 +435,22 @@ def find_recovery(path: str | os.PathLike) -> Path | None:
     if path.exists() and path.stat().st_mtime > rec.stat().st_mtime:
         return None
     return rec
+
+
+def recovery_for_open(path: str | os.PathLike) -> tuple[Path, Path] | None:
+    """The autosave to offer when ``path`` is opened: ``(recovery file, session file it recovers)``.
+
+    A session started from a movie autosaves beside its default session file
+    (``MOVIE.cnmf.h5.recovery.h5``, see :meth:`Session.recovery_path`), so for a movie both that
+    and a recovery file beside the movie itself are looked for.
+    """
+    path = Path(path)
+    candidates = [path]
+    if not is_session_file(path):
+        candidates.insert(0, default_session_path(path))
+    for target in candidates:
+        rec = find_recovery(target)
+        if rec is not None and rec.is_file():
+            # Never the movie itself as the session file: Ctrl+S would overwrite it.
+            return rec, candidates[0]
+    return None

@@ -107,3 +107,24 @@ def test_override_survives_rerun_all_and_does_not_follow_the_selection(qtbot, wi
     rerun_and_wait(qtbot, w, panel.rerun_selected)
     assert s.epsilon_override(1) is None
     assert s.components.epsilon[s.index_of(1)] == pytest.approx(0.2)
+
+
+def test_autosave_of_a_session_started_from_a_movie_is_offered_on_reopen(qtbot, window, tmp_path, answers):
+    w = window
+    s = w.session
+    movie = tmp_path / "rec.npy"
+    np.save(movie, w.synth.movie)
+    data = s.snapshot()
+    assert w.open_path(movie)
+    data.movie_path = str(movie)
+    s.apply_pipeline_result(data)                 # as after "Run pipeline"
+    s.reject([s.ids[1]])
+    w.autosave_now()                              # what the autosave timer does
+    assert w.autosaver.flush() and s.recovery_path().exists()
+    rejected = int(s.ids[1])
+    s.set_dirty(False)                            # the program "crashes": nothing asks
+    answers.push("Restore")
+    assert w.open_path(movie)
+    assert "Recover unsaved work?" in answers.asked
+    assert s.status_of(rejected) == -1 and s.dirty
+    assert s.save_target() == tmp_path / "rec.cnmf.h5" and s.movie is not None

@@ -27,7 +27,7 @@ from cnmf_gui.gui.movie_view import MovieView
 from cnmf_gui.gui.params_panel import ParamsPanel
 from cnmf_gui.gui.trace_view import TraceView
 from cnmf_gui.gui.worker import Worker
-from cnmf_gui.session import Session, find_recovery
+from cnmf_gui.session import Session, recovery_for_open
 from cnmf_gui.session_autosave import Autosaver
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,8 @@ class MainWindow(QMainWindow):
         if not self._stop_job_for(path.name):
             return False
         try:
-            recovery = find_recovery(path)
+            found = recovery_for_open(path)
+            recovery = found[0] if found is not None else None
             use_recovery = False
             if recovery is not None:
                 answer = dialogs.ask(self, "Recover unsaved work?",
