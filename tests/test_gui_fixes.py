@@ -54,7 +54,8 @@ def test_opening_another_file_asks_to_cancel_the_running_job(qtbot, window, tmp_
     answers.push("Keep working")
     assert not w.open_path(path_b)                             # refused: the job goes on
     assert answers.asked == ["A job is running"] and w.session.path is None
-    answers.push("Cancel job and open")
+    # The job may end (and make the session dirty) before the cancel lands: then discard it too.
+    answers.push("Cancel job and open", "Discard")
     assert w.open_path(path_b)
     assert not w.worker.busy and w.session.path == path_b
     assert w.worker.wait_idle(20)
@@ -128,3 +129,39 @@ def test_autosave_of_a_session_started_from_a_movie_is_offered_on_reopen(qtbot, 
     assert "Recover unsaved work?" in answers.asked
     assert s.status_of(rejected) == -1 and s.dirty
     assert s.save_target() == tmp_path / "rec.cnmf.h5" and s.movie is not None
+
+
+def test_screenshot_never_asks_even_with_a_recovery_file(qtbot, tmp_path, monkeypatch):
+    from cnmf_gui.gui import dialogs
+    from cnmf_gui.gui.screenshot import render
+
+    def no_questions(*args, **kwargs):
+        raise AssertionError(f"screenshot asked a question: {args[1:3]}")
+    monkeypatch.setattr(dialogs, "ask", no_questions)
+    data, _ = synthetic(tmp_path)
+    path = tmp_path / "shot.h5"
+    save_session(data, path)
+    save_session(data, recovery_path_for(path))     # an autosave newer than the session: a crash
+    out = tmp_path / "shot.png"
+    render(path, out, size=(800, 600))
+    assert out.stat().st_size > 0
+    assert recovery_path_for(path).exists()          # the cautious answer keeps it for the user
+
+
+def test_demo_and_open_ask_before_discarding_unsaved_curation(qtbot, window, tmp_path, answers, monkeypatch):
+    from cnmf_gui.gui import jobs
+    w = window
+    movie = tmp_path / "demo.npy"
+    np.save(movie, np.zeros((20, 16, 16), np.float32))
+    monkeypatch.setattr(jobs, "make_demo", lambda *a, **k: (lambda progress: movie))
+    monkeypatch.setattr(w, "run_pipeline", lambda: True)
+    w.session.reject([1])
+    assert not w.run_demo()                         # unscripted: "Cancel"
+    assert not w.open_path(movie)
+    assert answers.asked == ["Unsaved changes"] * 2
+    assert not w.worker.busy and w.session.status_of(1) == -1 and w.session.dirty
+    answers.push("Discard")
+    assert w.run_demo()
+    assert w.worker.wait_idle(20)
+    assert answers.asked == ["Unsaved changes"] * 3  # asked once, not again when the demo opens
+    assert w.session.data.movie_path == str(movie.resolve()) and not w.session.dirty

@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self._closing_ok = False
         # False for windows nobody looks at (screenshots): every question gets its cautious answer.
         self.ask_questions = True
+        self._discarded_revision = None
         self.setWindowTitle("cnmf-gui")
         # Size first: docks laid out in a tiny window leave stale tab bars behind (Qt quirk).
         self.resize(1400, 900)
@@ -223,16 +224,16 @@ class MainWindow(QMainWindow):
     def open_path(self, path) -> bool:
         """Open a movie or session; offers the recovery file when the last run ended unsaved."""
         path = Path(path)
-        if not self._stop_job_for(path.name):
+        if not self._stop_job_for(path.name) or not self.confirm_discard():
             return False
         try:
             found = recovery_for_open(path)
             recovery = found[0] if found is not None else None
             use_recovery = False
             if recovery is not None:
-                answer = dialogs.ask(self, "Recover unsaved work?",
-                                     f"{path.name} has autosaved changes that were never saved "
-                                     f"({recovery.name}). Restore them?", ("Restore", "Discard", "Ignore"))
+                answer = self.ask("Recover unsaved work?",
+                                  f"{path.name} has autosaved changes that were never saved "
+                                  f"({recovery.name}). Restore them?", ("Restore", "Discard", "Ignore"))
                 use_recovery = answer == "Restore"
                 if answer == "Discard":
                     recovery.unlink()
@@ -304,27 +305,36 @@ class MainWindow(QMainWindow):
             self.autosaver.save_async(self.session.snapshot(), rec)
 
     def confirm_discard(self) -> bool:
-        """When there are unsaved changes, ask to save them; False when the user cancelled."""
-        if not self.session.dirty:
+        """When there are unsaved changes, ask to save them; False when the user cancelled.
+
+        A "Discard" holds until the next edit, so the steps of one action (Open asks, then opens)
+        never ask twice.
+        """
+        s = self.session
+        if not s.dirty or self._discarded_revision == (s.load_count, s.revision):
             return True
-        answer = dialogs.ask(self, "Unsaved changes", "The session has unsaved changes. Save them?",
-                             ("Save", "Discard", "Cancel"))
+        answer = self.ask("Unsaved changes", "The session has unsaved changes. Save them?",
+                          ("Save", "Discard", "Cancel"))
         if answer == "Save":
-            target = self.session.save_target()
+            target = s.save_target()
             if target is None:
-                return False
+                chosen = dialogs.choose_save(self, "Save session", "session.h5", "Session (*.h5)")
+                if not chosen:
+                    return False
+                target = Path(chosen)
             try:
                 self.autosaver.flush()
-                self.session.save(target)
+                s.save(target)
             except UserError as exc:
                 self.show_error("Cannot save", str(exc))
                 return False
             return True
         if answer == "Discard":
-            rec = self.session.recovery_path()
+            rec = s.recovery_path()
             self._autosave_timer.stop()
             if rec is not None:
                 self.autosaver.discard(rec)
+            self._discarded_revision = (s.load_count, s.revision)
             return True
         return False
 
@@ -362,7 +372,7 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot run", "open a movie first")
             return False
         if s.components is not None and s.dirty:
-            if dialogs.ask(self, "Replace results?", "Running the pipeline replaces the components and "
+            if self.ask("Replace results?", "Running the pipeline replaces the components and "
                            "your unsaved curation. Continue?", ("Run", "Cancel")) != "Run":
                 return False
         return self.start_job("Running the pipeline", jobs.run_pipeline(s), s.apply_pipeline_result)
@@ -393,6 +403,9 @@ class MainWindow(QMainWindow):
 
     def run_demo(self) -> bool:
         """Make (or reuse) the synthetic demo movie, open it and run the pipeline."""
+        if not self.confirm_discard():
+            return False
+
         def opened(path):
             if self.open_path(path):
                 self.run_pipeline()
@@ -433,8 +446,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if not self._closing_ok:
             if self.worker.busy:
-                answer = dialogs.ask(self, "A job is running", f"'{self.worker.job_name}' is running. "
-                                     "Cancel it and quit?", ("Cancel job and quit", "Keep working"))
+                answer = self.ask("A job is running", f"'{self.worker.job_name}' is running. "
+                                  "Cancel it and quit?", ("Cancel job and quit", "Keep working"))
                 if answer != "Cancel job and quit":
                     event.ignore()
                     return

@@ -24,6 +24,8 @@ def render(path, out, *, view=None, size=(1400, 900), frame=None, select=None, d
         # A throwaway settings file: screenshots always show the default layout.
         settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings=settings)
+        # Nobody is there to answer (a recovery file, a job): every question gets its cautious answer.
+        window.ask_questions = False
         try:
             window.resize(*size)
             window.show()
