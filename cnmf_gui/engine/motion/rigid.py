@@ -176,7 +176,7 @@ def _parabola_vertex(left, mid, right):
 def refine_peak(cross: np.ndarray, shape, start: np.ndarray, upsample_factor: int, finish: str = "parabola"):
     """Sub-pixel maximum of the cross-correlation near ``start``.
 
-    The correlation is evaluated by matrix DFT on a grid of 1/8 px covering +-0.75 px around
+    The correlation is evaluated by matrix DFT on a grid of 1/8 px covering +-0.625 px around
     ``start`` (Guizar-Sicairos et al. 2008, first stage). Then either
 
     - ``finish="dft"``: a second grid at 1/upsample_factor px spanning +-(1/8 + 1/usf) px
@@ -208,7 +208,9 @@ def refine_peak(cross: np.ndarray, shape, start: np.ndarray, upsample_factor: in
         g = correlation_at(cross, shape, start[:, :1], start[:, 1:])
         return start.copy(), g.reshape(n).astype(float)
     step = 1.0 / min(upsample_factor, _COARSE_UPSAMPLE)
-    half = int(math.ceil(0.75 / step))
+    # The integer peak is within half a pixel of the maximum; one more step on each side gives
+    # the parabola its neighbours (+-0.75 px cost 40 % more for the same accuracy).
+    half = int(math.ceil(0.625 / step - 1e-9))
     offsets = np.arange(-half, half + 1) * step
     g = correlation_near(cross, shape, start, offsets)
     L = len(offsets)
