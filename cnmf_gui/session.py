@@ -55,6 +55,32 @@ EVENTS = ("data", "components", "status", "traces", "selection", "frame", "dirty
           "params", "history", "preview", "motion", "message")
 
 
+# open_movie options that say how to read a file; kept in the session to reopen it the same way.
+MOVIE_OPTIONS = ("dataset", "axes", "plane", "channel")
+
+
+def open_movie_as_saved(data: SessionData):
+    """Open the movie of ``data`` with the options it was first opened with (any thread).
+
+    Raises
+    ------
+    InputFileError
+        The movie cannot be read, or its shape differs from the one the results were made on
+        (a different or changed file: frames would not match the traces).
+    """
+    from cnmf_gui.io import open_movie
+    options = {k: v for k, v in (data.movie_options or {}).items() if k in MOVIE_OPTIONS}
+    movie = open_movie(data.movie_path, **options)
+    expected = tuple(int(v) for v in data.movie_shape)
+    if tuple(int(v) for v in movie.shape) != expected:
+        shape = " x ".join(str(v) for v in movie.shape)
+        if hasattr(movie, "close"):
+            movie.close()
+        raise InputFileError(f"{data.movie_path} now reads as {shape} frames x rows x columns, but the "
+                             f"session was made on {' x '.join(str(v) for v in expected)}: not the same movie")
+    return movie
+
+
 def recovery_path_for(path: str | os.PathLike) -> Path:
     """The autosave file that belongs to a session (or movie) file: ``NAME.recovery.h5`` beside it."""
     path = Path(path)
@@ -63,8 +89,18 @@ def recovery_path_for(path: str | os.PathLike) -> Path:
 
 def default_session_path(movie_path: str | os.PathLike) -> Path:
     """Where a session for a movie is saved unless the user chooses: ``MOVIE_STEM.cnmf.h5`` beside it."""
-    movie_path = Path(movie_path)
+    import glob
+    import re
+    text = os.fspath(movie_path)
+    # "FILE.h5:/dataset" names a dataset inside FILE.h5: the session goes beside FILE.h5.
+    inside = re.match(r"^(.+\.(?:h5|hdf5|hdf|he5)):/?[^:\\]+$", text, re.IGNORECASE)
+    if inside and not os.path.exists(text):
+        text = inside.group(1)
+    movie_path = Path(text)
     stem = movie_path.name.split(".")[0] if not movie_path.is_dir() else movie_path.name
+    if glob.has_magic(stem):
+        # A glob ("run1_*.tif") stands for many files: a name without wildcards.
+        stem = re.sub(r"[*?\[\]]+", "_", stem).strip("_") or "movie"
     return movie_path.parent / f"{stem}.cnmf.h5"
 
 
@@ -161,13 +197,19 @@ class Session(CurationMixin, ViewsMixin):
         self.emit("dirty", self.dirty)
 
     def open_movie(self, path: str | os.PathLike, **options) -> None:
-        """Open a movie file (no results yet)."""
+        """Open a movie file (no results yet).
+
+        ``options`` go to :func:`cnmf_gui.io.open_movie`; the ones that say how to read the file
+        (``dataset``, ``axes``, ``plane``, ``channel``) are kept in ``data.movie_options`` so the
+        session reopens the movie the same way.
+        """
         from cnmf_gui.io import open_movie
         movie = open_movie(path, **options)
         frame_rate = movie.frame_rate or self.params.frame_rate
+        kept = {k: options[k] for k in MOVIE_OPTIONS if options.get(k) is not None}
         data = SessionData(movie_path=os.fspath(Path(path).resolve()), movie_shape=tuple(movie.shape),
                            movie_dtype=str(np.dtype(movie.dtype)), frame_rate=frame_rate,
-                           params=self.params.replace(None, frame_rate=frame_rate))
+                           movie_options=kept, params=self.params.replace(None, frame_rate=frame_rate))
         self.set_data(data, movie=movie, path=None)
 
     def open_session(self, path: str | os.PathLike, *, use_recovery: bool = False) -> None:
@@ -211,8 +253,7 @@ class Session(CurationMixin, ViewsMixin):
         if not data.movie_path:
             return None
         try:
-            from cnmf_gui.io import open_movie
-            return open_movie(data.movie_path)
+            return open_movie_as_saved(data)
         except (InputFileError, OSError) as exc:
             self.message(f"movie not available, showing results only: {exc}")
             return None

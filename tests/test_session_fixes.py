@@ -70,3 +70,72 @@ def test_rerun_all_keeps_overrides_and_only_an_explicit_choice_drops_them(sessio
     t.open_session(path)
     assert t.epsilon_override(1) == 0.4 and t.epsilon_override(2) is None
     assert s.undo() and s.epsilon_override(2) == 0.4
+
+
+def two_dataset_file(path):
+    import h5py
+    rng = np.random.default_rng(0)
+    with h5py.File(path, "w") as f:
+        f["a"] = rng.random((9, 5, 3)).astype(np.float32)      # rows, columns, time
+        f["b"] = np.zeros((4, 6, 6), np.float32)
+    return path
+
+
+def test_movie_options_are_kept_and_used_to_reopen_the_movie(tmp_path):
+    movie = two_dataset_file(tmp_path / "two.h5")
+    s = Session()
+    s.open_movie(movie, dataset="a", axes="hwt")
+    assert s.data.movie_options == {"dataset": "a", "axes": "hwt"}
+    s.save(tmp_path / "two.cnmf.h5")
+    t = Session()
+    messages = []
+    t.subscribe("message", messages.append)
+    t.open(tmp_path / "two.cnmf.h5")
+    assert t.movie is not None and t.movie.shape == (3, 9, 5) and messages == []
+    np.testing.assert_array_equal(t.movie[1], s.movie[1])
+
+
+def test_a_movie_whose_shape_changed_is_refused_with_one_message(tmp_path):
+    import h5py
+    movie = two_dataset_file(tmp_path / "two.h5")
+    s = Session()
+    s.open_movie(movie, dataset="a", axes="hwt")
+    s.save(tmp_path / "two.cnmf.h5")
+    with h5py.File(movie, "a") as f:
+        del f["a"]
+        f["a"] = np.zeros((9, 5, 7), np.float32)               # 7 frames now, not 3
+    t = Session()
+    messages = []
+    t.subscribe("message", messages.append)
+    t.open(tmp_path / "two.cnmf.h5")
+    assert t.movie is None and t.data.movie_shape == (3, 9, 5)
+    assert len(messages) == 1 and "not the same movie" in messages[0] and "two.h5" in messages[0]
+
+
+@pytest.mark.parametrize("kind", ["dataset in path", "glob"])
+def test_the_worker_gets_its_own_reader_for_any_movie_path(tmp_path, kind):
+    import tifffile
+
+    from cnmf_gui.gui.jobs import _own_movie
+    frames = np.random.default_rng(1).integers(0, 999, (6, 7, 5)).astype(np.uint16)
+    if kind == "glob":
+        for k in range(3):
+            tifffile.imwrite(tmp_path / f"run_{k}.tif", frames[2 * k:2 * k + 2])
+        path = str(tmp_path / "run_*.tif")
+    else:
+        import h5py
+        with h5py.File(tmp_path / "m.h5", "w") as f:
+            f["x/movie"] = frames
+            f["other"] = np.zeros((2, 3, 3))
+        path = f"{tmp_path / 'm.h5'}:/x/movie"
+    s = Session()
+    s.open_movie(path)
+    open_it, close_it = _own_movie(s)
+    s.movie = None                       # the worker must not need the session's reader
+    movie = open_it()
+    try:
+        assert movie.shape == frames.shape
+        np.testing.assert_array_equal(movie[4], frames[4])
+    finally:
+        close_it(movie)
+    assert s.save_target().name == ("run.cnmf.h5" if kind == "glob" else "m.cnmf.h5")

@@ -6,25 +6,41 @@ never touches the session (the worker's rule) and the user may keep curating whi
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+
+import numpy as np
 
 
 def _own_movie(session):
-    """A movie object for the worker: its own reader when the movie is a file (readers are not
-    assumed thread-safe), else the session's in-memory array (reads only)."""
-    path = session.data.movie_path if session.data is not None else None
-    if path and Path(path).exists():
+    """``(open, close)`` for the worker's movie, prepared in the main thread.
+
+    A movie from a file gets the worker's own reader (readers are not assumed thread-safe), opened
+    with the session's movie options from its path as given (``FILE.h5:/dataset`` and globs
+    included) and checked against the session's movie shape; ``close`` closes it. A movie that
+    only lives in memory is shared (reads only) and never closed by the job.
+    """
+    data = session.data
+    in_memory = session.movie is None or isinstance(session.movie, np.ndarray)
+    if data is not None and data.movie_path and not in_memory:
+        saved = copy.copy(data)  # the path, options and shape as they are now
+        saved.movie_options = dict(data.movie_options or {})
+
         def open_it():
-            from cnmf_gui.io import open_movie
-            return open_movie(path)
-        return open_it
+            from cnmf_gui.session import open_movie_as_saved
+            return open_movie_as_saved(saved)
+
+        def close_it(movie):
+            if hasattr(movie, "close"):
+                movie.close()
+        return open_it, close_it
     movie = session.movie
-    return lambda: movie
+    return (lambda: movie), (lambda _movie: None)
 
 
 def run_pipeline(session):
     """Motion correction (when enabled), CNMF, deconvolution, evaluation, dF/F -> SessionData."""
-    get_movie = _own_movie(session)
+    get_movie, release = _own_movie(session)
     params = session.params
 
     def job(progress):
@@ -33,14 +49,13 @@ def run_pipeline(session):
         try:
             return run(movie, params, progress=progress)
         finally:
-            if movie is not session.movie and hasattr(movie, "close"):
-                movie.close()
+            release(movie)
     return job
 
 
 def estimate_motion(session):
     """Motion correction only -> MotionResult."""
-    get_movie = _own_movie(session)
+    get_movie, release = _own_movie(session)
     params = session.params.motion
 
     def job(progress):
@@ -49,8 +64,7 @@ def estimate_motion(session):
         try:
             return run(movie, params, progress=progress)
         finally:
-            if movie is not session.movie and hasattr(movie, "close"):
-                movie.close()
+            release(movie)
     return job
 
 
