@@ -6,11 +6,20 @@ import os
 import sys
 
 
-def application():
+def application(*, offscreen_ok: bool = False):
     """The running QApplication, created (and pyqtgraph configured) on first use.
 
-    Without a display (no ``DISPLAY`` / ``WAYLAND_DISPLAY`` on Linux) Qt's offscreen platform is
-    chosen, so the window can still be rendered for screenshots and tests.
+    Parameters
+    ----------
+    offscreen_ok : bool
+        Without a display (Linux with neither ``DISPLAY`` nor ``WAYLAND_DISPLAY``, and no
+        ``QT_QPA_PLATFORM`` chosen), use Qt's offscreen platform: right for rendering a
+        screenshot, wrong for a window someone should see (it would run invisibly forever).
+
+    Raises
+    ------
+    UserError
+        No display and ``offscreen_ok`` is False.
     """
     from PyQt6.QtWidgets import QApplication
 
@@ -19,6 +28,10 @@ def application():
         return app
     if (sys.platform.startswith("linux") and "QT_QPA_PLATFORM" not in os.environ
             and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+        if not offscreen_ok:
+            from cnmf_gui.errors import UserError
+            raise UserError("no display: the window cannot be shown; set DISPLAY or use "
+                            "`cnmf-gui run` (no window) or `cnmf-gui screenshot`")
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     import pyqtgraph as pg
     from PyQt6.QtGui import QIcon

@@ -165,3 +165,16 @@ def test_demo_and_open_ask_before_discarding_unsaved_curation(qtbot, window, tmp
     assert w.worker.wait_idle(20)
     assert answers.asked == ["Unsaved changes"] * 3  # asked once, not again when the demo opens
     assert w.session.data.movie_path == str(movie.resolve()) and not w.session.dirty
+
+
+@pytest.mark.parametrize("argv", [["demo"], ["open"]])
+def test_window_verbs_without_a_display_fail_with_one_line_instead_of_hanging(argv):
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    code = f"from cnmf_gui.cli import main; raise SystemExit(main({argv!r}))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "no display" in done.stderr and "DISPLAY" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -19,7 +19,7 @@ def render(path, out, *, view=None, size=(1400, 900), frame=None, select=None, d
     from cnmf_gui.app import application
     from cnmf_gui.gui.main_window import MainWindow
 
-    app = application()
+    app = application(offscreen_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         # A throwaway settings file: screenshots always show the default layout.
         settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat)
