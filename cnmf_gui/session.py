@@ -295,10 +295,18 @@ class Session(CurationMixin, ViewsMixin):
     # parameters
     # ------------------------------------------------------------------------------------------
     def set_params(self, params: PipelineParams) -> None:
+        rate_changed = params.frame_rate != self.params.frame_rate
         self.params = params
         if self.data is not None:
             self.data.params = params
+            if rate_changed and params.frame_rate:
+                # The recording's frame rate is what time axes and the CSV time_s use: the
+                # user's correction must reach it (saved with the session).
+                self.data.frame_rate = float(params.frame_rate)
+                self.set_dirty(True)
         self.emit("params", params)
+        if rate_changed:
+            self.emit("frame", self.frame)  # time labels and cursors in seconds
 
     def set_param(self, stage: str | None, name: str, value) -> None:
         """Change one parameter; raises ParameterError (and changes nothing) when out of range."""

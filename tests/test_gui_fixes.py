@@ -178,3 +178,16 @@ def test_window_verbs_without_a_display_fail_with_one_line_instead_of_hanging(ar
     assert done.returncode == 2
     assert "no display" in done.stderr and "DISPLAY" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_frame_rate_from_the_params_panel_reaches_time_axes_and_exports(qtbot, window):
+    w = window
+    s = w.session
+    s.select([0])
+    field = w.params_panel.frame_rate
+    field.setValue(10.0)
+    field.editingFinished.emit()                       # what leaving the field does
+    assert s.data.frame_rate == 10.0 and s.frame_rate == 10.0 and s.dirty
+    x, _ = w.traces.curve_data(0, "C")
+    assert x[-1] == pytest.approx((s.n_frames - 1) / 10.0)
+    assert s.snapshot().frame_rate == 10.0             # CSV time_s = frame / frame_rate

@@ -42,7 +42,8 @@ class MotionQC(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.graphics, 1)
         self._items = []
-        for event, handler in (("data", self.refresh), ("motion", self.refresh), ("frame", self._on_frame)):
+        for event, handler in (("data", self.refresh), ("motion", self.refresh), ("frame", self._on_frame),
+                               ("params", self._on_params)):
             session.subscribe(event, handler)
         self.refresh()
 
@@ -50,7 +51,12 @@ class MotionQC(QWidget):
         t = np.arange(n, dtype=float)
         return t / self.session.frame_rate if self.session.frame_rate else t
 
+    def _on_params(self, _params) -> None:
+        if self.session.frame_rate != getattr(self, "_drawn_rate", None):
+            self.refresh()
+
     def refresh(self, *args) -> None:
+        self._drawn_rate = self.session.frame_rate
         for plot, item in self._items:
             plot.removeItem(item)
         self._items.clear()

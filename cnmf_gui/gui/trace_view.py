@@ -71,10 +71,11 @@ class TraceView(QWidget):
         self._cursor_timer.setInterval(66)
         self._cursor_timer.timeout.connect(self._move_cursor)
         self._updates = 0
+        self._drawn_rate = None
         for event, handler in (("selection", self.refresh), ("traces", self._on_traces),
                                ("components", self.refresh), ("data", self._on_data),
                                ("frame", self._on_frame), ("preview", self._on_preview),
-                               ("status", self._on_status)):
+                               ("status", self._on_status), ("params", self._on_params)):
             session.subscribe(event, handler)
         self._on_data()
 
@@ -85,7 +86,16 @@ class TraceView(QWidget):
         t = np.arange(T, dtype=float)
         return t / s.frame_rate if s.frame_rate else t
 
+    def _on_params(self, _params) -> None:
+        if self.session.frame_rate != self._drawn_rate:
+            self._on_data()
+            # The old view range was in the old seconds: show the whole recording again.
+            t = self._time_axis()
+            if len(t) > 1:
+                self.plot.getPlotItem().setXRange(float(t[0]), float(t[-1]), padding=0.01)
+
     def _on_data(self, *args) -> None:
+        self._drawn_rate = self.session.frame_rate
         label = "time (s)" if self.session.frame_rate else "frame"
         self.plot.getPlotItem().setLabel("bottom", label)
         self.refresh()
