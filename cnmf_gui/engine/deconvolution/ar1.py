@@ -42,14 +42,17 @@ STATUS_MAXITER = 1
 #: cache line and a call allocates one table instead of eight T-long arrays. (The higher cost
 #: per frame beyond T ~ 1e4 is not memory: a trace tiled from 3,000-frame copies runs at the
 #: short trace's speed, an unrepeated one of the same length 3x slower.)
-_START, _LEN, _GLEN, _Y, _A, _Q, _W, _V = 0, 1, 2, 3, 4, 5, 6, 7
+#: _NUM holds the pool's value times W, Y - b A - lam Q: comparing values by products instead of
+#: quotients keeps a division off the loop's dependency chain.
+_START, _LEN, _GLEN, _Y, _A, _Q, _W, _NUM = 0, 1, 2, 3, 4, 5, 6, 7
 _N_COLS = 8
 
 
 @njit(cache=True, nogil=True)
 def _merge_top(P, n, lam, b):
     """Merge the pools on top of the stack while they violate the AR(1) order; returns n."""
-    while n > 1 and P[n - 1, _V] < P[n - 2, _GLEN] * P[n - 2, _V]:
+    # v_j < g^L_i v_i with v = NUM / W and W > 0.
+    while n > 1 and P[n - 1, _NUM] * P[n - 2, _W] < P[n - 2, _GLEN] * P[n - 2, _NUM] * P[n - 1, _W]:
         i = n - 2
         j = n - 1
         f = P[i, _GLEN]
@@ -63,7 +66,7 @@ def _merge_top(P, n, lam, b):
         P[i, _W] = Wi
         P[i, _LEN] += P[j, _LEN]
         P[i, _GLEN] = f * P[j, _GLEN]
-        P[i, _V] = (Yi - b * Ai - lam * Qi) / Wi
+        P[i, _NUM] = Yi - b * Ai - lam * Qi
         n -= 1
     return n
 
@@ -77,21 +80,75 @@ def pav_ar1(y, g, lam, b, P):
     pools.
     """
     T = y.shape[0]
-    n = 0
+    if T == 0:
+        return 0
     omg = 1.0 - g
-    for t in range(T):
+    # The pool on top of the stack lives in local variables (k* below): most frames merge
+    # into it, and keeping it out of memory takes store-to-load round trips off the loop's
+    # dependency chain. Rows 0 .. n - 1 of P hold the pools beneath it. The arithmetic is
+    # that of pushing a one-frame pool and merging it.
+    n = 0
+    kS = 0.0
+    kL = 1.0
+    kG = g
+    kY = y[0]
+    kA = 1.0
+    kQ = 1.0 if T == 1 else omg
+    kW = 1.0
+    kN = kY - b - lam * kQ
+    for t in range(1, T):
         # 1'G c = (1 - g) sum_t c_t + g c_{T-1}: the last frame carries the full penalty.
         qt = 1.0 if t == T - 1 else omg
-        P[n, _START] = t
-        P[n, _LEN] = 1.0
-        P[n, _GLEN] = g
-        P[n, _Y] = y[t]
-        P[n, _A] = 1.0
-        P[n, _Q] = qt
-        P[n, _W] = 1.0
-        P[n, _V] = y[t] - b - lam * qt
-        n = _merge_top(P, n + 1, lam, b)
-    return n
+        yt = y[t]
+        vt = yt - b - lam * qt
+        # v_t < g^L v_top, with v = NUM / W and W > 0.
+        if vt * kW < kG * kN:
+            f = kG
+            kY = kY + f * yt
+            kA = kA + f
+            kQ = kQ + f * qt
+            kW = kW + f * f
+            kL += 1.0
+            kG = f * g
+            kN = kY - b * kA - lam * kQ
+            while n > 0 and kN * P[n - 1, _W] < P[n - 1, _GLEN] * P[n - 1, _NUM] * kW:
+                n -= 1
+                f = P[n, _GLEN]
+                kY = P[n, _Y] + f * kY
+                kA = P[n, _A] + f * kA
+                kQ = P[n, _Q] + f * kQ
+                kW = P[n, _W] + f * f * kW
+                kL = P[n, _LEN] + kL
+                kG = f * kG
+                kS = P[n, _START]
+                kN = kY - b * kA - lam * kQ
+        else:
+            P[n, _START] = kS
+            P[n, _LEN] = kL
+            P[n, _GLEN] = kG
+            P[n, _Y] = kY
+            P[n, _A] = kA
+            P[n, _Q] = kQ
+            P[n, _W] = kW
+            P[n, _NUM] = kN
+            n += 1
+            kS = t
+            kL = 1.0
+            kG = g
+            kY = yt
+            kA = 1.0
+            kQ = qt
+            kW = 1.0
+            kN = vt
+    P[n, _START] = kS
+    P[n, _LEN] = kL
+    P[n, _GLEN] = kG
+    P[n, _Y] = kY
+    P[n, _A] = kA
+    P[n, _Q] = kQ
+    P[n, _W] = kW
+    P[n, _NUM] = kN
+    return n + 1
 
 
 @njit(cache=True, nogil=True)
@@ -125,7 +182,7 @@ def merge_pools(lam, b, n_in, P):
         if n != i:
             for k in range(_N_COLS):
                 P[n, k] = P[i, k]
-        P[n, _V] = (P[n, _Y] - b * P[n, _A] - lam * P[n, _Q]) / P[n, _W]
+        P[n, _NUM] = P[n, _Y] - b * P[n, _A] - lam * P[n, _Q]
         n = _merge_top(P, n + 1, lam, b)
     return n
 
@@ -179,7 +236,7 @@ def solve_ar1(y, g, theta2, mode, b_fixed, lam0, b0, max_iter, c, s):
         h2 = 0.0
         n_clip = 0
         for i in range(n):
-            if P[i, _V] < 0.0:
+            if P[i, _NUM] < 0.0:
                 n_clip += 1
                 continue
             Ai = P[i, _A]
@@ -243,7 +300,7 @@ def solve_ar1(y, g, theta2, mode, b_fixed, lam0, b0, max_iter, c, s):
         blocks = prev_h1 != -1 and _merge_only(g, lam - lam_prev, b - b_prev)
     # Expand the pools at the final (lam, b).
     for i in range(n):
-        val = P[i, _V] if P[i, _V] > 0.0 else 0.0
+        val = P[i, _NUM] / P[i, _W] if P[i, _NUM] > 0.0 else 0.0
         t0 = int(P[i, _START])
         for k in range(int(P[i, _LEN])):
             c[t0 + k] = val
