@@ -191,3 +191,18 @@ def test_frame_rate_from_the_params_panel_reaches_time_axes_and_exports(qtbot, w
     x, _ = w.traces.curve_data(0, "C")
     assert x[-1] == pytest.approx((s.n_frames - 1) / 10.0)
     assert s.snapshot().frame_rate == 10.0             # CSV time_s = frame / frame_rate
+
+
+def test_worker_shutdown_waits_for_a_job_slower_than_its_timeout(qtbot):
+    import time
+
+    from cnmf_gui.gui.worker import Worker
+    worker = Worker()
+    ended = []
+
+    def slow(progress):                       # no checkpoint: cancelling cannot stop it early
+        time.sleep(0.6)
+        ended.append(True)
+    assert worker.start("slow", slow)
+    assert worker.shutdown(timeout_s=0.1)
+    assert ended == [True] and not worker.thread.isRunning()

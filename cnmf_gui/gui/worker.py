@@ -171,11 +171,20 @@ class Worker(QObject):
         return self._job is None
 
     def shutdown(self, timeout_s: float = 60.0) -> bool:
-        """Cancel any job, stop the thread and wait for it; True when the thread ended."""
+        """Cancel any job, stop the thread and wait for it to end; True when it ended.
+
+        A job stops at its next checkpoint; one that takes longer than ``timeout_s`` is waited
+        for anyway (with a log line), since destroying a running QThread ends the program.
+        """
         self.cancel()
-        self.wait_idle(timeout_s)
+        if not self.wait_idle(timeout_s):
+            log.warning("'%s' has not stopped after %.0f s; waiting for its next checkpoint",
+                        self.job_name, timeout_s)
         self._thread.quit()
         ok = self._thread.wait(int(timeout_s * 1000))
+        while not ok:
+            log.warning("the worker thread is still running; waiting")
+            ok = self._thread.wait(int(timeout_s * 1000))
         return bool(ok)
 
     # ------------------------------------------------------------------------------------------
