@@ -14,7 +14,10 @@ The noise constraint ||c + b - y|| = theta is met by iterating on lambda (and b)
 structure fixed, the residual sum of squares is RSS(lambda) = R0 + M lambda^2 in closed form
 (b eliminated by its own optimality condition sum(r) = 0), so the next lambda solves it exactly;
 the pools are recomputed at the new lambda until the structure no longer changes. At that fixed
-point every KKT condition holds exactly (up to rounding).
+point every KKT condition holds exactly (up to rounding). When the new (lambda, b) can only
+merge pools (``_merge_only``: lambda and b + (1 - g) lambda both rise), the pass continues from
+the current pools in O(pools) instead of starting again from single frames in O(T); typically
+two passes over the frames remain per solve.
 
 References
 ----------
