@@ -11,7 +11,9 @@ Prints, all measured in this run on this machine:
    budget (``--gb``), relative to one chunk and to the movie's size;
 3. RMS shift error against the known truth of synthetic movies (``cnmf_gui.synthetic``), rigid
    and non-rigid (patch shifts against the true field averaged over each patch);
-4. where suite2p is installed (here or in ``/work/venv-peers``, run through a subprocess), its
+4. on a low-SNR synthetic movie (read noise 5x the spike size): shift RMSE with the automatic
+   temporal bin against single frames, and the share of frames flagged unreliable;
+5. where suite2p is installed (here or in ``/work/venv-peers``, run through a subprocess), its
    registration time and error on the same movies.
 
 Timings are wall-clock on a shared machine: compare ratios, not absolute numbers.
@@ -190,6 +192,19 @@ def accuracy(sm_rigid, sm_nonrigid) -> dict:
     return out
 
 
+def low_snr() -> None:
+    """Low-SNR registration: automatic temporal bins against single frames, on a noisy movie."""
+    from cnmf_gui.synthetic import make_movie
+
+    sm = make_movie(n_frames=300, shape=(128, 128), n_neurons=25, motion="rigid", max_shift=4.0, seed=3,
+                    noise=5.0)
+    for label, params in (("automatic bin", MotionParams(pc_metric=False)),
+                          ("single frames", MotionParams(pc_metric=False, temporal_bin=1))):
+        r = estimate_motion(sm.movie, params)
+        m = r.metrics
+        print(f"  {label:14s} bin {m['temporal_bin']:3.0f}: shift RMSE {rigid_rmse(r.shifts, sm.shifts):.3f} px "
+              f"(motion sd {np.sqrt((sm.shifts.var(axis=0)).sum()):.2f} px); predicted sd "
+              f"{m['predicted_precision'].max():.3f} px/axis; unreliable frames {m['unreliable_fraction']:.0%}")
 
 
 def suite2p(folder: Path, sm_rigid, sm_nonrigid) -> None:
@@ -248,10 +263,10 @@ def main(argv=None) -> int:
     ap.add_argument("--truth-frames", type=int, default=200, help="frames of each synthetic movie with truth")
     ap.add_argument("--gb", type=float, default=2.0, help="size of the memory-mapped movie (0 = skip)")
     ap.add_argument("--no-suite2p", action="store_true")
-    ap.add_argument("--only", nargs="+", choices=("speed", "accuracy", "memory", "suite2p"),
+    ap.add_argument("--only", nargs="+", choices=("speed", "accuracy", "lowsnr", "memory", "suite2p"),
                     help="run only these parts")
     args = ap.parse_args(argv)
-    parts = set(args.only or ("speed", "accuracy", "memory", "suite2p"))
+    parts = set(args.only or ("speed", "accuracy", "lowsnr", "memory", "suite2p"))
     if args.no_suite2p:
         parts.discard("suite2p")
     from cnmf_gui.synthetic import make_movie
@@ -260,8 +275,10 @@ def main(argv=None) -> int:
     n_neurons = int(30 * (S / 128) ** 2 / 2)
     print(f"motion benchmark: {S} x {S} frames, {os.cpu_count()} cores (shared machine: timings are noisy)")
     t0 = time.perf_counter()
-    sm_rigid = make_movie(n_frames=args.truth_frames, shape=(S, S), n_neurons=n_neurons, motion="rigid",
-                          max_shift=5.0, seed=11)
+    sm_rigid = None
+    if parts - {"lowsnr"}:
+        sm_rigid = make_movie(n_frames=args.truth_frames, shape=(S, S), n_neurons=n_neurons, motion="rigid",
+                              max_shift=5.0, seed=11)
     sm_nonrigid = None
     if parts & {"accuracy", "suite2p"}:
         sm_nonrigid = make_movie(n_frames=args.truth_frames, shape=(S, S), n_neurons=n_neurons, motion="nonrigid",
@@ -277,6 +294,9 @@ def main(argv=None) -> int:
     if "accuracy" in parts:
         print("accuracy against the synthetic truth:")
         accuracy(sm_rigid, sm_nonrigid)
+    if "lowsnr" in parts:
+        print("low SNR (128 x 128, noise 5x the spike size):")
+        low_snr()
     with tempfile.TemporaryDirectory(dir="/work" if os.path.isdir("/work") else None) as tmp:
         if args.gb > 0 and "memory" in parts:
             print("memory (out of core):")

@@ -28,9 +28,11 @@ class SliceOnly:
         return self._data[key]
 
 
-# Undefined (NaN) when the sample is too small to measure the noise (fewer than 4 frames) or the
-# movie too short for principal components.
-MAYBE_UNKNOWN = ("pc_shift", "peak_snr", "noise_sigma", "predicted_precision")
+# Undefined (NaN) when the sample is too small to measure the noise (fewer than 4 frames), the
+# movie too short for principal components, for frames without content (location_sd) or with
+# single frames (template_trusted_fraction).
+MAYBE_UNKNOWN = ("pc_shift", "peak_snr", "noise_sigma", "predicted_precision", "location_sd",
+                 "template_trusted_fraction")
 
 
 def finite_metrics(result):

@@ -30,7 +30,10 @@ def test_low_snr_movie_shifts_recovered_through_automatic_bins(noisy):
     # The motion has sd ~2.2 px per axis and steps of ~0.2 px per frame; measured 0.34 px.
     assert rmse(result.shifts, noisy.shifts) <= 0.5
     assert not m["unreliable_frames"].any()
-    # Predicted precision agrees with the error to within a factor of 2.
+    assert m["template_trusted_fraction"] >= 0.5
+    # The peaks' own position sd and the predicted precision agree with the error to within a
+    # factor of 2.
+    assert 0.5 < rmse(result.shifts, noisy.shifts) / np.sqrt(2) / np.median(m["location_sd"]) < 2.0
     per_axis = rmse(result.shifts, noisy.shifts) / np.sqrt(2)
     assert 0.5 < per_axis / m["predicted_precision"].max() < 2.0
 

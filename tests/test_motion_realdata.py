@@ -77,3 +77,19 @@ def test_allen_low_snr_snippet_is_flagged_unreliable_and_left_unmoved():
     assert m["predicted_precision_single"].min() > 1.0
     assert m["unreliable_frames"].mean() > 0.9 and m["bad_frames"].mean() > 0.9
     assert np.median(m["peak_snr"]) < 8.0
+    # Not one of the template's own bins stands out against the others.
+    assert m["template_trusted_fraction"] < 0.5
+
+
+@pytest.mark.parametrize("part, params", [
+    (slice(0, 80), MotionParams()),
+    (slice(20, 100), MotionParams()),
+    (slice(None), MotionParams(temporal_bin=5)),
+    (slice(None), MotionParams(pw_rigid=True, patch_size=48, patch_overlap=24)),
+])
+def test_allen_low_snr_verdict_holds_for_other_parts_and_settings(part, params):
+    path = data_file("small/allen/792757260_test_data.h5")
+    with open_movie(path, dataset="input_frames") as movie:
+        result = estimate_motion(np.asarray(movie[part]), params)
+    assert result.metrics["unreliable_frames"].all()
+    assert np.abs(result.shifts).max() <= 1.0

@@ -29,8 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from cnmf_gui.engine.motion import metrics as qc
 from cnmf_gui.engine.motion.binning import bin_centres, bin_means
-from cnmf_gui.engine.motion.framepass import (MIN_PEAK_SNR, FramePass, fill_unreliable, interpolate_to_frames,
-                                             last_trusted)
+from cnmf_gui.engine.motion.framepass import FramePass, fill_unreliable, interpolate_to_frames, last_trusted
 from cnmf_gui.engine.motion.piecewise import make_patch_grid
 from cnmf_gui.engine.motion.prep import clean_frames
 from cnmf_gui.engine.motion.template import build_template, sample_indices
@@ -110,9 +109,14 @@ def estimate_motion(movie, params=None, *, progress=None, on_chunk=None) -> Moti
           movie has too few frames);
         - ``peak_snr`` (T,): how far each frame's correlation peak stands above the median of
           its search window, in standard deviations of the noise's correlation (of its bin's
-          peak when frames are binned); ``unreliable_frames`` (T,) bool: peak SNR below 8, so
+          peak when frames are binned); ``location_sd`` (T,): sd (px) of the peak's position
+          from the noise of the correlation's slope and the peak's curvature;
+          ``unreliable_frames`` (T,) bool: peak SNR below 8 or location sd above 0.5 px, so
           the shift was interpolated from trusted neighbours (or 0) instead (also in
           ``bad_frames``); ``unreliable_fraction`` of usable frames;
+          ``template_trusted_fraction``: with bins, the share of the template's own bins
+          trusted against the template without themselves (below 0.5, no frame is trusted:
+          the movie cannot be registered and is left as it is; NaN with single frames);
         - ``temporal_bin``: frames averaged per registered image (1: single frames; chosen from
           the SNR unless ``params.temporal_bin`` is set); ``predicted_precision`` (2,) and
           ``predicted_precision_single`` (2,): predicted shift sd (px, [row, col]) at that
@@ -162,6 +166,7 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
     unusable = np.zeros(T, bool)
     nonfinite = np.zeros(T, bool)
     peak_snr = np.zeros(T, np.float32)
+    location_sd = np.zeros(T, np.float32)
     unreliable = np.zeros(T, bool)
     corr_before = np.zeros(T, np.float32)
     corr_after = np.zeros(T, np.float32)
@@ -210,8 +215,9 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
                 c_pw = np.concatenate([r["pw"] for r in regs]) if shifts_pw is not None else None
                 c_unusable = np.concatenate([r["unusable"] for r in regs])
                 c_snr = np.concatenate([r["peak_snr"] for r in regs])
+                c_loc = np.concatenate([r["location_sd"] for r in regs])
                 c_clamped = np.concatenate([r["clamped"] for r in regs])
-                c_untrusted = ~c_unusable & (c_snr < MIN_PEAK_SNR)   # NaN (noise unknown) is trusted
+                c_untrusted = ~c_unusable & state.untrusted(c_snr, c_loc)
                 # Untrusted peaks take their trusted neighbours' shifts before anything is corrected.
                 fill_unreliable(c_shifts, c_pw, ~c_unusable & ~c_untrusted, times, anchor)
                 anchor = last_trusted(c_shifts, ~c_unusable & ~c_untrusted, times, anchor)
@@ -225,8 +231,9 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
                 b_pw = np.concatenate([r["pw"] for r in bres]) if shifts_pw is not None else None
                 b_unusable = np.concatenate([r["unusable"] for r in bres])
                 b_snr = np.concatenate([r["peak_snr"] for r in bres])
+                b_loc = np.concatenate([r["location_sd"] for r in bres])
                 b_clamped = np.concatenate([r["clamped"] for r in bres])
-                b_trusted = ~b_unusable & ~(b_snr < MIN_PEAK_SNR)
+                b_trusted = ~b_unusable & ~state.untrusted(b_snr, b_loc)
                 b_times = bin_centres(bins, nbin, T)
                 fill_unreliable(b_shifts, b_pw, b_trusted, b_times, anchor)
                 core = (bins >= start // nbin) & (bins < -(-stop // nbin))
@@ -237,6 +244,7 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
                 c_pw = None if b_pw is None else interpolate_to_frames(times, b_times[use], b_pw[use])
                 owner = np.arange(start, stop) // nbin - bins[0]
                 c_snr = b_snr[owner]
+                c_loc = b_loc[owner]
                 c_untrusted = ~b_unusable[owner] & ~b_trusted[owner]
                 c_clamped = b_clamped[owner]
                 del means, bres
@@ -261,6 +269,7 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
             unusable[sl] = np.concatenate([r["unusable"] for r in results])
             nonfinite[sl] = np.concatenate([r["nonfinite"] for r in results])
             peak_snr[sl] = c_snr
+            location_sd[sl] = c_loc
             unreliable[sl] = c_untrusted & ~unusable[sl]
             corr_before[sl] = np.concatenate([r["corr_before"] for r in results])
             corr_after[sl] = np.concatenate([r["corr_after"] for r in results])
@@ -318,8 +327,11 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
         "nonfinite_frames": nonfinite,
         "clamped_frames": clamped,
         "peak_snr": peak_snr,
+        # Undefined (NaN) for frames without content and peaks with no curvature.
+        "location_sd": np.where(np.isfinite(location_sd), location_sd, np.nan).astype(np.float32),
         "unreliable_frames": unreliable,
         "unreliable_fraction": float(unreliable.sum() / n_good),
+        "template_trusted_fraction": float(state.member_trust),
         "temporal_bin": float(nbin),
         "predicted_precision": np.asarray(tres.precision, np.float32),
         "predicted_precision_single": np.asarray(tres.precision_single, np.float32),

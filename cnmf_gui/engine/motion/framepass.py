@@ -43,6 +43,12 @@ from cnmf_gui.params import MotionParams
 # somewhere in a window of ~1000 lags (about 1 in 10^6 windows reaches 6); on the low-SNR Allen
 # snippet, bins of 25 frames whose surfaces were plateaus reached 6.8.
 MIN_PEAK_SNR = 8.0
+# Largest sd (px) of a trusted peak's position: the slope of the correlation that noise gives,
+# over the peak's curvature. A broad plateau (smooth structure, static illumination) can stand
+# high over the noise yet place its maximum anywhere.
+MAX_LOCATION_SD = 0.5
+# Share of the template's bins that must be trusted for anything in the movie to be trusted.
+MIN_TRUSTED_FRACTION = 0.5
 
 
 class FramePass:
@@ -74,7 +80,15 @@ class FramePass:
         # noise of unit variance in a frame produces at any lag: sqrt(H W sum |T^|^2) by
         # Parseval over the full spectrum.
         mult = half_spectrum_weights(W)[None, :]
-        self.noise_gain = math.sqrt(H * W * float((mult * np.abs(self.tspec.astype(np.complex128)) ** 2).sum()))
+        power = mult * np.abs(self.tspec.astype(np.complex128)) ** 2
+        self.noise_gain = math.sqrt(H * W * float(power.sum()))
+        # The same for the correlation's slope along rows and columns (each frequency weighted
+        # by its angular frequency squared): with the peak's curvature it gives the precision
+        # of the peak's position.
+        ky = 2 * math.pi * np.fft.fftfreq(H)[:, None]
+        kx = 2 * math.pi * np.fft.rfftfreq(W)[None, :]
+        self.slope_gain = np.array([math.sqrt(H * W * float((ky ** 2 * power).sum())),
+                                    math.sqrt(H * W * float((kx ** 2 * power).sum()))])
         self.sigma = float(tres.signal.sigma) if tres.signal is not None else math.nan
         self.crop = qc.interior(shape, margin)
         self.pc_bin = qc.pc_bin_factor(shape)
@@ -85,6 +99,18 @@ class FramePass:
             for k, img in zip(tres.member_bins, tres.member_images):
                 own = self.prep.template_spectrum(img)
                 self.member_spectra[int(k)] = (np.float32(K) * self.tspec - own) / np.float32(K - 1)
+        # How the template's own bins fare against the template without themselves: when most
+        # of them are not trusted, the few that pass are noise that happened to peak (on the
+        # low-SNR Allen snippet one bin in four did), and nothing in the movie is trusted.
+        self.member_trust = math.nan
+        self.registrar = None   # rigid shifts suffice for this check
+        if self.member_spectra:
+            ks = [int(k) for k in tres.member_bins]
+            tspec = np.stack([self.member_spectra[k] for k in ks])
+            _, _, _, peak, spread = self.shifts_of(np.asarray(tres.member_images, np.float32), tspec)
+            snr, loc = self._quality(peak, spread, np.full(len(ks), float(self.temporal_bin)))
+            self.member_trust = float(np.mean(~untrusted(snr, loc)))
+        self.hopeless = self.member_trust < MIN_TRUSTED_FRACTION
         self.registrar = None
         if p.pw_rigid:
             grid = make_patch_grid(shape, p.patch_size, p.patch_overlap)
@@ -93,23 +119,37 @@ class FramePass:
                                             p.upsample_factor, p.taper_fraction, p.highpass_sigma,
                                             extra_weight=tres.spectral_weight((ps, ps)))
 
+    def untrusted(self, peak_snr: np.ndarray, location_sd: np.ndarray) -> np.ndarray:
+        """Which shifts not to trust (all of them when the template's own bins were not)."""
+        if self.hopeless:
+            return np.ones(len(peak_snr), bool)
+        return untrusted(peak_snr, location_sd)
+
     def shifts_of(self, frames: np.ndarray, tspec=None):
-        """Rigid (and patch) shifts of clean frames: (n, 2), (n,) clamped, (n, gy, gx, 2) or None, and (n,)
-        the correlation peak over the median of the search window.
+        """Rigid (and patch) shifts of clean frames: (n, 2), (n,) clamped, (n, gy, gx, 2) or None, (n,)
+        the correlation peak over the median of the search window, and (n,) the sd of the
+        peak's position per unit noise sd (the larger of rows and columns).
 
         ``tspec`` (n, H, W // 2 + 1) gives each frame its own template spectrum.
         """
         flat = self.prep.flatten(frames)
         spec = self.prep.frame_spectra(flat)
-        shifts, clamped, peak, median = register_spectra(spec, self.tspec if tspec is None else tspec, self.shape,
-                                                         self.p.max_shift, self.p.upsample_factor, baseline=True)
+        shifts, clamped, peak, median, curv = register_spectra(
+            spec, self.tspec if tspec is None else tspec, self.shape, self.p.max_shift, self.p.upsample_factor,
+            baseline=True)
         pw = self.registrar.estimate(flat, shifts) if self.registrar is not None else None
-        return shifts, clamped, pw, peak - median
+        # Slope noise over curvature (per unit noise sd): the position's sd, per axis.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spread = np.where(curv < 0, self.slope_gain / np.abs(curv), np.inf).max(axis=1)
+        return shifts, clamped, pw, peak - median, spread
 
-    def _peak_snr(self, peak, n_avg) -> np.ndarray:
+    def _quality(self, peak, spread, n_avg):
+        """Peak SNR and position sd (px) of registered images, NaN when the noise is unknown."""
         if math.isfinite(self.sigma) and self.sigma > 0 and self.noise_gain > 0:
-            return peak / (self.sigma / np.sqrt(np.maximum(n_avg, 1)) * self.noise_gain)
-        return np.full(len(peak), np.nan)   # unknown noise: every peak is trusted
+            sd = self.sigma / np.sqrt(np.maximum(n_avg, 1))
+            return (peak / (sd * self.noise_gain)).astype(np.float32), (sd * spread).astype(np.float32)
+        nan = np.full(len(peak), np.nan, np.float32)   # unknown noise: every peak is trusted
+        return nan, nan.copy()
 
     def register_bins(self, means: np.ndarray, counts: np.ndarray, bins: np.ndarray) -> dict:
         """Step 1 for bin means: shifts, patch shifts and peak SNR of each bin.
@@ -128,15 +168,17 @@ class FramePass:
             for i, k in enumerate(bins):
                 if int(k) in self.member_spectra:
                     tspec[i] = self.member_spectra[int(k)]
-        shifts, clamped, pw, peak = self.shifts_of(means, tspec)
+        shifts, clamped, pw, peak, spread = self.shifts_of(means, tspec)
         flat = np.ptp(means.reshape(len(means), -1), axis=1) == 0 if len(means) else np.zeros(0, bool)
         unusable = (np.asarray(counts) == 0) | flat
-        snr = self._peak_snr(peak, np.asarray(counts, float)).astype(np.float32)
+        snr, loc = self._quality(peak, spread, np.asarray(counts, float))
         snr[unusable] = 0.0
+        loc[unusable] = np.inf
         shifts[unusable] = 0.0
         if pw is not None:
             pw[unusable] = 0.0
-        return {"shifts": shifts, "clamped": clamped, "pw": pw, "unusable": unusable, "peak_snr": snr}
+        return {"shifts": shifts, "clamped": clamped, "pw": pw, "unusable": unusable, "peak_snr": snr,
+                "location_sd": loc}
 
     def register(self, raw: np.ndarray) -> dict:
         """Step 1 for a batch of frames: shifts and peak SNR.
@@ -146,9 +188,10 @@ class FramePass:
         raw : ndarray of shape (n, H, W)
         """
         clean, unusable, nonfinite = clean_frames(raw)
-        shifts, clamped, pw, peak = self.shifts_of(clean)
-        snr = self._peak_snr(peak, np.ones(len(raw)))
+        shifts, clamped, pw, peak, spread = self.shifts_of(clean)
+        snr, loc = self._quality(peak, spread, np.ones(len(raw)))
         snr[unusable] = 0.0
+        loc[unusable] = np.inf
         # Frames without content have no position: their peak is noise. Hold them still here;
         # their shifts are interpolated from their neighbours after the pass.
         shifts[unusable] = 0.0
@@ -156,7 +199,7 @@ class FramePass:
         if pw is not None:
             pw[unusable] = 0.0
         return {"clean": clean, "shifts": shifts, "clamped": clamped, "pw": pw, "unusable": unusable,
-                "nonfinite": nonfinite, "peak_snr": snr.astype(np.float32)}
+                "nonfinite": nonfinite, "peak_snr": snr, "location_sd": loc}
 
     def apply(self, frames: np.ndarray, shifts, pw, out=None) -> np.ndarray:
         if pw is not None:
@@ -171,7 +214,7 @@ class FramePass:
         frames, _, _ = clean_frames(corrected[usable])
         if len(frames) == 0:
             return np.zeros((0, 2)), None
-        res, _, pw, _ = self.shifts_of(frames)
+        res, _, pw, _, _ = self.shifts_of(frames)
         pw_rms = None if pw is None else np.sqrt((pw.astype(np.float64) ** 2).sum(axis=-1).mean(axis=(1, 2)))
         return res, pw_rms
 
@@ -271,3 +314,8 @@ def interpolate_to_frames(frame_times: np.ndarray, bin_times: np.ndarray, values
     w = np.clip((frame_times - bin_times[i]) / (bin_times[i + 1] - bin_times[i]), 0.0, 1.0)
     w = w.reshape((-1,) + (1,) * (values.ndim - 1))
     return ((1.0 - w) * values[i] + w * values[i + 1]).astype(np.float32)
+
+
+def untrusted(peak_snr: np.ndarray, location_sd: np.ndarray) -> np.ndarray:
+    """Shifts not to trust: peaks too low over the noise, or placed too imprecisely (NaN: trusted)."""
+    return (peak_snr < MIN_PEAK_SNR) | (location_sd > MAX_LOCATION_SD)

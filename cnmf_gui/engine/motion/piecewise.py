@@ -31,6 +31,9 @@ from cnmf_gui.engine.motion.prep import SpectralPrep
 from cnmf_gui.engine.motion.rigid import register_spectra
 from cnmf_gui.errors import ParameterError
 
+# Patch pixels registered per call (see PatchRegistrar.estimate).
+PATCH_BATCH_PIXELS = 2 ** 20
+
 
 @dataclass(frozen=True)
 class PatchGrid:
@@ -165,22 +168,44 @@ class PatchRegistrar:
         out = np.broadcast_to(rigid[:, None, None, :], (n, gy, gx, 2)).astype(np.float32)
         if self.max_deviation == 0 or n == 0:
             return out
-        whole = np.round(rigid).astype(np.int64)
-        moved = np.empty_like(frames)
-        rows = np.arange(H)
-        cols = np.arange(W)
-        for i in range(n):
-            # J(r, c) = I(r - dy, c - dx) with whole-pixel dy, dx: an exact gather, edges held.
-            ri = np.clip(rows - whole[i, 0], 0, H - 1)
-            ci = np.clip(cols - whole[i, 1], 0, W - 1)
-            moved[i] = frames[i][ri[:, None], ci[None, :]]
-        patches = self.extract(moved)                          # (n, gy, gx, ps, ps)
         ps = self.grid.size
-        spectra = self.prep.frame_spectra(patches)          # (n, gy, gx, ps, ps//2+1)
-        residual, _, _ = register_spectra(spectra, self.template_spectra[None], (ps, ps),
-                                          self.search, self.upsample_factor)
+        whole = np.round(rigid).astype(np.int64)
+        # A few frames' patches at a time: their spectra stay below ~8 MB, which the allocator
+        # recycles; larger arrays are mapped fresh from the OS each time and every page faults
+        # on first touch (that cost as much as the FFTs themselves).
+        step = max(1, PATCH_BATCH_PIXELS // (gy * gx * ps * ps))
+        patches = np.empty((min(step, n), gy, gx, ps, ps), np.float32)
+        residual = np.empty((n, gy, gx, 2))
+        for a in range(0, n, step):
+            b = min(a + step, n)
+            for i in range(a, b):
+                self._extract_moved(frames[i], whole[i], patches[i - a])
+            spectra = self.prep.frame_spectra(patches[:b - a])          # (k, gy, gx, ps, ps//2+1)
+            residual[a:b] = register_spectra(spectra, self.template_spectra[None], (ps, ps),
+                                             self.search, self.upsample_factor)[0]
         total = whole[:, None, None, :] + residual
         dev = np.clip(total - rigid[:, None, None, :], -self.max_deviation, self.max_deviation)
         dev[:, ~self.textured] = 0.0
         out = (rigid[:, None, None, :] + dev).astype(np.float32)
         return out
+
+    def _extract_moved(self, frame: np.ndarray, whole: np.ndarray, out: np.ndarray) -> None:
+        """Patches of ``frame`` moved by the whole-pixel shift ``whole`` (edges held), into ``out``.
+
+        The moved frame is ``J(r, c) = I(r - dy, c - dx)``: a patch at (a, b) of J is the block
+        of I at (a - dy, b - dx), copied as is unless it crosses the frame's edge.
+        """
+        H, W = frame.shape
+        ps = self.grid.size
+        dy, dx = int(whole[0]), int(whole[1])
+        for i, a in enumerate(self.grid.row_starts):
+            r0 = int(a) - dy
+            rows = None if 0 <= r0 and r0 + ps <= H else np.clip(np.arange(r0, r0 + ps), 0, H - 1)
+            for j, b in enumerate(self.grid.col_starts):
+                c0 = int(b) - dx
+                if rows is None and 0 <= c0 and c0 + ps <= W:
+                    out[i, j] = frame[r0:r0 + ps, c0:c0 + ps]
+                    continue
+                ri = np.arange(r0, r0 + ps) if rows is None else rows
+                ci = np.clip(np.arange(c0, c0 + ps), 0, W - 1)
+                out[i, j] = frame[np.clip(ri, 0, H - 1)[:, None], ci[None, :]]

@@ -131,6 +131,10 @@ def integer_peak(cross: np.ndarray, shape, max_shift: tuple[int, int], baseline:
         true shift is probably larger than the window allows.
     median : ndarray of shape (n,), float64
         Only with ``baseline``: the median correlation over the search window.
+    vertex : ndarray of shape (n, 2), float64
+        Always last: the peak refined by the parabola through it and its integer neighbours
+        along each axis (a coarse sub-pixel start; the peak itself where a neighbour is
+        outside the evaluated lags).
     """
     H, W = shape
     my, mx = int(max_shift[0]), int(max_shift[1])
@@ -160,9 +164,24 @@ def integer_peak(cross: np.ndarray, shape, max_shift: tuple[int, int], baseline:
     if ex_lim > mx:
         gx = g[idx, py + ey_lim - my, np.where(peak[:, 1] > 0, ex_lim + mx + 1, ex_lim - mx - 1)]
         pushing[:, 1] = (np.abs(peak[:, 1]) == mx) & (gx > best)
+    # Parabolas through the integer neighbours (the evaluated lags reach one beyond the window
+    # where the frame allows).
+    gy0 = py + ey_lim - my
+    gx0 = px + ex_lim - mx
+    vertex = peak.astype(float)
+    ok_y = (gy0 >= 1) & (gy0 <= g.shape[1] - 2)
+    ok_x = (gx0 >= 1) & (gx0 <= g.shape[2] - 2)
+    cy = np.clip(gy0, 1, g.shape[1] - 2)
+    cx = np.clip(gx0, 1, g.shape[2] - 2)
+    vy = _parabola_vertex(g[idx, cy - 1, gx0].astype(float), g[idx, cy, gx0].astype(float),
+                          g[idx, cy + 1, gx0].astype(float))
+    vx = _parabola_vertex(g[idx, gy0, cx - 1].astype(float), g[idx, gy0, cx].astype(float),
+                          g[idx, gy0, cx + 1].astype(float))
+    vertex[:, 0] += np.where(ok_y, vy, 0.0)
+    vertex[:, 1] += np.where(ok_x, vx, 0.0)
     if baseline:
-        return peak, pushing, np.median(inner.reshape(n, -1), axis=1).astype(float)
-    return peak, pushing
+        return peak, pushing, np.median(inner.reshape(n, -1), axis=1).astype(float), vertex
+    return peak, pushing, vertex
 
 
 def _parabola_vertex(left, mid, right):
@@ -173,11 +192,12 @@ def _parabola_vertex(left, mid, right):
     return np.clip(np.nan_to_num(off), -0.5, 0.5)
 
 
-def refine_peak(cross: np.ndarray, shape, start: np.ndarray, upsample_factor: int, finish: str = "parabola"):
+def refine_peak(cross: np.ndarray, shape, start: np.ndarray, upsample_factor: int, finish: str = "parabola",
+                reach: float = 0.625):
     """Sub-pixel maximum of the cross-correlation near ``start``.
 
-    The correlation is evaluated by matrix DFT on a grid of 1/8 px covering +-0.625 px around
-    ``start`` (Guizar-Sicairos et al. 2008, first stage). Then either
+    The correlation is evaluated by matrix DFT on a grid of 1/8 px covering +-``reach`` px
+    around ``start`` (Guizar-Sicairos et al. 2008, first stage). Then either
 
     - ``finish="dft"``: a second grid at 1/upsample_factor px spanning +-(1/8 + 1/usf) px
       around the best first-stage lag (the exact maximum on the final grid); or
@@ -191,26 +211,31 @@ def refine_peak(cross: np.ndarray, shape, start: np.ndarray, upsample_factor: in
     cross : ndarray of shape (n, H, W // 2 + 1), complex64
     shape : (int, int)
     start : ndarray of shape (n, 2)
-        Integer (or coarse) peak, within 0.5 px of the true maximum.
+        Integer (or coarse) peak, within ``reach - 1/8`` px of the true maximum.
     upsample_factor : int
         Final grid step is ``1 / upsample_factor`` px.
     finish : {"dft", "parabola"}
+    reach : float
+        Half-width of the first-stage grid, px.
 
     Returns
     -------
     shift : ndarray of shape (n, 2), float64
     value : ndarray of shape (n,), float64
         Correlation at the best evaluated lag (same scale as :func:`correlation_at`).
+    edge : ndarray of shape (n,), bool
+        The best first-stage lag was on the grid's border: the maximum may lie beyond it.
+    curvature : ndarray of shape (n, 2), float64
+        Second difference of the correlation at the best first-stage lag along rows and
+        columns, per px^2 (negative at a maximum; 0 where not measured).
     """
     start = np.asarray(start, float)
     n = start.shape[0]
     if upsample_factor <= 1 or n == 0:
         g = correlation_at(cross, shape, start[:, :1], start[:, 1:])
-        return start.copy(), g.reshape(n).astype(float)
+        return start.copy(), g.reshape(n).astype(float), np.zeros(n, bool), np.zeros((n, 2))
     step = 1.0 / min(upsample_factor, _COARSE_UPSAMPLE)
-    # The integer peak is within half a pixel of the maximum; one more step on each side gives
-    # the parabola its neighbours (+-0.75 px cost 40 % more for the same accuracy).
-    half = int(math.ceil(0.625 / step - 1e-9))
+    half = int(math.ceil(reach / step - 1e-9))
     offsets = np.arange(-half, half + 1) * step
     g = correlation_near(cross, shape, start, offsets)
     L = len(offsets)
@@ -218,12 +243,14 @@ def refine_peak(cross: np.ndarray, shape, start: np.ndarray, upsample_factor: in
     iy, ix = np.divmod(g.reshape(n, -1).argmax(axis=1), L)
     center = start + np.stack([offsets[iy], offsets[ix]], axis=1)
     value = g[idx, iy, ix].astype(float)
+    edge = (iy == 0) | (iy == L - 1) | (ix == 0) | (ix == L - 1)
+    iy_in = np.clip(iy, 1, L - 2)
+    ix_in = np.clip(ix, 1, L - 2)
+    gy = g[idx[:, None], iy_in[:, None] + np.arange(-1, 2), ix[:, None]].astype(float)
+    gx = g[idx[:, None], iy[:, None], ix_in[:, None] + np.arange(-1, 2)].astype(float)
+    curvature = np.stack([gy[:, 0] - 2 * gy[:, 1] + gy[:, 2], gx[:, 0] - 2 * gx[:, 1] + gx[:, 2]], axis=1) / step ** 2
     if upsample_factor > _COARSE_UPSAMPLE:
         if finish == "parabola":
-            iy_in = np.clip(iy, 1, L - 2)
-            ix_in = np.clip(ix, 1, L - 2)
-            gy = g[idx[:, None], iy_in[:, None] + np.arange(-1, 2), ix[:, None]].astype(float)
-            gx = g[idx[:, None], iy[:, None], ix_in[:, None] + np.arange(-1, 2)].astype(float)
             dy = np.where((iy > 0) & (iy < L - 1), _parabola_vertex(gy[:, 0], gy[:, 1], gy[:, 2]), 0.0)
             dx = np.where((ix > 0) & (ix < L - 1), _parabola_vertex(gx[:, 0], gx[:, 1], gx[:, 2]), 0.0)
             center = center + step * np.stack([dy, dx], axis=1)
@@ -236,7 +263,7 @@ def refine_peak(cross: np.ndarray, shape, start: np.ndarray, upsample_factor: in
             value = g[idx, iy, ix].astype(float)
     # Snap to the final grid so results do not carry float noise from the stage sums.
     center = np.round(center * upsample_factor) / upsample_factor
-    return center, value
+    return center, value, edge, curvature
 
 
 def register_spectra(frame_spectra: np.ndarray, template_spectrum: np.ndarray, shape,
@@ -259,7 +286,7 @@ def register_spectra(frame_spectra: np.ndarray, template_spectrum: np.ndarray, s
     finish : {"dft", "parabola"}
         Last refinement step (see :func:`refine_peak`).
     baseline : bool
-        Also return the median correlation over the search window.
+        Also return the median correlation over the search window and the peak's curvature.
 
     Returns
     -------
@@ -273,6 +300,10 @@ def register_spectra(frame_spectra: np.ndarray, template_spectrum: np.ndarray, s
         Only with ``baseline``: the median correlation over the search window (same scale).
         ``peak - median`` is how far the peak stands out of the correlation surface: a broad
         plateau (smooth structure, or no structure) puts its maximum wherever noise tips it.
+    curvature : ndarray of shape (..., 2), float64
+        Only with ``baseline``: second derivative of the correlation at the peak along rows
+        and columns (per px^2, same scale): with the noise of the correlation's slope it gives
+        how precisely the peak is placed.
 
     Notes
     -----
@@ -289,12 +320,22 @@ def register_spectra(frame_spectra: np.ndarray, template_spectrum: np.ndarray, s
     cap = (max(0, min(int(math.floor(max_shift)), (H - 1) // 2 - 1)),
            max(0, min(int(math.floor(max_shift)), (W - 1) // 2 - 1)))
     found = integer_peak(cross, shape, cap, baseline)
-    peak, pushing = found[0], found[1]
-    shifts, value = refine_peak(cross, shape, peak, upsample_factor, finish)
+    peak, pushing, vertex = found[0], found[1], found[-1]
+    # Start from the parabola through the integer neighbours (usually within a few tenths of a
+    # pixel of the maximum): a 9 x 9 grid of +-1/2 px then suffices (two thirds of the DFT
+    # points of the 11 x 11 grid around the integer peak). Where the best point lands on its
+    # border (5 % of patches on synthetic movies; a 7 x 7 grid missed 21 %), the larger grid
+    # around the integer peak decides.
+    shifts, value, edge, curv = refine_peak(cross, shape, vertex, upsample_factor, finish, reach=0.5)
+    if edge.any():
+        redo = np.flatnonzero(edge)
+        shifts[redo], value[redo], _, curv[redo] = refine_peak(cross[redo], shape, peak[redo], upsample_factor,
+                                                               finish)
     limit = float(max_shift)
     over = np.abs(shifts) > limit + 0.5 / max(upsample_factor, 1)
     clamped = (pushing | over).any(axis=1)
     shifts = np.clip(shifts, -limit, limit)
     if baseline:
-        return shifts.reshape(lead + (2,)), clamped.reshape(lead), value.reshape(lead), found[2].reshape(lead)
+        return (shifts.reshape(lead + (2,)), clamped.reshape(lead), value.reshape(lead), found[2].reshape(lead),
+                curv.reshape(lead + (2,)))
     return shifts.reshape(lead + (2,)), clamped.reshape(lead), value.reshape(lead)
