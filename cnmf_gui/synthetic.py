@@ -421,7 +421,9 @@ def make_movie(n_frames: int = 1000, shape: tuple[int, int] = (128, 128), n_neur
 
     # --- render frame by frame (memory: the output plus a few canvases)
     movie = np.empty((T, H, W), np.float32)
-    foot_flat = foot_c.reshape(K, CH * CW)
+    # Footprints cover a few hundred pixels each: a sparse product per frame is ~100x cheaper
+    # than a dense (K x pixels) one on large fields.
+    foot_flat = sp.csr_matrix(foot_c.reshape(K, CH * CW).T)
     bg_flat = bg_spatial_c.reshape(nb, -1)
     ky = np.fft.fftfreq(CH)[:, None]
     kx = np.fft.rfftfreq(CW)[None, :]
@@ -429,7 +431,7 @@ def make_movie(n_frames: int = 1000, shape: tuple[int, int] = (128, 128), n_neur
     rows_c = np.arange(CH, dtype=float)
     cols_c = np.arange(CW, dtype=float)
     for t in range(T):
-        clean = ((traces[:, t] + baselines) @ foot_flat + bg_temporal[:, t] @ bg_flat).reshape(CH, CW)
+        clean = (foot_flat @ (traces[:, t] + baselines) + bg_temporal[:, t] @ bg_flat).reshape(CH, CW)
         if motion is None:
             frame = clean
         elif motion == "rigid":
@@ -439,9 +441,9 @@ def make_movie(n_frames: int = 1000, shape: tuple[int, int] = (128, 128), n_neur
             rr = rows_c[m:m + H, None] - disp[t, 0] - dy
             cc = cols_c[None, m:m + W] - disp[t, 1] - dx
             frame = ndimage.map_coordinates(clean, [rr, cc], order=3, mode="wrap")
-        frame = np.clip(frame, 0.0, None)
-        sd = np.sqrt(read ** 2 + shot_noise_gain * frame)
-        movie[t] = frame + sd * rng.standard_normal((H, W))
+        frame = np.clip(frame, 0.0, None).astype(np.float32)
+        sd = np.sqrt(np.float32(read ** 2) + np.float32(shot_noise_gain) * frame)
+        movie[t] = frame + sd * rng.standard_normal((H, W), dtype=np.float32)
 
     crop = (slice(None), slice(m, m + H), slice(m, m + W))
     footprints = foot_c[crop].astype(np.float32)
