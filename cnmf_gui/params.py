@@ -186,7 +186,7 @@ class MotionParams(_Stage):
     taper_fraction: float = param(0.1, "Width of the spatial taper (Tukey window) as a fraction of the frame.",
                                   low=0.0, high=0.5)
     patch_size: int = param(64, "Side of a piecewise-rigid patch.", unit="px", low=8)
-    patch_overlap: int = param(32, "Overlap of neighbouring patches.", unit="px", low=0)
+    patch_overlap: int = param(16, "Overlap of neighbouring patches.", unit="px", low=0)
     max_deviation_rigid: float = param(3.0, "Largest deviation of a patch's shift from the rigid shift.",
                                        unit="px", low=0.0)
     chunk_frames: int = param(256, "Frames processed per chunk (bounds memory).", unit="frames", low=1)

@@ -51,7 +51,8 @@ def test_nonrigid_field_recovered_patch_wise(nonrigid):
     sm, rigid, pw = nonrigid
     T, H, W = sm.movie.shape
     assert pw.shifts_pw.shape == (T, 3, 3, 2) and pw.patch_centers.shape == (3, 3, 2)
-    grid = make_patch_grid((H, W), 64, 32)
+    p = MotionParams()
+    grid = make_patch_grid((H, W), p.patch_size, p.patch_overlap)
     truth = patch_truth(sm.shift_field, grid)
     patch_err = fluctuation_rmse(pw.shifts_pw - truth)
     rigid_err = fluctuation_rmse(rigid.shifts[:, None, None, :] - truth)
