@@ -178,8 +178,8 @@ class MotionParams(_Stage):
                                  low=1, high=1000)
     template_frames: int = param(200, "Frames averaged for the initial template.", unit="frames", low=1)
     template_iterations: int = param(2, "Rounds of template refinement from aligned frames.", low=0, high=10)
-    temporal_bin: int = param(0, "Frames averaged (running mean) before each shift is estimated, for noisy "
-                                 "movies: 0 = chosen from the movie's signal-to-noise ratio, 1 = single frames.",
+    temporal_bin: int = param(0, "Frames averaged per shift estimate for noisy movies (shifts are interpolated "
+                                 "between bins): 0 = chosen from the movie's signal-to-noise ratio, 1 = single frames.",
                               unit="frames", low=0)
     highpass_sigma: float = param(0.0, "Gaussian high-pass width applied before matching (0 = off; "
                                        "use 3 to 10 for one-photon data).", unit="px", low=0.0)

@@ -10,7 +10,7 @@ Convention: applying ``[dy, dx]`` to an image ``I`` gives ``J(r, c) = I(r - dy, 
 ``MotionResult.shifts`` holds the shift applied to each raw frame to align it with the template.
 
 Modules: ``prep`` (template window, spectra), ``rigid`` (peak search and upsampled-DFT
-refinement), ``piecewise`` (patches), ``template``, ``snr`` (signal and noise spectra, predicted
+refinement), ``piecewise`` (patches), ``seed`` and ``template``, ``snr`` (signal and noise spectra, predicted
 precision), ``binning`` (temporal bins for noisy movies), ``warp`` (interpolation kernels),
 ``parallel`` (threads), ``metrics`` (QC), ``framepass`` (per-batch work and untrusted peaks),
 ``estimate`` (the chunked pass), ``corrected`` (the lazy view).

@@ -221,6 +221,7 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
                 # Untrusted peaks take their trusted neighbours' shifts before anything is corrected.
                 fill_unreliable(c_shifts, c_pw, ~c_unusable & ~c_untrusted, times, anchor)
                 anchor = last_trusted(c_shifts, ~c_unusable & ~c_untrusted, times, anchor)
+                cleaned = [(r["clean"], r["unusable"], r["nonfinite"]) for r in regs]
                 del regs
             else:
                 bins = np.arange(lo // nbin, -(-hi // nbin))
@@ -247,11 +248,14 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
                 c_loc = b_loc[owner]
                 c_untrusted = ~b_unusable[owner] & ~b_trusted[owner]
                 c_clamped = b_clamped[owner]
+                cleaned = None
                 del means, bres
             corrected = np.empty((n, H, W), np.float32)
 
-            def finish(a, b, raw=raw, corrected=corrected, start=start, c_shifts=c_shifts, c_pw=c_pw):
-                clean, unus, nonf = clean_frames(raw[a:b])
+            def finish(a, b, raw=raw, corrected=corrected, start=start, c_shifts=c_shifts, c_pw=c_pw,
+                       cleaned=cleaned):
+                # Single frames were cleaned for registration in the same batches: reuse them.
+                clean, unus, nonf = clean_frames(raw[a:b]) if cleaned is None else cleaned[a // batch]
                 reg = {"clean": clean, "shifts": c_shifts[a:b], "pw": None if c_pw is None else c_pw[a:b],
                        "unusable": unus, "nonfinite": nonf}
                 ra = residual_at[(residual_at >= start + a) & (residual_at < start + b)] - start - a
@@ -297,7 +301,7 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
             if on_chunk is not None:
                 on_chunk(start, corrected)
             checkpoint(progress, 0.1 + 0.85 * stop / T, f"motion: frame {stop} of {T}")
-            del raw, corrected, results, block
+            del raw, corrected, results, block, cleaned
 
     checkpoint(progress, 0.95, "motion: metrics")
     usable = ~unusable

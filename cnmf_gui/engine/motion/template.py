@@ -17,8 +17,8 @@ frame wherever it was first put. After each round the split-half spectra of the 
 (:mod:`~cnmf_gui.engine.motion.snr`) give the noise level, the template's Wiener weight and
 the precision a single frame can be registered to. When that precision is worse than
 ``TARGET_PRECISION``, the template is rebuilt the same way from means of ``n`` consecutive
-frames (:mod:`~cnmf_gui.engine.motion.binning`) and the correction pass registers running
-means of ``n`` frames.
+frames on a fixed grid (:mod:`~cnmf_gui.engine.motion.binning`) and the correction pass
+registers the means of those bins.
 
 References
 ----------
@@ -36,14 +36,13 @@ import numpy as np
 
 from cnmf_gui.engine.motion import snr
 from cnmf_gui.engine.motion.binning import read_bins, template_bins
-from cnmf_gui.engine.motion.metrics import bin_frames
 from cnmf_gui.engine.motion.parallel import batch_size, map_batches
 from cnmf_gui.engine.motion.prep import SpectralPrep, clean_frames, static_background
 from cnmf_gui.engine.motion.rigid import register_spectra
+from cnmf_gui.engine.motion.seed import (_binned, correlate_rows, read_frames, sample_indices,  # noqa: F401
+                                         seed_template)
 from cnmf_gui.engine.motion.warp import shift_frames
 from cnmf_gui.progress import checkpoint
-
-SEED_NEIGHBOURS = 20
 # Predicted standard deviation (px per axis) a registration should reach; frames are averaged
 # in time until it does. Averaging more also averages the motion itself (on synthetic movies
 # with noise 5x the spike size, 4-8 frames per bin gave 0.34 px RMSE, 32 frames 0.92 px).
@@ -51,99 +50,9 @@ TARGET_PRECISION = 0.25
 # Expected correlation peak over the noise's standard deviation that a registration needs: the
 # noise alone reaches about 4 somewhere in a search window of a few thousand lags.
 MIN_PEAK_SNR = 10.0
-# Longest automatic running mean, and at least this many independent bins over the movie.
+# Longest automatic bin, and at least this many bins over the movie.
 MAX_BIN = 64
 MIN_BINS = 4
-
-
-def read_frames(movie, indices) -> np.ndarray:
-    """Frames ``indices`` (sorted, unique) of a movie that only promises slicing.
-
-    Consecutive indices are read as one slice, so a dense sample costs one read.
-
-    Returns
-    -------
-    ndarray of shape (len(indices), H, W), the movie's dtype
-    """
-    indices = np.asarray(indices, np.int64)
-    if len(indices) == 0:
-        return np.zeros((0,) + tuple(movie.shape[1:]), np.float32)
-    breaks = np.flatnonzero(np.diff(indices) != 1) + 1
-    runs = np.split(indices, breaks)
-    parts = [np.asarray(movie[int(r[0]):int(r[-1]) + 1]) for r in runs]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-
-
-def sample_indices(n_frames: int, n_sample: int) -> np.ndarray:
-    """``n_sample`` frame indices spread evenly over ``range(n_frames)`` (unique, sorted)."""
-    n_sample = max(1, min(int(n_sample), int(n_frames)))
-    return np.unique(np.round(np.linspace(0, n_frames - 1, n_sample)).astype(np.int64))
-
-
-def _binned(frames: np.ndarray, target: int = 64) -> np.ndarray:
-    """Frames averaged in square bins so the longer side is about ``target`` px; (n, P) float32."""
-    n, H, W = frames.shape
-    b = max(1, int(math.ceil(max(H, W) / target)))
-    if H // b == 0 or W // b == 0:
-        b = 1
-    return bin_frames(frames, b).reshape(n, -1)
-
-
-def correlate_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of each row of ``a`` with ``b`` (or each pair of rows of a and b).
-
-    Rows with no variance get 0, never NaN.
-
-    Parameters
-    ----------
-    a : ndarray of shape (n, P)
-    b : ndarray of shape (P,) or (n, P)
-
-    Returns
-    -------
-    ndarray of shape (n,), float64
-    """
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
-    a = a - a.mean(axis=-1, keepdims=True)
-    b = b - b.mean(axis=-1, keepdims=True)
-    num = (a * b).sum(axis=-1)
-    den = np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-
-
-def seed_template(frames: np.ndarray, usable: np.ndarray, k: int = SEED_NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of the most mutually similar frames of a sample.
-
-    Parameters
-    ----------
-    frames : ndarray of shape (n, H, W), float32, finite
-    usable : ndarray of shape (n,), bool
-    k : int
-        Neighbours averaged with the seed frame.
-
-    Returns
-    -------
-    template : ndarray of shape (H, W), float32
-    members : ndarray of shape (m,), int64
-        The frames averaged.
-    """
-    idx = np.flatnonzero(usable)
-    if len(idx) == 0:
-        members = np.arange(len(frames))
-        return (frames.mean(axis=0) if len(frames) else np.zeros(frames.shape[1:], np.float32)), members
-    if len(idx) <= 2:
-        return frames[idx].mean(axis=0), idx
-    z = _binned(frames)[idx].astype(np.float64)
-    z -= z.mean(axis=1, keepdims=True)
-    norm = np.linalg.norm(z, axis=1)
-    z /= np.where(norm > 0, norm, 1.0)[:, None]
-    corr = z @ z.T
-    k = min(k, len(idx))
-    top = -np.sort(-corr, axis=1)[:, :k]
-    seed = int(np.argmax(top.mean(axis=1)))
-    members = idx[np.argsort(-corr[seed])[:k]]
-    return frames[members].mean(axis=0), np.sort(members)
 
 
 @dataclass
@@ -163,12 +72,12 @@ class TemplateResult:
     background : ndarray of shape (H, W), float32, or None
         Static smooth background removed before registration (high-pass registration only).
     temporal_bin : int
-        Frames averaged (running mean) around each frame before registering it.
+        Frames per bin: the pass registers bin means and interpolates shifts to frames.
     signal : SignalNoise or None
         Structure and noise spectra in single-frame units (None with fewer than 2 usable
         frames in the sample).
     precision : ndarray of shape (2,)
-        Predicted standard deviation (px) of a shift, [row, col], registering running means of
+        Predicted standard deviation (px) of a shift, [row, col], registering means of
         ``temporal_bin`` frames (NaN when unknown).
     precision_single : ndarray of shape (2,)
         The same for single frames.
@@ -263,7 +172,7 @@ def _build(frames, usable, prep, params, order, n_workers, progress, label, span
 
 
 def _build_halves(frames, usable, n_avg, prep_kw, params, order, n_workers, extra_weight, progress, label="",
-                  span=(0.0, 1.0)):
+                  span=(0.0, 1.0), keep_members=True):
     """Two independent templates from interleaved halves, their spectra, and their average.
 
     Each half is aligned among itself only, so noise that alignment made coherent within one
@@ -278,8 +187,8 @@ def _build_halves(frames, usable, n_avg, prep_kw, params, order, n_workers, extr
         In single-frame units (None with fewer than 4 usable images).
     members : ndarray of shape (K,), int64
         Images in the template, which is the mean of ``member_images``.
-    member_images : ndarray of shape (K, H, W), float32
-        Those images as aligned in the template.
+    member_images : ndarray of shape (K, H, W), float32, or None
+        Those images as aligned in the template (None unless ``keep_members``).
     """
     H, W = frames.shape[1:]
     prep = SpectralPrep((H, W), extra_weight=extra_weight, **prep_kw)
@@ -287,7 +196,7 @@ def _build_halves(frames, usable, n_avg, prep_kw, params, order, n_workers, extr
     if len(idx) < 4:
         template, shifts, members, source = _build(frames, usable, prep, params, order, n_workers, progress,
                                                    label, span)
-        return template, shifts, None, members, source[members]
+        return template, shifts, None, members, source[members] if keep_members else None
     ia, ib = idx[0::2], idx[1::2]
     mid = 0.5 * (span[0] + span[1])
     ta, sa, ma, source_a = _build(frames[ia], np.ones(len(ia), bool), prep, params, order, n_workers, progress,
@@ -306,7 +215,10 @@ def _build_halves(frames, usable, n_avg, prep_kw, params, order, n_workers, extr
     shifts[ib] = sb + d
     shifts[~usable] = np.median(shifts[usable], axis=0)
     members = np.concatenate([ia[ma], ib[mb]])
-    member_images = np.concatenate([source_a[ma], shift_frames(source_b[mb], np.broadcast_to(d, (kb, 2)), order=order)])
+    member_images = None
+    if keep_members:
+        member_images = np.concatenate([source_a[ma],
+                                        shift_frames(source_b[mb], np.broadcast_to(d, (kb, 2)), order=order)])
     return template, shifts, signal, members, member_images
 
 
@@ -345,7 +257,7 @@ def build_template(movie, params, *, order: int = 3, n_workers: int = 1, progres
     prep_kw = dict(taper_fraction=params.taper_fraction, highpass_sigma=params.highpass_sigma,
                    margin=int(math.ceil(params.max_shift)), background=background)
     template, shifts, signal, _, _ = _build_halves(frames, usable, 1.0, prep_kw, params, order, n_workers, None,
-                                                   progress, span=(0.05, 0.5))
+                                                   progress, span=(0.05, 0.5), keep_members=False)
     member_bins = member_images = None
     prec1 = prec = np.full(2, np.nan)
     if signal is not None:
