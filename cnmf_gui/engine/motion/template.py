@@ -119,15 +119,27 @@ def _register_loo(frames, template, members, source, prep, params, n_workers) ->
 
     def register(a, b):
         fs = prep.frame_spectra(prep.flatten(frames[a:b]))
-        own = np.flatnonzero(pos[a:b] >= 0)
-        ts = spec
-        if K >= 2 and len(own):
-            ts = np.broadcast_to(spec, fs.shape).copy()
-            own_spec = prep.template_spectrum(source[members[pos[a:b][own]]])
-            ts[own] = (np.float32(K) * spec - own_spec) / np.float32(K - 1)
-        return register_spectra(fs, ts, (H, W), params.max_shift, params.upsample_factor)[0]
+        own = np.flatnonzero(pos[a:b] >= 0) if K >= 2 else np.zeros(0, np.int64)
+        if len(own) == 0:
+            return register_spectra(fs, spec, (H, W), params.max_shift, params.upsample_factor)[0]
+        out = np.empty((b - a, 2))
+        rest = np.setdiff1d(np.arange(b - a), own)
+        if len(rest):
+            out[rest] = register_spectra(fs[rest], spec, (H, W), params.max_shift, params.upsample_factor)[0]
+        own_spec = prep.template_spectrum(source[members[pos[a:b][own]]])
+        own_spec = (np.float32(K) * spec - own_spec) / np.float32(K - 1)
+        out[own] = register_spectra(fs[own], own_spec, (H, W), params.max_shift, params.upsample_factor)[0]
+        return out
 
     return np.concatenate(map_batches(register, len(frames), batch_size(H * W), n_workers))
+
+
+def _mean_of(stack: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``stack[idx].mean(0)`` as float32 without copying the selected images."""
+    acc = np.zeros(stack.shape[1:], np.float64)
+    for i in idx:
+        acc += stack[i]
+    return (acc / max(len(idx), 1)).astype(np.float32)
 
 
 def _build(frames, usable, prep, params, order, n_workers, progress, label, span=(0.0, 1.0)):
@@ -163,7 +175,7 @@ def _build(frames, usable, prep, params, order, n_workers, progress, label, span
         keep = usable & (corr >= np.median(corr[usable])) if usable.sum() >= 4 else usable
         members = np.flatnonzero(keep)
         source = aligned
-        template = aligned[members].mean(axis=0)
+        template = _mean_of(aligned, members)
         if last:
             # The sample's shifts against the final template are the last ones minus the
             # centre (to within the refinement's change): no extra registration round.
