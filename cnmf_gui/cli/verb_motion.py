@@ -116,5 +116,10 @@ def _summary(result, T: int, elapsed: float, written: list) -> None:
         after = np.nanmax(m["pc_shift_after"]) if np.isfinite(m["pc_shift_after"]).any() else float("nan")
         print(f"PC motion:    {before:.2f} -> {after:.2f} px (largest along the leading components)")
     print(f"bad frames:   {int(np.sum(m['bad_frames']))}")
+    from cnmf_gui.engine.motion.metrics import reliability_warning
+
+    warning = reliability_warning(m)
+    if warning:
+        print(f"cnmf-gui motion: warning: {warning}", file=sys.stderr)
     for path in written:
         print(f"wrote:        {path}")

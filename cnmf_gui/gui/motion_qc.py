@@ -95,6 +95,12 @@ class MotionQC(QWidget):
         parts.append(f"{bad.size} bad frame{'s' * (bad.size != 1)}")
         if motion.clamped:
             parts.append(f"{motion.clamped} shifts clamped at max_shift")
+        from cnmf_gui.engine.motion.metrics import reliability_warning
+
+        warning = reliability_warning(m)
+        if warning:
+            parts.insert(0, f"WARNING: {warning}")
+        self.summary.setStyleSheet("color: rgb(200, 60, 0); font-weight: bold;" if warning else "")
         self.summary.setText("; ".join(parts))
         self._on_frame(self.session.frame)
 

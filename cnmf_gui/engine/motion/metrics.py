@@ -251,3 +251,24 @@ def pc_motion(frames: np.ndarray, *, n_components: int = 3, bin_factor: int = 1,
                                        (h, w), max(h, w) / 4, upsample_factor)
         out[j] = float(np.hypot(*shift[0])) * bin_factor
     return out
+
+
+def reliability_warning(metrics: dict) -> str | None:
+    """One sentence for the user when registration could not be trusted, else None.
+
+    Parameters
+    ----------
+    metrics : dict
+        ``MotionResult.metrics``; reads ``template_trusted_fraction`` (share of the template's
+        own bins whose correlation peak passed the trust test) and ``unreliable_fraction``
+        (share of frames whose shift failed it and was interpolated from neighbours).
+    """
+    trusted = metrics.get("template_trusted_fraction")
+    unreliable = metrics.get("unreliable_fraction")
+    if trusted is not None and float(trusted) < 0.5:
+        return ("registration not possible: the movie is too noisy for a trustworthy template, "
+                "so frames were left uncorrected")
+    if unreliable is not None and float(unreliable) > 0.2:
+        return (f"{float(unreliable):.0%} of frames had no trustworthy shift and took their "
+                "neighbours' (check the motion QC)")
+    return None

@@ -1,0 +1,46 @@
+"""The user is told when registration could not be trusted (CLI and motion QC panel)."""
+
+import numpy as np
+import pytest
+
+from cnmf_gui.cli import main
+from cnmf_gui.engine.motion.metrics import reliability_warning
+from tests.conftest import data_file
+
+
+def test_reliability_warning_thresholds():
+    assert reliability_warning({"template_trusted_fraction": 1.0, "unreliable_fraction": 0.0}) is None
+    assert "not possible" in reliability_warning({"template_trusted_fraction": 0.25})
+    assert "35%" in reliability_warning({"template_trusted_fraction": 1.0, "unreliable_fraction": 0.35})
+    assert reliability_warning({}) is None
+
+
+@pytest.mark.realdata
+def test_motion_verb_warns_on_the_noisy_allen_snippet(tmp_path, capsys):
+    src = data_file("small/allen/792757260_test_data.h5")
+    out = tmp_path / "corrected.h5"
+    assert main(["motion", f"{src}:/input_frames", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: registration not possible" in err
+    assert out.exists()
+
+
+def test_motion_qc_panel_shows_the_warning(qtbot):
+    from cnmf_gui.app import configure_pyqtgraph
+    from cnmf_gui.gui.motion_qc import MotionQC
+    from cnmf_gui.results import MotionResult
+    from cnmf_gui.session import Session
+    from cnmf_gui.synthetic import make_session
+
+    configure_pyqtgraph()
+    data, synth = make_session(n_frames=40, shape=(32, 32), n_neurons=2)
+    T = 40
+    data.motion = MotionResult(
+        shifts=np.zeros((T, 2), np.float32), template=np.zeros((32, 32), np.float32),
+        metrics={"corr_before": np.zeros(T), "corr_after": np.zeros(T), "bad_frames": np.ones(T, bool),
+                 "template_trusted_fraction": 0.0, "unreliable_fraction": 1.0})
+    session = Session()
+    panel = MotionQC(session)
+    qtbot.addWidget(panel)
+    session.set_data(data, movie=synth.movie)
+    assert panel.summary.text().startswith("WARNING: registration not possible")
