@@ -19,7 +19,7 @@ the other:
   extraction, deconvolution and classification on (benchmarks/e2e_suite2p.py).
 
 Wall time is that of the whole process (interpreter start, imports, reading the TIFF, writing
-results): what a user waits for. Both tools first run once, untimed, on a small movie, so that
+results): what a user waits for; each process's peak resident set is printed as well. Both tools first run once, untimed, on a small movie, so that
 compiled caches (numba, torch) and the page cache of the libraries are warm for both. suite2p
 runs with its default registration metrics (they need >= 1500 frames); the table also gives the
 ratio against suite2p without them (its wall time minus its own ``registration_metrics`` time).
@@ -114,19 +114,31 @@ def truth_for(truth: SimpleNamespace, estimated_shifts) -> tuple[SimpleNamespace
                            spikes=truth.spikes), offset
 
 
+# A small launcher starts each tool and reports its wall time and peak resident set. A child's
+# ru_maxrss starts from the resident set of the process that forked it (Linux carries the high
+# water mark across fork and exec), and this process holds the truth and the scoring arrays, so
+# the tool is started from a launcher of a few MB instead.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+t0 = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - t0
+with open(sys.argv[1], "w") as fh:
+    json.dump({"wall_s": wall, "code": os.waitstatus_to_exitcode(status), "peak_mb": usage.ru_maxrss / 1024}, fh)
+"""
+
+
 def timed_process(cmd: list[str], log: Path) -> dict:
-    """Run ``cmd`` with stdout/stderr to ``log``.{out,err}; wall seconds, exit code, peak RSS."""
+    """Run ``cmd`` with stdout/stderr to ``log``.{out,err}; wall seconds, exit code, peak RSS (MB)."""
     load = os.getloadavg()[0]
     with open(f"{log}.out", "w") as out, open(f"{log}.err", "w") as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err)
-        # wait4 gives this child's own peak resident set (getrusage of all children would not)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"wall_s": wall, "code": proc.returncode, "peak_mb": usage.ru_maxrss / 1024,
-            "load_before": load, "load_after": os.getloadavg()[0],
-            "stdout": Path(f"{log}.out").read_text(), "stderr": Path(f"{log}.err").read_text()}
+        subprocess.run([sys.executable, "-c", _LAUNCHER, f"{log}.json", *cmd], cwd=ROOT, stdout=out,
+                       stderr=err, check=True)
+    run = json.loads(Path(f"{log}.json").read_text())
+    run.update(load_before=load, load_after=os.getloadavg()[0], stdout=Path(f"{log}.out").read_text(),
+               stderr=Path(f"{log}.err").read_text())
+    return run
 
 
 def _failure(tool: str, run: dict) -> dict:
