@@ -97,6 +97,12 @@ def run(args) -> int:
             t_end = time.perf_counter()
     finally:
         logger.removeHandler(handler)
+    if data.motion is not None:
+        from cnmf_gui.engine.motion.metrics import reliability_warning
+
+        warning = reliability_warning(data.motion.metrics)
+        if warning:
+            print(f"cnmf-gui run: warning: motion correction: {warning}", file=sys.stderr)
     comps = data.components
     counts = [int((comps.status == s).sum()) for s in (1, 0, -1)]
     print(f"{comps.n_components} components ({counts[0]} accepted, {counts[1]} undecided, "
