@@ -9,10 +9,10 @@ and classification, on the CPU with two threads (the machine's cores), all other
 suite2p 1.1.0's defaults as in benchmarks/cnmf_suite2p.py and benchmarks/motion_suite2p.py.
 Afterwards (not part of suite2p's run) its outputs are gathered into OUT.npz in the format
 benchmarks/cnmf.py's ``score_suite2p`` reads (each ROI's pixels and weights, the neuropil-
-corrected trace F - 0.7 Fneu, the deconvolved activity, its classifier's ``iscell``) plus the per-frame rigid correction in
-cnmf_gui's convention (``shifts``, (T, 2): suite2p reports the displacement it removes, so its
-offsets are negated, as in motion_suite2p.py). Prints one JSON line: suite2p's own seconds for
-``run_s2p`` and its per-stage ``plane_times``.
+corrected trace F - 0.7 Fneu, the deconvolved activity, its classifier's ``iscell``) plus the
+per-frame rigid correction in cnmf_gui's convention (``shifts``, (T, 2): suite2p reports the
+displacement it removes, so its offsets are negated, as in motion_suite2p.py). Prints one JSON
+line: suite2p's own seconds for ``run_s2p`` and its per-stage ``plane_times``.
 
 Never imported by the package; suite2p is a benchmark peer only.
 """

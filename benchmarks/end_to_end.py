@@ -19,8 +19,9 @@ the other:
   extraction, deconvolution and classification on (benchmarks/e2e_suite2p.py).
 
 Wall time is that of the whole process (interpreter start, imports, reading the TIFF, writing
-results): what a user waits for; each process's peak resident set is printed as well. Both tools first run once, untimed, on a small movie, so that
-compiled caches (numba, torch) and the page cache of the libraries are warm for both. suite2p
+results): what a user waits for; each process's peak resident set is printed as well. Both
+tools first run once, untimed, on a small movie, so that compiled caches (numba, torch) and the
+page cache of the libraries are warm for both. suite2p
 runs with its default registration metrics (they need >= 1500 frames); the table also gives the
 ratio against suite2p without them (its wall time minus its own ``registration_metrics`` time).
 
@@ -49,6 +50,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import scipy.sparse as sp
 
 from benchmarks.cnmf import CASES as CNMF_CASES
 from benchmarks.cnmf import _peer_python, score_suite2p
@@ -125,7 +127,8 @@ proc = subprocess.Popen(sys.argv[2:])
 _, status, usage = os.wait4(proc.pid, 0)
 wall = time.perf_counter() - t0
 with open(sys.argv[1], "w") as fh:
-    json.dump({"wall_s": wall, "code": os.waitstatus_to_exitcode(status), "peak_mb": usage.ru_maxrss / 1024}, fh)
+    json.dump({"wall_s": wall, "code": os.waitstatus_to_exitcode(status),
+               "peak_mb": usage.ru_maxrss / 1024}, fh)
 """
 
 
@@ -199,8 +202,6 @@ def run_suite2p(peer: str, truth: SimpleNamespace, folder: Path, name: str) -> d
     moved, offset = truth_for(truth, shifts)
     # score_suite2p reads the truth from work/truth.npz: write it in the tool's coordinates
     H, W = moved.footprints.shape[1:]
-    import scipy.sparse as sp
-
     A = sp.csc_matrix(moved.footprints.reshape(moved.n_neurons, H * W).T)
     np.savez(work / "truth.npz", data=A.data, indices=A.indices, indptr=A.indptr, shape=np.array(A.shape),
              traces=truth.traces, spikes=truth.spikes, H=H, W=W)
@@ -217,7 +218,8 @@ def _score_iscell(work: Path, name: str) -> dict:
     rois = dict(np.load(work / "suite2p.npz"))
     keep = rois["iscell"].astype(bool)
     starts = np.concatenate([[0], np.cumsum(rois["counts"])])
-    pix = np.concatenate([np.arange(starts[k], starts[k + 1]) for k in np.nonzero(keep)[0]] or [np.zeros(0, int)])
+    pix = np.concatenate([np.arange(starts[k], starts[k + 1]) for k in np.nonzero(keep)[0]]
+                         or [np.zeros(0, int)])
     sub = work / "iscell"
     sub.mkdir()
     np.savez(sub / "suite2p.npz", ypix=rois["ypix"][pix], xpix=rois["xpix"][pix], lam=rois["lam"][pix],
