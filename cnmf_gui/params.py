@@ -293,6 +293,8 @@ class EvalParams(_Stage):
                                   low=-1.0, high=1.0)
     min_area: float = param(0.0, "Reject components smaller than this.", unit="px", low=0.0)
     max_area: float = param(0.0, "Reject components larger than this (0 = no limit).", unit="px", low=0.0)
+    max_area_discs: float = param(4.0, "Reject components larger than this many discs of radius "
+                                       "init.neuron_radius (0 = off).", low=0.0)
     min_compactness: float = param(0.35, "Reject components whose shape is less compact than this "
                                         "(1 = a disc; sprawling neuropil scores about 0.2 to 0.4; 0 = off).",
                                    low=0.0, high=1.0)

@@ -14,3 +14,12 @@ def test_compactness_rejects_sprawling_footprints_only():
     assert status.tolist() == [1, -1, -1, 0]
     # 0 switches the rule off
     assert classify(metrics, EvalParams(min_compactness=0.0)).tolist() == [1, 1, 1, 0]
+
+
+def test_area_far_beyond_a_soma_is_rejected_when_the_radius_is_known():
+    metrics = {"snr": np.array([10.0, 10.0]), "r_value": np.array([0.9, 0.9]),
+               "area": np.array([150.0, 250.0]), "compactness": np.array([0.9, 0.9])}
+    # radius 4 px: a disc is ~50 px, the limit 4 discs ~201 px
+    assert classify(metrics, EvalParams(), neuron_radius=4.0).tolist() == [1, -1]
+    assert classify(metrics, EvalParams()).tolist() == [1, 1]  # no radius, no area rule
+    assert classify(metrics, EvalParams(max_area_discs=0.0), neuron_radius=4.0).tolist() == [1, 1]

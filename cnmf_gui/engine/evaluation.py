@@ -125,7 +125,7 @@ def spatial_consistency(movie, A: sp.csc_matrix, C: np.ndarray, mean_image: np.n
     return r
 
 
-def classify(metrics: dict, params) -> np.ndarray:
+def classify(metrics: dict, params, *, neuron_radius: float | None = None) -> np.ndarray:
     """Initial status from the metrics and EvalParams thresholds.
 
     Accepted (1): SNR >= min_snr and r_value >= min_r_value and the area within bounds.
@@ -140,6 +140,10 @@ def classify(metrics: dict, params) -> np.ndarray:
     bad_area = area < params.min_area
     if params.max_area > 0:
         bad_area |= area > params.max_area
+    if neuron_radius is not None and params.max_area_discs > 0:
+        # Far larger than a soma of the expected size: background or noise gathered into one
+        # footprint (on the demo movie, blobs of 3 to 5 somata's area with r_value 0.2 to 0.5).
+        bad_area |= area > params.max_area_discs * np.pi * float(neuron_radius) ** 2
     if "compactness" in metrics and params.min_compactness > 0:
         bad_area |= np.nan_to_num(np.asarray(metrics["compactness"], float), nan=0.0) < params.min_compactness
     status = np.full(len(snr), STATUS_UNDECIDED, np.int8)
@@ -149,7 +153,7 @@ def classify(metrics: dict, params) -> np.ndarray:
 
 
 def evaluate(movie, A: sp.csc_matrix, C: np.ndarray, sn: np.ndarray, mean_image: np.ndarray,
-             params, *, b=None, f=None, chunk_frames: int = 500,
+             params, *, b=None, f=None, chunk_frames: int = 500, neuron_radius: float | None = None,
              progress=None) -> tuple[dict, np.ndarray]:
     """Metrics and initial status of every component.
 
@@ -164,6 +168,8 @@ def evaluate(movie, A: sp.csc_matrix, C: np.ndarray, sn: np.ndarray, mean_image:
     mean_image : ndarray of shape (H, W)
     params : EvalParams
     b, f : background, optional (see :func:`spatial_consistency`)
+    neuron_radius : float, optional
+        Expected soma radius (px), for the area limit ``params.max_area_discs``.
 
     Returns
     -------
@@ -179,4 +185,4 @@ def evaluate(movie, A: sp.csc_matrix, C: np.ndarray, sn: np.ndarray, mean_image:
         "area": areas(A),
         "compactness": compactness(A, (H, W)),
     }
-    return metrics, classify(metrics, params)
+    return metrics, classify(metrics, params, neuron_radius=neuron_radius)

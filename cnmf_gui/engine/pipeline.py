@@ -148,6 +148,7 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=
     tr = fit.temporal
     metrics, status = evaluate(movie, fit.A, tr.C, tr.sn, summary.mean, params.evaluation,
                                b=fit.b, f=tr.f, chunk_frames=cp.chunk_frames,
+                               neuron_radius=params.init.neuron_radius,
                                progress=SubProgress(progress, 0.85, 0.97, "evaluation"))
     ep = params.evaluation
     under = np.asarray(fit.A.T @ fit.b) @ tr.f if nb else None      # background under each footprint
