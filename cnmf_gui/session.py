@@ -296,6 +296,7 @@ class Session(CurationMixin, ViewsMixin):
     # ------------------------------------------------------------------------------------------
     def set_params(self, params: PipelineParams) -> None:
         rate_changed = params.frame_rate != self.params.frame_rate
+        changed = params != self.params
         self.params = params
         if self.data is not None:
             self.data.params = params
@@ -303,6 +304,8 @@ class Session(CurationMixin, ViewsMixin):
                 # The recording's frame rate is what time axes and the CSV time_s use: the
                 # user's correction must reach it (saved with the session).
                 self.data.frame_rate = float(params.frame_rate)
+            if changed:
+                # Parameters are saved with the session: closing must not lose them silently.
                 self.set_dirty(True)
         self.emit("params", params)
         if rate_changed:

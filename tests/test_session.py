@@ -179,3 +179,16 @@ def test_autosave_failure_is_reported_not_raised(tmp_path):
     saver.save_async(object(), tmp_path / "x.recovery.h5")
     saver.flush()
     assert errors and "disk full" in errors[0]
+
+
+def test_changing_a_parameter_marks_the_session_unsaved_and_an_unchanged_one_does_not(tmp_path):
+    from cnmf_gui.synthetic import make_session
+
+    data, synth = make_session(n_frames=30, shape=(24, 24), n_neurons=2, folder=tmp_path)
+    s = Session()
+    s.set_data(data, movie=synth.movie)
+    s.set_dirty(False)
+    s.set_param("init", "neuron_radius", s.params.init.neuron_radius)  # same value: nothing to save
+    assert not s.dirty
+    s.set_param("init", "neuron_radius", 6.0)
+    assert s.dirty and s.data.params.init.neuron_radius == 6.0
