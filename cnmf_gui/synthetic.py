@@ -505,7 +505,9 @@ def make_session(n_frames: int = 300, shape: tuple[int, int] = (64, 64), n_neuro
     f0 = synth.baselines[:, None]
     F = C + f0 + sn[:, None] * rng.standard_normal((K, T))
     dff = (F - f0) / f0
-    summary = _summary_images(mov)
+    from cnmf_gui.engine.summary import compute_summary
+
+    summary, _ = compute_summary(mov)
     snr = C.max(axis=1) / np.maximum(sn, 1e-12) if T else np.zeros(K)
     comps = Components(
         A=A, C=C, S=synth.spikes.astype(float), F=F, dff=dff, baseline=synth.baselines.copy(),
@@ -524,34 +526,3 @@ def make_session(n_frames: int = 300, shape: tuple[int, int] = (64, 64), n_neuro
                           params=PipelineParams(frame_rate=synth.frame_rate),
                           summary=summary, components=comps, background=background)
     return session, synth
-
-
-def _summary_images(movie: np.ndarray):
-    """Mean, max, 4-neighbour correlation and peak-to-noise images of a small in-memory movie."""
-    from cnmf_gui.results import SummaryImages
-
-    mov = movie.astype(np.float64)
-    mean = mov.mean(axis=0)
-    centred = mov - mean
-    norm = centred / np.maximum(centred.std(axis=0), 1e-12)
-    corr = np.zeros(mean.shape)
-    count = np.zeros(mean.shape)
-    for axis in (1, 2):
-        prod = (norm[:, :-1, :] * norm[:, 1:, :]).mean(axis=0) if axis == 1 else \
-            (norm[:, :, :-1] * norm[:, :, 1:]).mean(axis=0)
-        if axis == 1:
-            corr[:-1, :] += prod
-            corr[1:, :] += prod
-            count[:-1, :] += 1
-            count[1:, :] += 1
-        else:
-            corr[:, :-1] += prod
-            corr[:, 1:] += prod
-            count[:, :-1] += 1
-            count[:, 1:] += 1
-    corr /= np.maximum(count, 1)
-    noise = np.median(np.abs(np.diff(mov, axis=0)), axis=0) / (0.6745 * math.sqrt(2)) if len(mov) > 1 \
-        else np.ones(mean.shape)
-    pnr = (mov.max(axis=0) - np.median(mov, axis=0)) / np.maximum(noise, 1e-12)
-    return SummaryImages(mean=mean.astype(np.float32), max=mov.max(axis=0).astype(np.float32),
-                         correlation=corr.astype(np.float32), pnr=pnr.astype(np.float32))

@@ -54,21 +54,9 @@ def pixel_noise(chunk: np.ndarray, noise_range=(0.25, 0.5), method: str = "logme
     -------
     ndarray of shape (H, W)
     """
-    try:
-        from cnmf_gui.engine.noise import estimate_noise
-    except ImportError:  # TODO(cnmf): remove once the deconvolution engine's noise module lands
-        return _periodogram_noise(chunk, noise_range)
+    from cnmf_gui.engine.noise import estimate_noise
+
     return np.asarray(estimate_noise(chunk, noise_range=noise_range, method=method, axis=0))
-
-
-def _periodogram_noise(chunk, noise_range):
-    """Stand-in for ``noise.estimate_noise``: log-mean-exp of the periodogram band."""
-    n = chunk.shape[0]
-    spec = np.abs(np.fft.rfft(chunk - chunk.mean(axis=0), axis=0)) ** 2 / n
-    freqs = np.fft.rfftfreq(n)
-    band = (freqs > noise_range[0]) & (freqs <= noise_range[1])
-    psd = np.maximum(spec[band], 1e-30)
-    return np.sqrt(np.exp(np.mean(np.log(psd), axis=0)) * np.exp(np.euler_gamma))
 
 
 def compute_summary(movie, *, chunk_frames: int = 500, noise_range=(0.25, 0.5),

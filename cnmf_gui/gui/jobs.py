@@ -38,34 +38,38 @@ def _own_movie(session):
     return (lambda: movie), (lambda _movie: None)
 
 
-def run_pipeline(session):
-    """Motion correction (when enabled), CNMF, deconvolution, evaluation, dF/F -> SessionData."""
+def _movie_job(session, run):
+    """A job that opens its own reader of the session's movie, calls ``run(movie, progress)``
+    and releases the reader whatever happens."""
     get_movie, release = _own_movie(session)
-    params = session.params
 
     def job(progress):
-        from cnmf_gui.engine.pipeline import run_pipeline as run
         movie = get_movie()
         try:
-            return run(movie, params, progress=progress)
+            return run(movie, progress)
         finally:
             release(movie)
     return job
+
+
+def run_pipeline(session):
+    """Motion correction (when enabled), CNMF, deconvolution, evaluation, dF/F -> SessionData."""
+    params = session.params
+
+    def run(movie, progress):
+        from cnmf_gui.engine.pipeline import run_pipeline as pipeline
+        return pipeline(movie, params, progress=progress)
+    return _movie_job(session, run)
 
 
 def estimate_motion(session):
     """Motion correction only -> MotionResult."""
-    get_movie, release = _own_movie(session)
     params = session.params.motion
 
-    def job(progress):
-        from cnmf_gui.engine.motion import estimate_motion as run
-        movie = get_movie()
-        try:
-            return run(movie, params, progress=progress)
-        finally:
-            release(movie)
-    return job
+    def run(movie, progress):
+        from cnmf_gui.engine.motion import estimate_motion as estimate
+        return estimate(movie, params, progress=progress)
+    return _movie_job(session, run)
 
 
 def save_session(snapshot, path):
