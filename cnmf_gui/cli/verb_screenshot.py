@@ -25,9 +25,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--frame", type=int, default=None, help="frame to show (default: the middle)")
     parser.add_argument("--select", type=int, nargs="*", default=None, metavar="ID",
                         help="component ids to select (default: the two with the highest SNR)")
-    parser.add_argument("--outlines", default="all",
+    parser.add_argument("--outlines", default="not rejected",
                         choices=("all", "accepted", "not rejected", "undecided", "rejected", "none"),
-                        help="which components' outlines to draw (default all)")
+                        help="which components' outlines to draw (default: not rejected, as in the window)")
     parser.add_argument("--dock", default=None, choices=("traces", "motion", "log"),
                         help="bottom dock to bring to the front (default traces)")
 

@@ -61,6 +61,9 @@ class MovieView(QWidget):
         for label, statuses in (("all", None), ("accepted", (1,)), ("not rejected", (1, 0)),
                                 ("undecided", (0,)), ("rejected", (-1,))):
             self.outline_filter.addItem(label, statuses)
+        # Rejected outlines are off by default: on real data they are mostly neuropil and noise
+        # that hide the cells still to judge (the selection is always drawn; "all" shows them).
+        self.outline_filter.setCurrentIndex(self.outline_filter.findText("not rejected"))
         self.outline_filter.setToolTip("Which components' outlines are drawn (the selection always is)")
         self.outline_filter.currentIndexChanged.connect(self._on_contours_toggled)
         self.auto_button = QPushButton("Auto levels")
