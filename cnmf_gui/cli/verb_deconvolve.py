@@ -17,32 +17,10 @@ def add_arguments(parser) -> None:
                         help="component ids to re-run, e.g. 3,5,10-12 (default: all)")
 
 
-def parse_ids(text: str) -> list[int]:
-    """'3,5,10-12' -> [3, 5, 10, 11, 12]; a malformed item is a UserError naming it."""
-    from cnmf_gui.errors import UserError
-
-    out: list[int] = []
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        try:
-            if "-" in item:
-                a, b = item.split("-", 1)
-                lo, hi = int(a), int(b)
-                if hi < lo:
-                    raise ValueError
-                out.extend(range(lo, hi + 1))
-            else:
-                out.append(int(item))
-        except ValueError:
-            raise UserError(f"--components: {item!r} is not an id or a range like 10-12") from None
-    return out
-
-
 def run(args) -> int:
     import numpy as np
 
+    from cnmf_gui.cli.ids import parse_ids
     from cnmf_gui.cli.terminal import TerminalProgress
     from cnmf_gui.engine.redeconvolve import redeconvolve
     from cnmf_gui.errors import ParameterError, UserError
@@ -57,13 +35,8 @@ def run(args) -> int:
     if args.epsilon is not None and not -1 < args.epsilon <= 10:
         raise ParameterError(f"--epsilon = {args.epsilon} is out of range: expected (-1, 10]")
     eps = params.deconvolution.epsilon if args.epsilon is None else args.epsilon
-    if args.components:
-        wanted = parse_ids(args.components)
-        where = {int(i): k for k, i in enumerate(comps.ids)}
-        missing = [i for i in wanted if i not in where]
-        if missing:
-            raise UserError(f"--components: no component with id {missing[0]} in {args.session}")
-        indices = sorted({where[i] for i in wanted})
+    if args.components is not None:
+        indices = parse_ids(args.components, "--components").indices(comps.ids, args.session)
     else:
         indices = list(range(comps.n_components))
     progress = TerminalProgress()
