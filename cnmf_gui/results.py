@@ -60,6 +60,13 @@ class SummaryImages:
 STATUS_ACCEPTED = 1
 STATUS_UNDECIDED = 0
 STATUS_REJECTED = -1
+# A soma visible in the mean image with no calcium events: a cell the user should see, not judge
+# by its activity thresholds (session schema version 2).
+STATUS_INACTIVE = 2
+
+# The one table of status names (GUI table, CSV export, CLI summary, curation messages).
+STATUS_NAMES = {STATUS_ACCEPTED: "accepted", STATUS_UNDECIDED: "undecided",
+                STATUS_REJECTED: "rejected", STATUS_INACTIVE: "inactive"}
 
 
 @dataclass
@@ -85,11 +92,14 @@ class Components:
     metrics : dict of str to ndarray of shape (K,)
         Evaluation metrics, e.g. ``snr``, ``r_value``, ``area``, ``compactness``.
     status : ndarray of shape (K,), int8
-        1 accepted, 0 undecided, -1 rejected.
+        1 accepted, 0 undecided, -1 rejected, 2 inactive (see :data:`STATUS_NAMES`).
     ids : ndarray of shape (K,), int64
         Stable ids; never reused, a merge makes a new one.
     lam : ndarray of shape (K,)
         The sparsity multiplier each deconvolution settled on (NaN where unknown).
+    reason : ndarray of shape (K,), str
+        Why the automatic status was given ("too small", "duplicate of 91", "low SNR"); empty
+        where there is nothing to say or the user decided.
     """
 
     A: sp.csc_matrix
@@ -105,6 +115,7 @@ class Components:
     ids: np.ndarray
     metrics: dict[str, np.ndarray] = field(default_factory=dict)
     lam: np.ndarray | None = None
+    reason: np.ndarray | None = None
 
     def __post_init__(self):
         self.A = sp.csc_matrix(self.A)
@@ -124,6 +135,11 @@ class Components:
         self.g = g.reshape(K, g.shape[-1] if g.ndim == 2 else (0 if K == 0 else -1))
         if self.lam is None:
             self.lam = np.full(K, np.nan)
+        if self.reason is None:
+            self.reason = np.full(K, "", dtype=object)
+        self.reason = np.array([str(r) for r in np.asarray(self.reason, dtype=object).ravel()], dtype=object)
+        if self.reason.shape != (K,):
+            raise ValueError(f"Components.reason must have shape ({K},), got {self.reason.shape}")
 
     @property
     def n_components(self) -> int:
@@ -153,7 +169,7 @@ class Background:
 
 @dataclass
 class SessionData:
-    """Everything a session file holds (DESIGN.md, schema version 1).
+    """Everything a session file holds (DESIGN.md, schema version 2).
 
     Attributes
     ----------

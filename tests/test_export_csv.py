@@ -27,6 +27,7 @@ def _session(frame_rate=20.0, K=4, T=30, H=6, W=5, seed=3):
                        dff=rng.normal(size=(K, T)), baseline=rng.random(K), sn=rng.random(K),
                        epsilon=np.zeros(K), g=rng.random((K, 1)), status=np.array([1, -1, 0, 1])[:K],
                        ids=np.array([7, 12, 3, 40])[:K],
+                       reason=np.array(["", "duplicate of 7", "inactive: no events", 'a, "b"'])[:K],
                        metrics={"snr": rng.random(K) * 10, "r_value": rng.random(K).astype(np.float32),
                                 "per_frame": rng.random((K, T))})
     comps.dff[0, 5] = np.nan
@@ -65,11 +66,13 @@ def test_numpy_reads_the_tables(tmp_path):
 
 def test_component_table(tmp_path):
     data = _session()
+    data.components.status[2] = 2  # inactive: a silent soma
     export_csv(data, tmp_path, include_all=True)
     header, rows = _read(tmp_path / "components.csv")
-    assert header == ["id", "status", "centroid_row", "centroid_col", "area_px", "r_value", "snr"]
+    assert header == ["id", "status", "centroid_row", "centroid_col", "area_px", "r_value", "snr", "reason"]
     assert [r[0] for r in rows] == ["7", "12", "3", "40"]
-    assert [r[1] for r in rows] == ["accepted", "rejected", "undecided", "accepted"]
+    assert [r[1] for r in rows] == ["accepted", "rejected", "inactive", "accepted"]
+    assert [r[7] for r in rows] == ["", "duplicate of 7", "inactive: no events", 'a, "b"']
     # weights 1 and 3 -> centroid three quarters of the way to the heavier pixel
     expected = [(0.0, 3.0), (2.0, 0.0), (2.75, 2.75), (5.0, 3.25)]
     for row, (r, c) in zip(rows, expected):

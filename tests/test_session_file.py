@@ -23,8 +23,9 @@ def _full_session(tmp_path, K=5, T=40, H=12, W=10, nb=2, seed=0) -> SessionData:
     comps = Components(
         A=A, C=rng.random((K, T)), S=rng.random((K, T)).astype(np.float32), F=rng.random((K, T)),
         dff=rng.normal(size=(K, T)), baseline=rng.random(K), sn=rng.random(K), epsilon=np.full(K, 0.1),
-        g=rng.random((K, 2)), status=np.array([1, 0, -1, 1, 0][:K]), ids=np.arange(K) * 3 + 100,
-        metrics={"snr": rng.random(K), "r_value": rng.random(K)}, lam=rng.random(K))
+        g=rng.random((K, 2)), status=np.array([1, 0, -1, 2, 0][:K]), ids=np.arange(K) * 3 + 100,
+        metrics={"snr": rng.random(K), "r_value": rng.random(K)}, lam=rng.random(K),
+        reason=["", "low SNR", "duplicate of 100", "inactive: no events", "trop petit, ±"][:K])
     motion = MotionResult(shifts=rng.normal(size=(T, 2)).astype(np.float32),
                           template=rng.random((H, W)).astype(np.float32),
                           shifts_pw=rng.normal(size=(T, 2, 3, 2)).astype(np.float32),
@@ -71,7 +72,7 @@ def test_full_round_trip_is_exact(tmp_path):
         _assert_same(getattr(back.motion, field), getattr(data.motion, field))
     _assert_same(back.summary.as_dict(), data.summary.as_dict())
     for field in ("A", "C", "S", "F", "dff", "baseline", "sn", "epsilon", "g", "status", "ids",
-                  "metrics", "lam"):
+                  "metrics", "lam", "reason"):
         _assert_same(getattr(back.components, field), getattr(data.components, field))
     _assert_same(back.background.b, data.background.b)
     _assert_same(back.background.f, data.background.f)
@@ -83,7 +84,7 @@ def test_file_follows_the_design_schema(tmp_path):
     save_session(data, path)
     with h5py.File(path, "r") as f:
         assert f.attrs["format"] == "cnmf_gui"
-        assert f.attrs["schema_version"] == 1
+        assert f.attrs["schema_version"] == 2
         assert f.attrs["movie_path"] == "data/movie.tif"
         assert list(f.attrs["movie_shape"]) == [40, 12, 10]
         assert PipelineParams.from_json(f["params"].attrs["json"]) == data.params
@@ -203,6 +204,23 @@ def test_damaged_groups_name_the_dataset(tmp_path, edit, match):
     with pytest.raises(InputFileError, match=match) as info:
         load_session(path)
     assert "\n" not in str(info.value)
+
+
+def test_version_1_file_reads_as_version_2(tmp_path):
+    """A file written before the inactive status and reasons existed: same data, empty reasons."""
+    data = _full_session(tmp_path)
+    data.components.status[data.components.status == 2] = 1
+    path = tmp_path / "v1.h5"
+    save_session(data, path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["schema_version"] = 1
+        del f["components/reason"]
+    back = load_session(path)
+    np.testing.assert_array_equal(back.components.status, data.components.status)
+    assert list(back.components.reason) == [""] * data.components.n_components
+    save_session(back, path)
+    with h5py.File(path, "r") as f:
+        assert f.attrs["schema_version"] == SCHEMA_VERSION == 2
 
 
 def test_newer_schema_is_refused(tmp_path):

@@ -6,8 +6,9 @@ Files written (DESIGN.md):
   frame; columns ``frame``, ``time_s``, then one column per exported component, headed by its
   stable id.
 - ``components.csv``: one row per exported component: ``id``, ``status`` (``accepted``,
-  ``undecided``, ``rejected``), ``centroid_row``, ``centroid_col`` (footprint-weighted centre,
-  pixels), ``area_px`` (pixels in the footprint), then every metric, sorted by name.
+  ``undecided``, ``rejected``, ``inactive``), ``centroid_row``, ``centroid_col``
+  (footprint-weighted centre, pixels), ``area_px`` (pixels in the footprint), then every metric,
+  sorted by name, then ``reason`` (why the automatic status was given; may be empty).
 
 By default only accepted components are exported; ``include_all`` exports every component
 (their status says which is which).
@@ -29,9 +30,17 @@ import numpy as np
 
 from cnmf_gui.atomic import atomic_path
 from cnmf_gui.errors import UserError
+from cnmf_gui.results import STATUS_NAMES
 
 TRACE_KINDS = ("C", "S", "F", "dff")
-STATUS_NAMES = {1: "accepted", 0: "undecided", -1: "rejected"}
+
+
+def _csv_field(value: str) -> str:
+    """Quote free text the way CSV readers expect (RFC 4180) when it holds a comma or a quote."""
+    value = str(value).replace("\r", " ").replace("\n", " ")
+    if any(ch in value for ch in ',"'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def _text(values: np.ndarray) -> np.ndarray:
@@ -144,12 +153,14 @@ def export_csv(data, folder, *, include_all: bool = False) -> list[Path]:
     rows, cols, area = footprint_centroids(comps.A[:, keep], (H, W))
     # One column per per-component metric; anything else (e.g. a per-frame array) has no place here.
     names = sorted(k for k, v in comps.metrics.items()
-                   if k not in ("id", "status", "centroid_row", "centroid_col", "area_px")
+                   if k not in ("id", "status", "centroid_row", "centroid_col", "area_px", "reason")
                    and np.shape(v) == (comps.n_components,))
-    table_header = ["id", "status", "centroid_row", "centroid_col", "area_px"] + names
+    table_header = ["id", "status", "centroid_row", "centroid_col", "area_px"] + names + ["reason"]
     columns = [ids, np.array([STATUS_NAMES.get(int(s), str(int(s))) for s in status[keep]], dtype=str),
                rows, cols, area]
     columns += [np.asarray(comps.metrics[k])[keep] for k in names]
+    reason = comps.reason if comps.reason is not None else np.full(comps.n_components, "", dtype=object)
+    columns.append(np.array([_csv_field(r) for r in np.asarray(reason, dtype=object)[keep]], dtype=object))
     path = folder / "components.csv"
     _write_rows(path, table_header, columns)
     written.append(path)

@@ -51,6 +51,13 @@ def _group_items(data: dict, prefix: str) -> dict:
     return {k[len(prefix):]: v for k, v in data.items() if k.startswith(prefix) and "/" not in k[len(prefix):]}
 
 
+def _reasons(value):
+    """``/components/reason`` as a list of str (None when absent: version-1 files)."""
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else [text(v) for v in value]
+
+
 def build_session(tree: dict, path: str) -> SessionData:
     import scipy.sparse as sp
 
@@ -117,7 +124,8 @@ def build_session(tree: dict, path: str) -> SessionData:
                                     g=arrays["g"], status=arrays["status"], ids=arrays["id"],
                                     metrics={k: np.asarray(v) for k, v in
                                              _group_items(data, "/components/metrics/").items()},
-                                    lam=data.get("/components/lam"))
+                                    lam=data.get("/components/lam"),
+                                    reason=_reasons(data.get("/components/reason")))
         except ValueError as exc:
             raise InputFileError(f"{path} is damaged: {exc}") from None
 

@@ -4,6 +4,12 @@ Schema version 1 is laid out in DESIGN.md. Beyond it (additions, never removals)
 ``/motion/patch_centers`` (gy, gx, 2), ``/motion`` attr ``clamped``, ``/components/lam`` (K,),
 root attr ``movie_options`` (JSON of the options the movie was opened with, when known).
 
+Schema version 2 adds the status value 2 (inactive: a soma of the mean image without calcium
+events) to ``/components/status`` and ``/components/reason`` (K,) UTF-8 strings. A version-1
+file is a valid version-2 file (no inactive components, every reason empty), so its migration
+changes nothing but the number; a version-1 program refuses a version-2 file, which may hold a
+status it does not know.
+
 Writing goes to a temporary file renamed into place, so a crash never leaves half a session.
 Reading loads the whole file into a plain tree ``{"attrs": {group: {...}}, "data": {path:
 array}}``, upgrades it one schema version at a time through :data:`MIGRATIONS`, then builds a
@@ -26,12 +32,19 @@ from cnmf_gui.io.session_build import build_session, text as _text
 from cnmf_gui.results import SessionData
 
 FORMAT = "cnmf_gui"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+
+def _v1_to_v2(tree: dict) -> dict:
+    """Version 2 only added a status value and the optional ``/components/reason``: nothing to do."""
+    return tree
+
 
 # MIGRATIONS[n] upgrades a tree of schema version n to version n + 1. Add one function per new
 # schema version; load_session chains them. Read-only so that nothing changes it at run time.
-MIGRATIONS: Mapping[int, Callable[[dict], dict]] = MappingProxyType({})
+MIGRATIONS: Mapping[int, Callable[[dict], dict]] = MappingProxyType({1: _v1_to_v2})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -79,7 +92,7 @@ def _params_json(params) -> str | None:
 
 
 def save_session(data: SessionData, path) -> None:
-    """Write ``data`` to the session file ``path`` (HDF5, schema version 1).
+    """Write ``data`` to the session file ``path`` (HDF5, schema version :data:`SCHEMA_VERSION`).
 
     Parameters
     ----------
@@ -164,6 +177,9 @@ def _write(h5, data: SessionData, path: str) -> None:
         g["id"] = np.asarray(c.ids, dtype=np.int64)
         if c.lam is not None:
             g["lam"] = np.asarray(c.lam, dtype=float)
+        reason = c.reason if c.reason is not None else [""] * c.n_components
+        g.create_dataset("reason", data=np.array([str(r) for r in reason], dtype=object),
+                         dtype=h5py_string_dtype())
         metrics = g.create_group("metrics")
         for key, value in (c.metrics or {}).items():
             metrics[key] = np.asarray(value)
