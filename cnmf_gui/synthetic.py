@@ -126,11 +126,9 @@ class SyntheticMovie:
 
     def save_truth(self, path) -> None:
         """Write the truth to an HDF5 file (atomically): one dataset per attribute above."""
-        import h5py
+        from cnmf_gui.atomic_h5 import atomic_h5
 
-        from cnmf_gui.atomic import atomic_path
-
-        with atomic_path(path) as tmp, h5py.File(tmp, "w") as fh:
+        with atomic_h5(path) as fh:
             fh.attrs["format"] = "cnmf_gui-synthetic-truth"
             fh.attrs["frame_rate"] = self.frame_rate
             fh.attrs["noise_sigma"] = self.noise_sigma

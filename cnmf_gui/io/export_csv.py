@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnmf_gui.atomic import atomic_path
+from cnmf_gui.atomic import atomic_paths
 from cnmf_gui.errors import UserError
 from cnmf_gui.results import STATUS_NAMES
 
@@ -53,18 +53,17 @@ def _text(values: np.ndarray) -> np.ndarray:
     return values.astype(str)
 
 
-def _write_rows(path: Path, header: list[str], columns: list[np.ndarray]) -> None:
-    """Write equal-length columns (numbers or text) as CSV, atomically.
+def _write_rows(path, header: list[str], columns: list[np.ndarray]) -> None:
+    """Write equal-length columns (numbers or text) as CSV to ``path`` (a temporary file).
 
     Rows are formatted a block at a time so memory stays bounded for long recordings.
     """
     n_rows = len(columns[0]) if columns else 0
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(",".join(header) + "\n")
-            for start in range(0, n_rows, 2048):
-                block = np.stack([_text(col[start:start + 2048]) for col in columns], axis=1)
-                fh.write("\n".join(",".join(row) for row in block) + "\n")
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(",".join(header) + "\n")
+        for start in range(0, n_rows, 2048):
+            block = np.stack([_text(col[start:start + 2048]) for col in columns], axis=1)
+            fh.write("\n".join(",".join(row) for row in block) + "\n")
 
 
 def footprint_centroids(A, frame_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -106,7 +105,8 @@ def export_csv(data, folder, *, include_all: bool = False) -> list[Path]:
     data : SessionData
         Must hold components.
     folder : path-like
-        Created if missing. Existing files of the same names are replaced (atomically).
+        Created if missing. Existing files of the same names are replaced, all five or none
+        (a full disk half-way leaves the previous export whole).
     include_all : bool
         Export every component, not only the accepted ones.
 
@@ -142,13 +142,19 @@ def export_csv(data, folder, *, include_all: bool = False) -> list[Path]:
         times = np.full(T, "", dtype="<U1")
     header = ["frame", "time_s"] + [str(int(i)) for i in ids]
 
-    written = []
-    for kind in TRACE_KINDS:
-        traces = np.asarray(getattr(comps, kind))[keep]
-        path = folder / f"traces_{kind}.csv"
-        _write_rows(path, header, [frames, times] + list(traces))
-        written.append(path)
+    written = [folder / f"traces_{kind}.csv" for kind in TRACE_KINDS] + [folder / "components.csv"]
+    with atomic_paths(written) as tmps:
+        for kind, tmp in zip(TRACE_KINDS, tmps):
+            traces = np.asarray(getattr(comps, kind))[keep]
+            _write_rows(tmp, header, [frames, times] + list(traces))
+        _write_rows(tmps[-1], *_component_table(data, keep, ids))
+    return written
 
+
+def _component_table(data, keep: np.ndarray, ids: np.ndarray) -> tuple[list[str], list[np.ndarray]]:
+    """Header and columns of ``components.csv`` for the components ``keep``."""
+    comps = data.components
+    status = np.asarray(comps.status)
     H, W = int(data.movie_shape[1]), int(data.movie_shape[2])
     rows, cols, area = footprint_centroids(comps.A[:, keep], (H, W))
     # One column per per-component metric; anything else (e.g. a per-frame array) has no place here.
@@ -161,7 +167,4 @@ def export_csv(data, folder, *, include_all: bool = False) -> list[Path]:
     columns += [np.asarray(comps.metrics[k])[keep] for k in names]
     reason = comps.reason if comps.reason is not None else np.full(comps.n_components, "", dtype=object)
     columns.append(np.array([_csv_field(r) for r in np.asarray(reason, dtype=object)[keep]], dtype=object))
-    path = folder / "components.csv"
-    _write_rows(path, table_header, columns)
-    written.append(path)
-    return written
+    return table_header, columns

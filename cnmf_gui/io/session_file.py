@@ -26,7 +26,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from cnmf_gui import __version__
-from cnmf_gui.atomic import atomic_path
+from cnmf_gui.atomic_h5 import atomic_h5
 from cnmf_gui.errors import InputFileError, UserError
 from cnmf_gui.io.session_build import build_session, text as _text
 from cnmf_gui.results import SessionData
@@ -108,8 +108,6 @@ def save_session(data: SessionData, path) -> None:
         The destination folder does not exist, or ``path`` is an existing file that is not a
         session (e.g. the movie itself), which is never overwritten.
     """
-    import h5py
-
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -119,9 +117,8 @@ def save_session(data: SessionData, path) -> None:
     # The movie itself (or any other file) is never a session file, so this also protects it.
     if os.path.exists(path) and not is_session_file(path):
         raise UserError(f"{path} exists and is not a cnmf_gui session file: refusing to overwrite it")
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as h5:
-            _write(h5, data, path)
+    with atomic_h5(path) as h5:
+        _write(h5, data, path)
 
 
 def _write(h5, data: SessionData, path: str) -> None:

@@ -12,8 +12,9 @@ Layout of what is written (the names of the session file's ``/motion`` group, DE
   than 4 GB); the motion results go to a separate HDF5 file (see :func:`motion_sidecar`).
 
 Every file is written to a temporary name beside the destination and renamed into place when
-complete (:func:`cnmf_gui.atomic.atomic_path`): a cancel or an error leaves nothing behind and
-never touches an existing file.
+complete (:mod:`cnmf_gui.atomic`, :func:`cnmf_gui.atomic_h5.atomic_h5` for HDF5): a cancel, an
+error or a full disk leaves nothing behind, never touches an existing file, and is one line
+naming the file.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cnmf_gui.atomic import atomic_path
+from cnmf_gui.atomic import WriteError, atomic_paths, describe
+from cnmf_gui.atomic_h5 import atomic_h5, check_h5_error, h5_on_temporary
 from cnmf_gui.errors import InputFileError, UserError
 from cnmf_gui.progress import checkpoint
 from cnmf_gui.results import MotionResult
@@ -101,21 +103,19 @@ def read_motion(path) -> MotionResult:
 
 def write_motion(result: MotionResult, path) -> Path:
     """Write a MotionResult alone to an HDF5 file (group ``/motion``), atomically."""
-    import h5py
-
     path = Path(path)
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as fh:
-            write_motion_group(fh.create_group("motion"), result)
+    with atomic_h5(path) as fh:
+        write_motion_group(fh.create_group("motion"), result)
     return path
 
 
 class CorrectedWriter:
     """Receives corrected frames in order and writes them to HDF5 or TIFF.
 
-    Use as a context manager; call :meth:`write` with consecutive chunks and, for HDF5,
-    :meth:`finish` with the motion result before leaving the block. The file appears under its
-    final name only when the block ends without an error.
+    Use as a context manager; call :meth:`write` with consecutive chunks and :meth:`finish`
+    with the motion result before leaving the block. The file appears under its final name only
+    when the block ends without an error; a TIFF output and its ``.motion.h5`` sidecar
+    (:func:`motion_sidecar`) appear together or not at all.
 
     Parameters
     ----------
@@ -140,12 +140,9 @@ class CorrectedWriter:
     def __enter__(self):
         stack = contextlib.ExitStack()
         try:
-            tmp = stack.enter_context(atomic_path(self.path))
             T, H, W = self.shape
             if self.kind == "hdf5":
-                import h5py
-
-                fh = stack.enter_context(h5py.File(tmp, "w"))
+                fh = stack.enter_context(atomic_h5(self.path))
                 per_chunk = int(max(1, min(T, _CHUNK_BYTES // max(H * W * 4, 1))))
                 self._target = fh.create_dataset(DATASET, shape=(T, H, W), dtype=np.float32,
                                                  chunks=(per_chunk, H, W) if T else None)
@@ -155,8 +152,9 @@ class CorrectedWriter:
             else:
                 import tifffile
 
+                self._tmps = stack.enter_context(atomic_paths([self.path, motion_sidecar(self.path)]))
                 bigtiff = T * H * W * 4 > _BIGTIFF_BYTES
-                self._tiff = stack.enter_context(tifffile.TiffWriter(tmp, bigtiff=bigtiff))
+                self._tiff = stack.enter_context(tifffile.TiffWriter(self._tmps[0], bigtiff=bigtiff))
         except BaseException:
             stack.close()
             raise
@@ -170,18 +168,29 @@ class CorrectedWriter:
         frames = np.asarray(frames, np.float32)
         if self.kind == "hdf5":
             self._target[start:start + len(frames)] = frames
+            check_h5_error(self._file)  # a full disk stops the work now, not after the last frame
         else:
-            for frame in frames:
-                # One page per frame, all in one contiguous series.
-                self._tiff.write(frame, contiguous=True, photometric="minisblack")
+            try:
+                for frame in frames:
+                    # One page per frame, all in one contiguous series.
+                    self._tiff.write(frame, contiguous=True, photometric="minisblack")
+            except OSError as exc:
+                raise WriteError(f"cannot write {self.path}: {describe(exc)}") from None
         self.written += len(frames)
 
     def finish(self, result: MotionResult | None = None) -> None:
-        """Check that every frame arrived; store the motion result (HDF5 output)."""
+        """Check that every frame arrived; store the motion result (group ``/motion`` of an
+        HDF5 output, the sidecar of a TIFF output, which therefore needs it)."""
         if self.written != self.shape[0]:
             raise ValueError(f"only {self.written} of {self.shape[0]} frames were written")
-        if result is not None and self.kind == "hdf5":
-            write_motion_group(self._file.create_group("motion"), result)
+        if self.kind == "hdf5":
+            if result is not None:
+                write_motion_group(self._file.create_group("motion"), result)
+            return
+        if result is None:
+            raise ValueError("a TIFF output needs the motion result for its .motion.h5 sidecar")
+        with h5_on_temporary(self._tmps[1], os.fspath(motion_sidecar(self.path))) as fh:
+            write_motion_group(fh.create_group("motion"), result)
 
     def __exit__(self, exc_type, exc, tb):
         # ExitStack closes the file, then renames it into place (or deletes it on error).
@@ -200,7 +209,7 @@ def write_corrected(movie, motion_result: MotionResult, path, *, progress=None, 
         From :func:`cnmf_gui.engine.motion.estimate_motion` on this movie.
     path : path-like
         ``.h5``/``.hdf5`` (dataset ``/mov`` plus the ``/motion`` group) or ``.tif``/``.tiff``
-        (frames only; write the results with :func:`write_motion` to :func:`motion_sidecar`).
+        (frames; the results go to :func:`motion_sidecar` beside it, written together).
     progress : Progress, optional
         Reports fractions; cancelling raises :class:`~cnmf_gui.errors.Cancelled` and leaves no
         file.
