@@ -11,7 +11,8 @@ The noise level is estimated per cell from its spectrum ('auto' band, see --nois
 AR coefficients from the autocovariance over lags spanning 0.2 s after removing a 3 s running
 mean (--detrend), so both follow --fs rather than a fixed number of frames.
 
-Output, written atomically (a cancel or error leaves no partial file):
+Output, written atomically and all three or none (a cancel, an error or a full disk leaves no
+partial file); existing files are replaced only with ``--force``, the input never:
 
 - ``OUT.csv``: denoised calcium c (without the baseline), one column per cell, same header;
 - ``OUT.spikes.csv``: deconvolved activity s, same layout;
@@ -25,12 +26,11 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 
-from cnmf_gui.atomic import atomic_path
+from cnmf_gui.atomic import atomic_paths, check_target
 from cnmf_gui.errors import InputFileError, ParameterError
 
 NAME = "deconvolve-traces"
@@ -45,6 +45,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", required=True,
                         help="denoised traces OUT.csv; spikes and summary go beside it "
                              "(OUT.spikes.csv, OUT.summary.csv)")
+    parser.add_argument("--force", action="store_true", help="replace existing output files")
     parser.add_argument("--p", type=int, default=1, choices=(0, 1, 2), help="AR order (default 1)")
     parser.add_argument("--epsilon", type=float, default=0.0,
                         help="relaxation of the noise constraint, > -1 (default 0)")
@@ -167,14 +168,14 @@ def read_traces(path: str, header: str = "auto") -> tuple[list[str], list[np.nda
     return names, out
 
 
-def _write_columns(path: Path, names, columns) -> None:
+def _write_columns(path, names, columns) -> None:
+    """One column per cell to ``path`` (a temporary file of atomic_paths)."""
     T = max(c.size for c in columns)
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(names)
-            for t in range(T):
-                w.writerow([repr(float(c[t])) if t < c.size else "" for c in columns])
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(names)
+        for t in range(T):
+            w.writerow([repr(float(c[t])) if t < c.size else "" for c in columns])
 
 
 def _noise_range(text: str):
@@ -196,9 +197,8 @@ def run(args) -> int:
     if not (math.isfinite(args.fs) and args.fs > 0):
         raise ParameterError(f"--fs must be a positive frame rate in Hz, got {args.fs}")
     paths = output_paths(args.out)
-    src = os.path.abspath(args.input)
-    if any(os.path.abspath(p) == src for p in paths):
-        raise ParameterError(f"--out {args.out} would overwrite the input file {args.input}")
+    for path in paths:
+        check_target(path, force=args.force, inputs=[args.input], what="output")
     noise_range = _noise_range(args.noise_range)
     names, traces = read_traces(args.input, args.header)
     kin = rate_defaults(args.fs)
@@ -216,10 +216,10 @@ def run(args) -> int:
                                   label=f"column {name!r}"))
     checkpoint(progress, 1.0, "deconvolution: writing")
     progress.finish()
-    _write_columns(paths[0], names, [r.c for r in results])
-    _write_columns(paths[1], names, [r.s for r in results])
-    with atomic_path(paths[2]) as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with atomic_paths(paths) as tmps:
+        _write_columns(tmps[0], names, [r.c for r in results])
+        _write_columns(tmps[1], names, [r.s for r in results])
+        with open(tmps[2], "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(["name", "frames", "sigma", "g1", "g2", "tau_decay_s", "tau_rise_s",
                         "baseline", "lambda", "epsilon", "status"])

@@ -21,7 +21,8 @@ output:
                       corr_after, crispness_before, crispness_after, bad_frames, residual_rms, ...)
   OUT.tif / OUT.tiff  float32 pages (BigTIFF above 4 GB); the /motion group goes to OUT.motion.h5
                       beside it
-Files appear only when complete; the input movie is never overwritten.
+Files appear only when complete (a TIFF and its OUT.motion.h5 together); existing files are
+replaced only with --force, and the input movie never.
 """
 
 
@@ -32,6 +33,7 @@ def add_arguments(parser) -> None:
     parser.epilog = EPILOG
     parser.add_argument("movie", help="movie file (TIFF, HDF5, NPY; FILE.h5:/dataset), a folder or glob of TIFFs")
     parser.add_argument("--out", required=True, help="corrected movie to write: .h5/.hdf5 or .tif/.tiff")
+    parser.add_argument("--force", action="store_true", help="replace existing output files")
     parser.add_argument("--pw-rigid", action="store_true",
                         help="piecewise-rigid correction on overlapping patches (motion.pw_rigid)")
     parser.add_argument("--params", help="parameter JSON file; its 'motion' stage is used")
@@ -56,11 +58,12 @@ def _same_file(a, b) -> bool:
 
 
 def run(args) -> int:
+    from cnmf_gui.atomic import check_target
     from cnmf_gui.cli.terminal import TerminalProgress
     from cnmf_gui.engine.motion import estimate_motion
     from cnmf_gui.errors import UserError
     from cnmf_gui.io import open_movie
-    from cnmf_gui.io.writers import CorrectedWriter, motion_sidecar, output_kind, write_motion
+    from cnmf_gui.io.writers import CorrectedWriter, motion_sidecar, output_kind
 
     kind = output_kind(args.out)
     params = _motion_params(args)
@@ -71,6 +74,8 @@ def run(args) -> int:
                                    (kind == "tiff" and _same_file(source, motion_sidecar(args.out)))):
         raise UserError(f"--out {args.out} is the input movie: choose another file name (the raw movie is "
                         f"never overwritten)")
+    for out in [args.out] + ([motion_sidecar(args.out)] if kind == "tiff" else []):
+        check_target(out, force=args.force, what="corrected movie")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         movie = open_movie(args.movie, dataset=args.dataset, axes=args.axes)
@@ -90,7 +95,7 @@ def run(args) -> int:
         progress.finish()
         written = [os.path.abspath(args.out)]
         if kind == "tiff":
-            written.append(os.path.abspath(write_motion(result, motion_sidecar(args.out))))
+            written.append(os.path.abspath(motion_sidecar(args.out)))
     elapsed = time.perf_counter() - t0
     _summary(result, T, elapsed, written)
     return 0
