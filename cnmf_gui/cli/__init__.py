@@ -18,6 +18,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import warnings
 
 from cnmf_gui import __version__
 from cnmf_gui.errors import Cancelled, UserError
@@ -68,20 +69,31 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     debug = getattr(args, "debug", False)
     try:
-        status = verbs[args.verb].run(args)
+        with warnings.catch_warnings():
+            # One line per warning, like errors (not Python's file:line and source line).
+            warnings.showwarning = _one_line_warning(args.verb)
+            status = verbs[args.verb].run(args)
         return int(status or 0)
     except UserError as exc:
         if debug:
             raise
-        print(f"cnmf-gui {args.verb}: error: {exc}", file=sys.stderr)
+        text = " ".join(str(exc).split())  # one line, whatever the message held
+        print(f"cnmf-gui {args.verb}: error: {text}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as exc:
         # Disk full, permission denied, a folder that vanished: the user's problem to fix, so
         # one line naming the file, like any other user error.
         if debug:
             raise
-        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        print(f"cnmf-gui {args.verb}: error:{where}: {exc.strerror or exc}", file=sys.stderr)
+        where = f" {exc.filename}:" if getattr(exc, "filename", None) else ""
+        text = " ".join(str(exc.strerror or exc).split())
+        print(f"cnmf-gui {args.verb}: error:{where} {text}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except MemoryError:
+        if debug:
+            raise
+        print(f"cnmf-gui {args.verb}: error: not enough memory for this request (a smaller movie, "
+              f"fewer frames or patches)", file=sys.stderr)
         return EXIT_USER_ERROR
     except Cancelled:
         print(f"cnmf-gui {args.verb}: cancelled", file=sys.stderr)
@@ -89,3 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\ncnmf-gui {args.verb}: interrupted", file=sys.stderr)
         return EXIT_CANCELLED
+
+
+def _one_line_warning(verb: str):
+    """A ``warnings.showwarning`` that prints ``cnmf-gui VERB: warning: TEXT`` on one line."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"cnmf-gui {verb}: warning: {text}", file=sys.stderr if file is None else file)
+    return show
