@@ -1,0 +1,127 @@
+"""Calcium kinetics and spike trains: AR kernels, indicator time constants, bursty firing."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["ar_coefficients", "simulate_calcium", "INDICATORS", "bursty_spike_counts",
+           "indicator_traces"]
+
+# Rise and decay time constants (s) of a difference-of-exponentials kernel for single action
+# potentials, in vivo, round figures from the published characterisations: GCaMP6f/6s from Chen
+# et al. (2013) Nature 499:295 (6f: ~50 ms to half rise, ~0.4 s decay; 6s: ~0.15 s rise, ~1.3 s
+# decay of small events), jGCaMP8m from Zhang et al. (2023) Nature 615:884 (rise of a few ms, half
+# decay ~0.1-0.2 s; in vivo decays are longer). Each cell draws its own constants within +-20 %.
+INDICATORS = {
+    "GCaMP6f": {"tau_rise": 0.05, "tau_decay": 0.40},
+    "GCaMP6s": {"tau_rise": 0.15, "tau_decay": 1.30},
+    "GCaMP8m": {"tau_rise": 0.01, "tau_decay": 0.25},
+}
+
+
+def ar_coefficients(frame_rate: float, tau_decay: float, tau_rise: float | None = None) -> np.ndarray:
+    """AR coefficients of a calcium kernel sampled at ``frame_rate``.
+
+    Parameters
+    ----------
+    frame_rate : float
+        Hz.
+    tau_decay : float
+        Decay time constant, s.
+    tau_rise : float, optional
+        Rise time constant, s. Given, the kernel is a difference of exponentials: AR(2).
+
+    Returns
+    -------
+    g : ndarray of shape (1,) or (2,)
+        ``c[t] = g[0] c[t-1] (+ g[1] c[t-2]) + s[t]``.
+    """
+    d = math.exp(-1.0 / (tau_decay * frame_rate))
+    if tau_rise is None:
+        return np.array([d])
+    r = math.exp(-1.0 / (tau_rise * frame_rate))
+    return np.array([d + r, -d * r])
+
+
+def simulate_calcium(spikes: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Run the AR recursion ``c[t] = sum_i g[i] c[t-1-i] + s[t]`` along the last axis.
+
+    Parameters
+    ----------
+    spikes : ndarray of shape (T,)
+    g : ndarray of shape (p,)
+
+    Returns
+    -------
+    ndarray of shape (T,)
+    """
+    from scipy.signal import lfilter
+
+    return lfilter([1.0], np.r_[1.0, -np.asarray(g, float)], spikes)
+
+
+def bursty_spike_counts(rng, n_frames: int, frame_rate: float, rate: float,
+                        burst_rate: float = 0.08, burst_hz: float = 25.0,
+                        burst_s: float = 0.25) -> np.ndarray:
+    """Spike counts per frame of a neuron that fires singly and in bursts.
+
+    A Poisson process at ``rate`` Hz plus bursts (Poisson at ``burst_rate`` Hz) during which the
+    rate is ``burst_hz`` for an exponentially distributed time of mean ``burst_s``: the
+    complex-spike bursts and up-states of cortical neurons, which make events of very different
+    sizes and pile spikes into single frames at low frame rates.
+
+    Returns
+    -------
+    ndarray of shape (n_frames,), int
+    """
+    T = int(n_frames)
+    lam = np.full(T, rate / frame_rate)
+    n_bursts = rng.poisson(burst_rate * T / frame_rate)
+    for start in rng.integers(0, max(T, 1), n_bursts):
+        length = max(1, int(round(rng.exponential(burst_s) * frame_rate)))
+        lam[start:start + length] += burst_hz / frame_rate
+    return rng.poisson(lam)
+
+
+def indicator_traces(rng, counts: np.ndarray, frame_rate: float, indicator: str):
+    """True calcium of each neuron from its spike counts, with per-cell indicator kinetics.
+
+    Each spike's amplitude varies (gamma, CV ~0.3); the kernel is normalised so that a single
+    spike peaks at its amplitude (1 on average: the movie's unit).
+
+    Parameters
+    ----------
+    counts : ndarray of shape (K, T), int
+    indicator : str
+        A key of :data:`INDICATORS`.
+
+    Returns
+    -------
+    traces, spikes : ndarray of shape (K, T)
+        Calcium and spike amplitudes (``traces = AR(g) * spikes``).
+    g : ndarray of shape (K, 2)
+    taus : ndarray of shape (K, 2)
+        (rise, decay) of each cell, s.
+    """
+    if indicator not in INDICATORS:
+        raise ValueError(f"indicator must be one of {sorted(INDICATORS)}, got {indicator!r}")
+    K, T = counts.shape
+    base = INDICATORS[indicator]
+    traces = np.zeros((K, T))
+    spikes = np.zeros((K, T))
+    g = np.zeros((K, 2))
+    taus = np.zeros((K, 2))
+    for k in range(K):
+        tr = base["tau_rise"] * rng.uniform(0.8, 1.2)
+        td = base["tau_decay"] * rng.uniform(0.8, 1.2)
+        taus[k] = tr, td
+        g[k] = ar_coefficients(frame_rate, td, tr)
+        amps = rng.gamma(10.0, 0.1, T)
+        # several spikes in one frame: the sum of their amplitudes
+        s = counts[k] * amps
+        peak = simulate_calcium(np.r_[1.0, np.zeros(int(5 * td * frame_rate) + 5)], g[k]).max()
+        spikes[k] = s / peak
+        traces[k] = simulate_calcium(spikes[k], g[k])
+    return traces, spikes, g, taus
