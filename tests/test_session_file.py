@@ -262,3 +262,65 @@ def test_synthetic_session_round_trip(tmp_path):
     np.testing.assert_array_equal(back.components.C, data.components.C)
     assert (back.components.A != data.components.A).nnz == 0
     assert back.params == data.params
+
+
+# ---------------------------------------------------------------------------------------------
+# Revision counter (issue 12 item 8, io part): every save writes revision + 1; a save that
+# expects another revision is refused and writes nothing.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_save_increments_the_revision_and_a_stale_save_is_refused(tmp_path):
+    from cnmf_gui.io.session_revision import StaleSessionError, read_revision
+
+    path = tmp_path / "s.h5"
+    data = SessionData(movie_path=None, movie_shape=(5, 4, 4))
+    assert read_revision(path) is None
+    assert save_session(data, path) == 1
+    assert read_revision(path) == 1
+    loaded = read_revision(path)
+    assert save_session(data, path, expected_revision=loaded) == 2  # we were current
+    before = path.read_bytes()
+    with pytest.raises(StaleSessionError, match="changed by another program .*revision 2, loaded 1"):
+        save_session(data, path, expected_revision=1)  # someone saved revision 2 meanwhile
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.h5"]
+
+
+def _save_expecting(path, tag, results):
+    """Child process: save over revision 1, slowly, so that two of them overlap."""
+    import time
+
+    import cnmf_gui.io.session_file as session_file
+    from cnmf_gui.io.session_revision import StaleSessionError
+
+    real_write = session_file._write
+
+    def slow_write(*args):
+        time.sleep(1.5)  # longer than the other child's start-up: their saves overlap
+        return real_write(*args)
+
+    session_file._write = slow_write
+    data = SessionData(movie_path=None, movie_shape=(5, 4, 4), curation_log=[tag])
+    try:
+        session_file.save_session(data, path, expected_revision=1)
+        results.put("saved")
+    except StaleSessionError:
+        results.put("refused")
+
+
+def test_two_concurrent_writers_cannot_both_win(tmp_path):
+    """Without the lock both children pass the revision check and one change is lost."""
+    import multiprocessing
+
+    path = tmp_path / "s.h5"
+    save_session(SessionData(movie_path=None, movie_shape=(5, 4, 4)), path)
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    children = [ctx.Process(target=_save_expecting, args=(str(path), tag, results)) for tag in "ab"]
+    for child in children:
+        child.start()
+    outcome = sorted(results.get(timeout=60) for _ in children)
+    for child in children:
+        child.join(timeout=30)
+    assert outcome == ["refused", "saved"], outcome

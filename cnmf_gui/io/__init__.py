@@ -4,7 +4,8 @@ The public names are imported on first use, so ``import cnmf_gui.io`` stays chea
 tifffile load only when a file of theirs is opened.
 
 - :func:`open_movie` -> :class:`Movie` (lazy (T, H, W) frames from TIFF, HDF5, NPY, series)
-- :func:`save_session` / :func:`load_session` (the HDF5 session file of DESIGN.md)
+- :func:`save_session` / :func:`load_session` (the HDF5 session file of DESIGN.md);
+  :func:`read_revision` and ``save_session(..., expected_revision=N)`` refuse a stale save
 - :func:`export_csv` (curated traces and component tables as CSV)
 """
 
@@ -22,6 +23,8 @@ _EXPORTS = {
     "load_session": "cnmf_gui.io.session_file",
     "is_session_file": "cnmf_gui.io.session_file",
     "SCHEMA_VERSION": "cnmf_gui.io.session_file",
+    "read_revision": "cnmf_gui.io.session_revision",
+    "StaleSessionError": "cnmf_gui.io.session_revision",
 }
 
 __all__ = sorted(set(_EXPORTS) | {"export_csv", "Movie", "open_movie"})

@@ -28,6 +28,7 @@ import numpy as np
 from cnmf_gui import __version__
 from cnmf_gui.atomic_h5 import atomic_h5
 from cnmf_gui.errors import InputFileError, UserError
+from cnmf_gui.io.session_revision import ATTRIBUTE as REVISION_ATTRIBUTE, locked, next_revision
 from cnmf_gui.io.session_build import build_session, text as _text
 from cnmf_gui.results import SessionData
 
@@ -91,7 +92,7 @@ def _params_json(params) -> str | None:
     raise TypeError(f"SessionData.params must be PipelineParams, a dict or None, got {type(params).__name__}")
 
 
-def save_session(data: SessionData, path) -> None:
+def save_session(data: SessionData, path, *, expected_revision: int | None = None) -> int:
     """Write ``data`` to the session file ``path`` (HDF5, schema version :data:`SCHEMA_VERSION`).
 
     Parameters
@@ -101,12 +102,22 @@ def save_session(data: SessionData, path) -> None:
     path : path-like
         Destination. Written to a temporary file beside it and renamed into place; an
         existing file is replaced only if it is itself a cnmf_gui session file.
+    expected_revision : int, optional
+        The revision the caller loaded (:func:`~cnmf_gui.io.session_revision.read_revision`
+        right after :func:`load_session`): the save is refused if the file has another one now.
+
+    Returns
+    -------
+    int
+        The revision written (root attribute ``revision``, +1 over the replaced file's).
 
     Raises
     ------
     UserError
         The destination folder does not exist, or ``path`` is an existing file that is not a
         session (e.g. the movie itself), which is never overwritten.
+    StaleSessionError
+        ``expected_revision`` was given and the file was saved by someone else since.
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -117,8 +128,12 @@ def save_session(data: SessionData, path) -> None:
     # The movie itself (or any other file) is never a session file, so this also protects it.
     if os.path.exists(path) and not is_session_file(path):
         raise UserError(f"{path} exists and is not a cnmf_gui session file: refusing to overwrite it")
-    with atomic_h5(path) as h5:
-        _write(h5, data, path)
+    with locked(path):
+        revision = next_revision(path, expected_revision)
+        with atomic_h5(path) as h5:
+            _write(h5, data, path)
+            h5.attrs[REVISION_ATTRIBUTE] = np.int64(revision)
+    return revision
 
 
 def _write(h5, data: SessionData, path: str) -> None:
