@@ -190,7 +190,7 @@ def test_bad_session_files(tmp_path):
 @pytest.mark.parametrize("edit, match", [
     (lambda f: f["components/C"].__setitem__(Ellipsis, 0) or f.__delitem__("components/C"),
      "dataset /components/C is missing"),
-    (lambda f: f["components/A"].attrs.__setitem__("shape", [7, 5]), "does not match 120 pixels"),
+    (lambda f: f["components/A"].attrs.__setitem__("shape", [7, 5]), r"/components/A has shape \(7, 5\), expected \(120, 5\)"),
     (lambda f: f["params"].attrs.__setitem__("json", '{"nope": 1}'), "stored parameters are invalid"),
     (lambda f: f.attrs.__setitem__("movie_shape", [1, 2]), "movie_shape"),
     (lambda f: f.__delitem__("motion/shifts") or f["motion"].create_dataset("shifts", data=np.zeros((3, 2))),

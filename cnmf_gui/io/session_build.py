@@ -15,6 +15,7 @@ import os
 import numpy as np
 
 from cnmf_gui.errors import InputFileError, ParameterError
+from cnmf_gui.io.session_validate import validate_tree
 from cnmf_gui.results import Background, Components, MotionResult, SessionData, SummaryImages
 
 _COMPONENT_ARRAYS = ("C", "S", "F", "dff", "baseline", "sn", "epsilon", "g", "status", "id")
@@ -63,6 +64,7 @@ def build_session(tree: dict, path: str) -> SessionData:
 
     from cnmf_gui.params import PipelineParams
 
+    validate_tree(tree, path)
     root = tree["attrs"]["/"]
     data = tree["data"]
     groups = tree["attrs"]
