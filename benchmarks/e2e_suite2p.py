@@ -1,17 +1,20 @@
 """suite2p's whole pipeline on one TIFF, for benchmarks/end_to_end.py (runs in the peers' venv).
 
-Usage: ``python e2e_suite2p.py TIFF_FOLDER WORK_FOLDER OUT.npz FS DIAMETER TAU [--no-regmetrics]``.
+Usage: ``python e2e_suite2p.py TIFF_FOLDER WORK_FOLDER OUT.npz FS DIAMETER TAU [--no-regmetrics]
+[--nonrigid]``.
 
 ``run_s2p`` as a user would call it on a folder holding one TIFF: conversion to its binary,
 rigid registration (``nonrigid`` off: the synthetic motion is rigid), registration metrics
 (suite2p's default; ``--no-regmetrics`` turns them off), detection, extraction, deconvolution
-and classification, on the CPU with two threads (the machine's cores), all other settings at
+and classification (``--nonrigid``: suite2p's default non-rigid registration instead, for
+benchmarks/accuracy.py), on the CPU with two threads (the machine's cores), all other settings at
 suite2p 1.1.0's defaults as in benchmarks/cnmf_suite2p.py and benchmarks/motion_suite2p.py.
 Afterwards (not part of suite2p's run) its outputs are gathered into OUT.npz in the format
 benchmarks/cnmf.py's ``score_suite2p`` reads (each ROI's pixels and weights, the neuropil-
 corrected trace F - 0.7 Fneu, the deconvolved activity, its classifier's ``iscell``) plus the
 per-frame rigid correction in cnmf_gui's convention (``shifts``, (T, 2): suite2p reports the
-displacement it removes, so its offsets are negated, as in motion_suite2p.py). Prints one JSON
+displacement it removes, so its offsets are negated, as in motion_suite2p.py; with
+``--nonrigid`` the rigid offset plus the mean of the block offsets). Prints one JSON
 line: suite2p's own seconds for ``run_s2p`` and its per-stage ``plane_times``.
 
 Never imported by the package; suite2p is a benchmark peer only.
@@ -38,7 +41,7 @@ def main() -> int:
     settings = default_settings()
     settings["torch_device"] = "cpu"      # no GPU here; asking for cuda only costs a failed probe
     settings["fs"], settings["tau"], settings["diameter"] = fs, tau, [diameter, diameter]
-    settings["registration"]["nonrigid"] = False
+    settings["registration"]["nonrigid"] = "--nonrigid" in sys.argv[7:]
     settings["run"]["do_registration"] = 1
     settings["run"]["do_detection"] = True
     settings["run"]["do_deconvolution"] = True
@@ -63,7 +66,12 @@ def main() -> int:
     def cat(key):
         return np.concatenate([s[key] for s in stat]) if len(stat) else np.zeros(0)
 
-    shifts = -np.stack([np.asarray(ops["yoff"], float), np.asarray(ops["xoff"], float)], axis=1)
+    yoff, xoff = np.asarray(ops["yoff"], float), np.asarray(ops["xoff"], float)
+    if settings["registration"]["nonrigid"] and "yoff1" in ops:
+        # its rigid step is whole pixels; the blocks' mean offset is the rest of the frame's shift
+        yoff = yoff + np.asarray(ops["yoff1"], float).mean(axis=1)
+        xoff = xoff + np.asarray(ops["xoff1"], float).mean(axis=1)
+    shifts = -np.stack([yoff, xoff], axis=1)
     np.savez(out_path, ypix=cat("ypix"), xpix=cat("xpix"), lam=cat("lam"), counts=counts,
              F=dF.astype(np.float32), spks=spks.astype(np.float32), shifts=shifts,
              iscell=iscell)
