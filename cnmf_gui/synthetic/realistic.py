@@ -9,9 +9,10 @@ that is the exact operator phase correlation inverts.
 
 The scene: ring somata with dark nuclei (radius 3-10 px), some with dendrite-like processes;
 silent cells (visible, never firing); bursty firing through AR(2) indicator kinetics with
-published rise and decay times (GCaMP6f, 6s, 8m); a neuropil of out-of-focus processes and
-somata in groups with their own time courses plus a diffuse part; static autofluorescence with
-vignetting and vessel shadows; slow bleaching of everything.
+published rise and decay times (GCaMP6f, 6s, 8m) and responses that differ across cells; a
+neuropil of out-of-focus processes and somata, each firing on its own, plus a diffuse haze that
+follows their population activity; static autofluorescence with vignetting and vessel shadows;
+slow bleaching of everything.
 """
 
 from __future__ import annotations
@@ -27,13 +28,11 @@ from cnmf_gui.synthetic.kinetics import INDICATORS, bursty_spike_counts, indicat
 from cnmf_gui.synthetic.motion import (SmoothDeformation, rigid_trajectory, sample_scene,
                                        sample_scene_translated)
 from cnmf_gui.synthetic.noise import photon_noise
-from cnmf_gui.synthetic.scene import neuropil_maps, optics, static_background
+from cnmf_gui.synthetic.scene import (diffuse_neuropil, neuropil_sources, optics, spline_columns,
+                                      static_background)
 from cnmf_gui.synthetic.truth import SyntheticMovie
 
 __all__ = ["make_realistic_movie"]
-
-_N_NEUROPIL_GROUPS = 4
-
 
 def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 192), n_cells: int = 60,
                          radius_range: tuple[float, float] = (4.0, 6.5),
@@ -58,7 +57,7 @@ def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 19
     radius_range : (float, float)
         Soma radii are uniform in this range, px (default (4, 6.5)).
     photons_per_unit : float or None
-        Photons per unit of fluorescence (the unit is the mean peak response of a soma's
+        Photons per unit of fluorescence (the unit is the median peak response of a soma's
         brightest pixel to one spike): the signal-to-noise ratio (default 10). None: no noise, the
         movie is the expected fluorescence in units.
     motion_px : float
@@ -119,26 +118,20 @@ def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 19
     centers = place_centers(rng_cells, n_cells, (H, W), margin=0.7 * lo, min_distance=1.6 * radii)
     K = len(centers)
     radii = radii[:K]
-    rows, cols, vals = [], [], []
+    cell_patches = []
     feet = np.zeros((K, H, W), np.float32)
+    fine_r, fine_c = u * (np.arange(H) + m), u * (np.arange(W) + m)   # pixels on the fine grid
     for k in range(K):
         n_proc = int(rng_cells.integers(1, 4)) if rng_cells.random() < process_fraction else 0
         r0, c0, patch = cell_patch(rng_cells, u * (centers[k] + m), radii[k], u, n_proc)
         patch = optics(patch, u, psf_sigma)
-        # pixels of the field of view that fall on this patch: fine position u * (r + m)
-        pr = np.arange(H)[(u * (np.arange(H) + m) >= r0) & (u * (np.arange(H) + m) < r0 + patch.shape[0])]
-        pc = np.arange(W)[(u * (np.arange(W) + m) >= c0) & (u * (np.arange(W) + m) < c0 + patch.shape[1])]
-        feet[k][np.ix_(pr, pc)] = patch[np.ix_(u * (pr + m) - r0, u * (pc + m) - c0)]
+        pr = np.nonzero((fine_r >= r0) & (fine_r < r0 + patch.shape[0]))[0]
+        pc = np.nonzero((fine_c >= c0) & (fine_c < c0 + patch.shape[1]))[0]
+        feet[k][np.ix_(pr, pc)] = patch[np.ix_(fine_r[pr] - r0, fine_c[pc] - c0)]
         scale = 1.0 / max(float(feet[k].max()), 1e-12)
         feet[k] *= scale
-        coef = ndimage.spline_filter(patch * scale, order=3, mode="grid-constant").astype(np.float32)
-        rr, cc = np.nonzero(np.abs(coef) > 1e-4)
-        inside = (rr + r0 >= 0) & (rr + r0 < ch) & (cc + c0 >= 0) & (cc + c0 < cw)
-        rows.append((rr[inside] + r0) * cw + cc[inside] + c0)
-        vals.append(coef[rr[inside], cc[inside]])
-        cols.append(np.full(int(inside.sum()), k))
-    A_fine = sp.csr_matrix((np.concatenate(vals) if K else [], (np.concatenate(rows) if K else [],
-                            np.concatenate(cols) if K else [])), shape=(ch * cw, K), dtype=np.float32).tocsc()
+        cell_patches.append((r0, c0, patch * scale))
+    A_fine = spline_columns(cell_patches, (ch, cw))
 
     # --- activity
     active = np.ones(K, bool)
@@ -149,24 +142,32 @@ def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 19
         counts[k] = bursty_spike_counts(rng_act, T, frame_rate, rates[k],
                                         burst_rate=0.05 * rng_act.lognormal(0.0, 0.7))
     traces, spikes, g, _ = indicator_traces(rng_act, counts, frame_rate, indicator)
+    # cells differ in expression and in calcium per spike: responses vary ~1.5x across cells
+    response = rng_act.lognormal(0.0, 0.35, K)
+    traces *= response[:, None]
+    spikes *= response[:, None]
     baselines = rng_act.uniform(1.0, 3.0, K)
 
-    # --- neuropil and static background: dense fine-grid maps with their time courses
-    groups, diffuse = neuropil_maps(rng_np, (ch, cw), u, _N_NEUROPIL_GROUPS, K, H * W)
+    # --- neuropil (independent out-of-focus sources plus a haze) and static background
     static, vessels = static_background(rng_static, (ch, cw), u)
-    np_counts = np.stack([bursty_spike_counts(rng_np, T, frame_rate, 3.0, burst_rate=0.3)
-                          for _ in range(_N_NEUROPIL_GROUPS)])
+    N_fine, kind = neuropil_sources(rng_np, (ch, cw), u, psf_sigma, K, H * W, vessels)
+    P = N_fine.shape[1]
+    # each source fires like a cell (out-of-focus somata) or a dendrite (more often, smaller)
+    np_rate = np.where(kind == 1, firing_rate, 2 * firing_rate) * rng_np.lognormal(0.0, 0.6, P)
+    np_counts = np.stack([bursty_spike_counts(rng_np, T, frame_rate, r, burst_rate=0.05) for r in np_rate]) \
+        if P else np.zeros((0, T), np.int64)
     np_calcium = indicator_traces(rng_np, np_counts, frame_rate, indicator)[0]
-    np_act = np_calcium / np.maximum(np_calcium.mean(axis=1, keepdims=True), 1e-12)
-    group_tc = 0.7 + 0.3 * np_act                                              # (Q, T)
+    np_rest = neuropil * np.where(kind == 1, rng_np.uniform(0.3, 0.8, P), rng_np.uniform(0.15, 0.5, P))
+    np_amp = np_rest[:, None] * (1.0 + rng_np.uniform(0.2, 0.6, P)[:, None] * np_calcium)   # (P, T)
     slow = ndimage.gaussian_filter1d(rng_np.standard_normal(T), 10 * frame_rate) if T else np.zeros(0)
     slow /= max(np.abs(slow).max(initial=0.0), 1e-12)
-    diffuse_tc = 0.8 + 0.2 * ndimage.gaussian_filter1d(np_act.mean(axis=0), frame_rate) + 0.05 * slow
-    maps = np.concatenate([0.5 * neuropil / _N_NEUROPIL_GROUPS * groups * vessels,
-                           (0.5 * neuropil * diffuse * vessels)[None], (background * static)[None]])
+    population = np_calcium.mean(axis=0) if P else np.zeros(T)
+    diffuse_tc = 1.0 + 0.3 * ndimage.gaussian_filter1d(population - population.mean(), frame_rate) + 0.05 * slow
     maps = np.stack([ndimage.spline_filter(optics(mp, u, psf_sigma), order=3).astype(np.float32)
-                     for mp in maps]).reshape(len(maps), -1)
-    dense_tc = np.vstack([group_tc, diffuse_tc[None], np.ones((1, T))]).astype(np.float32)  # (Q+2, T)
+                     for mp in (0.5 * neuropil * diffuse_neuropil(rng_np, (ch, cw), u, vessels),
+                                background * static)]).reshape(2, -1)
+    dense_tc = np.vstack([diffuse_tc[None], np.ones((1, T))]).astype(np.float32)         # (2, T)
+    sources = sp.hstack([A_fine, N_fine]).tocsc()
 
     # --- bleaching of everything: slow exponential, 1 - bleach left at the end
     t_s = np.arange(T) / frame_rate
@@ -187,9 +188,10 @@ def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 19
     pix_r, pix_c = knot_r[:, None] + np.zeros((1, W)), knot_c[None, :] + np.zeros((H, 1))
     movie = np.empty((T, H, W), np.float32)
     amp = (traces + baselines[:, None]).astype(np.float32)
+    amp_all = np.vstack([amp, np_amp]).astype(np.float32)                                 # (K+P, T)
     for t in range(T):
         # einsum, not @: a threaded BLAS matrix-vector product is ~20x slower on a loaded machine
-        canvas = (np.einsum("q,qp->p", dense_tc[:, t], maps) + A_fine @ amp[:, t]).reshape(ch, cw)
+        canvas = (np.einsum("q,qp->p", dense_tc[:, t], maps) + sources @ amp_all[:, t]).reshape(ch, cw)
         if deform is None:
             frame = sample_scene_translated(canvas, knot_r - u * disp[t, 0], knot_c - u * disp[t, 1])
         else:
@@ -200,7 +202,8 @@ def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 19
 
     # --- truth summaries in movie units
     knots = (slice(u * m, u * (m + H), u), slice(u * m, u * (m + W), u))
-    mean_dense = (dense_tc.mean(axis=1) @ maps).reshape(ch, cw)
+    mean_dense = (np.einsum("q,qp->p", dense_tc.mean(axis=1), maps)
+                  + N_fine @ np_amp.mean(axis=1).astype(np.float32)).reshape(ch, cw)
     bg_mean = _values_at_knots(mean_dense, knots)
     mean_img = gain * bleaching.mean() * (bg_mean + np.tensordot(amp.mean(axis=1), feet, 1))
     read = read_noise if photons_per_unit is not None else 0.0

@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import ndimage
 
-__all__ = ["periodic_texture", "smooth_texture", "optics", "neuropil_maps", "static_background"]
+__all__ = ["periodic_texture", "smooth_texture", "optics", "spline_columns", "neuropil_sources",
+           "diffuse_neuropil", "static_background"]
 
 
 def periodic_texture(rng, shape, corr_length: float) -> np.ndarray:
@@ -77,38 +79,88 @@ def _paths(rng, n, shape, length_range, step=0.5):
     return out
 
 
-def neuropil_maps(rng, shape, upsample, n_groups, n_cells_fov, fov_area):
-    """Spatial maps of the neuropil on the fine grid: ``n_groups`` groups of out-of-focus
-    processes and somata (each group shares one time course) and one diffuse map.
+def spline_columns(patches, canvas_shape) -> sp.csc_matrix:
+    """Sparse fine-grid spline coefficients of local patches, one column each.
 
-    Out-of-focus structure is blurred more than the focal plane (sigma 0.8-2.5 px); processes
-    are ~1 px wide and tens of px long, about one per 120 px^2; out-of-focus somata are as
-    numerous as half the focal cells. Each map has mean 1 over the canvas.
+    Parameters
+    ----------
+    patches : list of (r0, c0, ndarray of shape (h, w))
+        Each patch's first fine sample and its values (after :func:`optics`); a patch must
+        be zero at its border (padding), so the coefficients of the sum are the sum of the
+        patches' coefficients, filtered as if the canvas were empty elsewhere.
+    canvas_shape : (int, int)
 
     Returns
     -------
-    groups : ndarray of shape (n_groups, h, w), float32
-    diffuse : ndarray of shape (h, w), float32
+    scipy.sparse.csc_matrix of shape (ch * cw, len(patches)), float32
+        Cubic B-spline coefficients (values below 1e-4 dropped), pixel index ``row * cw + col``.
+    """
+    ch, cw = canvas_shape
+    idx, vals, cols = [], [], []
+    for k, (r0, c0, patch) in enumerate(patches):
+        coef = ndimage.spline_filter(patch, order=3, mode="grid-constant").astype(np.float32)
+        rr, cc = np.nonzero(np.abs(coef) > 1e-4)
+        inside = (rr + r0 >= 0) & (rr + r0 < ch) & (cc + c0 >= 0) & (cc + c0 < cw)
+        idx.append((rr[inside] + r0) * cw + cc[inside] + c0)
+        vals.append(coef[rr[inside], cc[inside]])
+        cols.append(np.full(int(inside.sum()), k))
+    if not patches:
+        return sp.csc_matrix((ch * cw, 0), dtype=np.float32)
+    return sp.csc_matrix((np.concatenate(vals), (np.concatenate(idx), np.concatenate(cols))),
+                         shape=(ch * cw, len(patches)), dtype=np.float32)
+
+
+def neuropil_sources(rng, shape, upsample, psf_sigma, n_cells_fov, fov_area, vessels):
+    """The neuropil's structured part, as independent sources on the fine grid.
+
+    Out-of-focus processes (~1 px wide, blurred 0.8-2 px, 10-50 px long, one per 120 px^2) and
+    out-of-focus somata (blurred to 3-5 px, half as many as the focal cells per area), each a
+    source of its own (its own activity is drawn by the caller), peak 1, shadowed by vessels.
+
+    Returns
+    -------
+    sources : scipy.sparse.csc_matrix of shape (h * w, P)
+        Spline coefficients after the optics (see :func:`spline_columns`).
+    kind : ndarray of shape (P,), int
+        0 process, 1 out-of-focus soma.
     """
     h, w = shape
     u = upsample
-    groups = np.zeros((n_groups, h, w), np.float32)
+    patches, kind = [], []
     n_proc = int(h * w / u ** 2 / 120)
     for pts in _paths(rng, n_proc, shape, (10 * u, 50 * u)):
-        np.add.at(groups[rng.integers(n_groups)], (pts[:, 0], pts[:, 1]), rng.uniform(0.3, 1.0))
-    blobs = np.zeros_like(groups)
+        if len(pts) < 4:
+            continue
+        sigma = rng.uniform(0.8, 2.0) * u
+        pad = int(3 * sigma) + 4
+        lo = pts.min(axis=0) - pad
+        patch = np.zeros(tuple(pts.max(axis=0) - lo + pad + 1))
+        np.add.at(patch, (pts[:, 0] - lo[0], pts[:, 1] - lo[1]), 1.0)
+        patch = ndimage.gaussian_filter(patch, sigma, mode="constant")
+        patch /= max(patch.max(), 1e-12)
+        patches.append((int(lo[0]), int(lo[1]), patch))
+        kind.append(0)
     n_soma = int(0.5 * n_cells_fov * h * w / u ** 2 / max(fov_area, 1))
     for _ in range(n_soma):
-        r, c = rng.integers(0, h), rng.integers(0, w)
-        blobs[rng.integers(n_groups), r, c] += rng.uniform(0.5, 1.5)
-    for i in range(n_groups):
-        groups[i] = ndimage.gaussian_filter(groups[i], rng.uniform(0.8, 2.5) * u)
-        # out-of-focus somata: discs blurred to a few px, peak about that of a process
         sigma = rng.uniform(3.0, 5.0) * u
-        groups[i] += ndimage.gaussian_filter(blobs[i], sigma) * (2 * math.pi * sigma ** 2) * 0.3
-        groups[i] /= max(groups[i].mean(), 1e-12)
-    diffuse = np.clip(1.0 + 0.5 * smooth_texture(rng, shape, 6 * u), 0.05, None)
-    return groups, (diffuse / diffuse.mean()).astype(np.float32)
+        half = int(3 * sigma) + 4
+        r, c = int(rng.integers(0, h)), int(rng.integers(0, w))
+        d = np.arange(-half, half + 1)
+        patch = np.exp(-0.5 * (d[:, None] ** 2 + d[None, :] ** 2) / sigma ** 2)
+        patches.append((r - half, c - half, patch))
+        kind.append(1)
+    out = []
+    for r0, c0, patch in patches:
+        rr = np.clip(np.arange(r0, r0 + patch.shape[0]), 0, h - 1)
+        cc = np.clip(np.arange(c0, c0 + patch.shape[1]), 0, w - 1)
+        out.append((r0, c0, optics(patch * vessels[np.ix_(rr, cc)], u, psf_sigma)))
+    return spline_columns(out, shape), np.asarray(kind, int)
+
+
+def diffuse_neuropil(rng, shape, upsample, vessels) -> np.ndarray:
+    """The neuropil's unresolved haze: a smooth positive field (mean 1), shadowed by vessels."""
+    diffuse = np.clip(1.0 + 0.5 * smooth_texture(rng, shape, 6 * upsample), 0.05, None) * vessels
+    return (diffuse / diffuse.mean()).astype(np.float32)
 
 
 def static_background(rng, shape, upsample):
