@@ -11,8 +11,8 @@ The scene: ring somata with dark nuclei (radius 3-10 px), some with dendrite-lik
 silent cells (visible, never firing); bursty firing through AR(2) indicator kinetics with
 published rise and decay times (GCaMP6f, 6s, 8m) and responses that differ across cells; a
 neuropil of out-of-focus processes and somata, each firing on its own, plus a diffuse haze that
-follows their population activity; static autofluorescence with vignetting and vessel shadows;
-slow bleaching of everything.
+follows their population activity; static autofluorescence and vessel shadows;
+vignetting fixed in the frame; slow bleaching of everything.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from cnmf_gui.synthetic.kinetics import INDICATORS, bursty_spike_counts, indicat
 from cnmf_gui.synthetic.motion import (SmoothDeformation, rigid_trajectory, sample_scene,
                                        sample_scene_translated)
 from cnmf_gui.synthetic.noise import photon_noise
-from cnmf_gui.synthetic.scene import (diffuse_neuropil, neuropil_sources, optics, spline_columns,
-                                      static_background)
+from cnmf_gui.synthetic.scene import (diffuse_neuropil, illumination, neuropil_sources, optics,
+                                      spline_columns, static_background)
 from cnmf_gui.synthetic.truth import SyntheticMovie
 
 __all__ = ["make_realistic_movie"]
@@ -40,7 +40,8 @@ def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 19
                          nonrigid_px: float = 0.0, frame_rate: float = 30.0,
                          indicator: str = "GCaMP6f", silent_fraction: float = 0.2,
                          firing_rate: float = 0.3, process_fraction: float = 0.4,
-                         neuropil: float = 1.0, background: float = 0.5, bleach: float = 0.25,
+                         neuropil: float = 1.0, background: float = 0.5, vignetting: float = 0.3,
+                         bleach: float = 0.25,
                          read_noise: float = 1.0, jump_rate: float = 1 / 30.0, psf_sigma: float = 0.5,
                          upsample: int = 2, displacements: np.ndarray | None = None,
                          seed: int = 0) -> SyntheticMovie:
@@ -76,6 +77,9 @@ def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 19
         Fraction of cells with 1-3 dendrite-like processes (default 0.4).
     neuropil, background : float
         Mean neuropil and static fluorescence, units (defaults 1.0 and 0.5).
+    vignetting : float
+        Illumination loss in the frame's corners (default 0.3); fixed in the frame, it does not
+        move with the brain.
     bleach : float
         Fraction of the fluorescence lost by the last frame (default 0.25).
     read_noise : float
@@ -150,6 +154,7 @@ def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 19
 
     # --- neuropil (independent out-of-focus sources plus a haze) and static background
     static, vessels = static_background(rng_static, (ch, cw), u)
+    illum = illumination(rng_static, (H, W), vignetting)
     N_fine, kind = neuropil_sources(rng_np, (ch, cw), u, psf_sigma, K, H * W, vessels)
     P = N_fine.shape[1]
     # each source fires like a cell (out-of-focus somata) or a dendrite (more often, smaller)
@@ -197,7 +202,7 @@ def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 19
         else:
             ddy, ddx = deform.at(t)
             frame = sample_scene(canvas, pix_r - u * (disp[t, 0] + ddy), pix_c - u * (disp[t, 1] + ddx))
-        expected = np.maximum(frame, 0.0) * np.float32(bleaching[t] * gain)
+        expected = np.maximum(frame, 0.0) * illum * np.float32(bleaching[t] * gain)
         movie[t] = expected if photons_per_unit is None else photon_noise(rng_noise, expected, read_noise)
 
     # --- truth summaries in movie units
@@ -205,13 +210,13 @@ def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 19
     mean_dense = (np.einsum("q,qp->p", dense_tc.mean(axis=1), maps)
                   + N_fine @ np_amp.mean(axis=1).astype(np.float32)).reshape(ch, cw)
     bg_mean = _values_at_knots(mean_dense, knots)
-    mean_img = gain * bleaching.mean() * (bg_mean + np.tensordot(amp.mean(axis=1), feet, 1))
+    mean_img = gain * bleaching.mean() * illum * (bg_mean + np.tensordot(amp.mean(axis=1), feet, 1))
     read = read_noise if photons_per_unit is not None else 0.0
     noise_map = np.sqrt(read ** 2 + (mean_img if photons_per_unit is not None else 0.0))
     return SyntheticMovie(
         movie=movie, footprints=feet, traces=traces.astype(np.float32), spikes=spikes.astype(np.float32),
         spike_counts=counts, baselines=baselines, g=g, centers=centers,
-        background=((gain * bg_mean)[None].astype(np.float32),
+        background=((gain * illum * bg_mean)[None].astype(np.float32),
                     (bleaching * (dense_tc.mean(axis=0) / max(dense_tc.mean(), 1e-12)))[None].astype(np.float32)),
         shifts=(-disp).astype(np.float32), noise_sigma=float(read), noise_map=noise_map.astype(np.float32),
         frame_rate=float(frame_rate), motion=motion, active=active, radii=radii,

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from scipy import ndimage
 
 __all__ = ["periodic_texture", "smooth_texture", "optics", "spline_columns", "neuropil_sources",
-           "diffuse_neuropil", "static_background"]
+           "diffuse_neuropil", "static_background", "illumination"]
 
 
 def periodic_texture(rng, shape, corr_length: float) -> np.ndarray:
@@ -164,10 +164,10 @@ def diffuse_neuropil(rng, shape, upsample, vessels) -> np.ndarray:
 
 
 def static_background(rng, shape, upsample):
-    """Fine-grid static fluorescence (mean 1) and a vessel transmission map (0.25-1).
+    """Fine-grid static fluorescence of the tissue (mean 1) and a vessel transmission map (0.25-1).
 
-    Vignetting (brighter in the middle, smooth), a fine autofluorescent texture, and 1-3 blood
-    vessels 4-10 px wide that shadow everything under them.
+    A fine autofluorescent texture and 1-3 blood vessels 4-10 px wide that shadow everything
+    under them; both move with the brain (the illumination does not: :func:`illumination`).
 
     Returns
     -------
@@ -175,10 +175,7 @@ def static_background(rng, shape, upsample):
     """
     h, w = shape
     u = upsample
-    yy = (np.arange(h)[:, None] - h / 2) / h
-    xx = (np.arange(w)[None, :] - w / 2) / w
-    vignette = 1.0 - rng.uniform(0.3, 0.6) * (yy ** 2 + xx ** 2) * 2
-    static = vignette * np.clip(1.0 + 0.25 * smooth_texture(rng, shape, 1.5 * u), 0.1, None)
+    static = np.clip(1.0 + 0.25 * smooth_texture(rng, shape, 1.5 * u), 0.1, None)
     mask = np.zeros(shape)
     for pts in _paths(rng, rng.integers(1, 4), shape, (0.8 * max(h, w), 1.5 * max(h, w)), step=1.0):
         width = rng.uniform(2, 5) * u
@@ -189,3 +186,20 @@ def static_background(rng, shape, upsample):
     vessels = 1.0 - 0.75 * mask
     static = static * vessels
     return (static / static.mean()).astype(np.float32), vessels.astype(np.float32)
+
+
+def illumination(rng, shape, strength: float) -> np.ndarray:
+    """Vignetting of the microscope, fixed in the frame (it does not move with the brain).
+
+    A smooth fall-off from an off-centre maximum, down to ``1 - strength`` in the corners: a
+    pattern that stays put while the scene moves, which registration must not lock onto.
+
+    Returns
+    -------
+    ndarray of shape (H, W), float32, max 1
+    """
+    H, W = shape
+    cy, cx = rng.uniform(0.35, 0.65) * H, rng.uniform(0.35, 0.65) * W
+    rho2 = ((np.arange(H)[:, None] - cy) / H) ** 2 + ((np.arange(W)[None, :] - cx) / W) ** 2
+    field = 1.0 - strength * rho2 / max(float(rho2.max()), 1e-12)
+    return field.astype(np.float32)
