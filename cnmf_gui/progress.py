@@ -1,8 +1,10 @@
 """A small, Qt-free protocol for progress reports and cancellation.
 
 Every long engine function takes ``progress=None`` and calls :func:`checkpoint` between frame
-batches, iterations or components. The GUI's worker and the terminal progress bar implement
-:class:`Progress`; the engine never knows which one it talks to.
+batches, iterations or components, and may hand over a partial result with :func:`hand_over`
+(e.g. the components found so far) for the caller to show while the job runs. The GUI's worker
+and the terminal progress bar implement :class:`Progress`; the engine never knows which one it
+talks to.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ class Progress(Protocol):
     def cancel_requested(self) -> bool:
         """Return True when the caller wants the computation to stop."""
 
+    # Optional: ``partial(result)`` receives partial results (see :func:`hand_over`).
+
 
 class NullProgress:
     """Reports nowhere and is never cancelled (the default)."""
@@ -41,11 +45,19 @@ class CallbackProgress:
     ----------
     callback : callable(fraction, message) or None
         Called on every report, from the computing thread.
+    on_partial : callable(result) or None
+        Called with each partial result, from the computing thread.
     """
 
-    def __init__(self, callback: Callable[[float, str], None] | None = None):
+    def __init__(self, callback: Callable[[float, str], None] | None = None,
+                 on_partial: Callable[[object], None] | None = None):
         self._callback = callback
+        self._on_partial = on_partial
         self._cancel = threading.Event()
+
+    def partial(self, result) -> None:
+        if self._on_partial is not None:
+            self._on_partial(result)
 
     def report(self, fraction: float, message: str = "") -> None:
         if self._callback is not None:
@@ -79,6 +91,20 @@ class SubProgress:
 
     def cancel_requested(self) -> bool:
         return self._parent.cancel_requested()
+
+    def partial(self, result) -> None:
+        hand_over(self._parent, result)
+
+
+def hand_over(progress: Progress | None, result) -> None:
+    """Give the caller a partial result (when it takes them); the computation goes on.
+
+    The result must not be changed afterwards by the computation: the caller may read it from
+    another thread (the GUI shows it in the main thread while the job continues).
+    """
+    partial = getattr(progress, "partial", None)
+    if partial is not None:
+        partial(result)
 
 
 def checkpoint(progress: Progress | None, fraction: float | None = None, message: str = "") -> None:

@@ -116,7 +116,11 @@ def test_deconvolve_in_place_keeps_curation(session_file, tmp_path):
             np.linalg.norm(c0.C[k] + c0.baseline[k] - c0.F[k]) - 1e-9
     assert after.curation_log[:-1] == data.curation_log
     entry = json.loads(after.curation_log[-1])
-    assert entry["action"] == "deconvolve" and entry["epsilon"] == 0.5 and entry["ids"] == [int(i) for i in ids[:2]]
+    # The window's command and line: a seq, and an override that reading the log gives back.
+    assert entry["action"] == "deconvolution" and entry["epsilon"] == 0.5 and entry["override"]
+    assert entry["ids"] == [int(i) for i in ids[:2]] and isinstance(entry["seq"], int)
+    from cnmf_gui.session import read_log
+    assert read_log(after.curation_log).overrides == {int(ids[0]): 0.5, int(ids[1]): 0.5}
     assert K == c1.n_components
 
 
@@ -146,3 +150,25 @@ def test_deconvolve_bad_input(session_file, tmp_path, capsys, extra, message):
 def test_deconvolve_missing_session(tmp_path, capsys):
     assert main(["deconvolve", str(tmp_path / "none.h5")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_run_over_a_curated_session_refuses_and_with_force_keeps_its_ids_retired(movie_file, session_file,
+                                                                                 tmp_path, capsys):
+    from cnmf_gui.io import load_session
+
+    out = tmp_path / "s.h5"
+    out.write_bytes(session_file.read_bytes())
+    assert main(["curate", str(out), "--reject", "0"]) == 0
+    before = out.read_bytes()
+    old = load_session(out)
+    capsys.readouterr()
+    assert main(["run", str(movie_file), "--out", str(out), "--no-motion", "--fs", "30", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--force" in err and err.count("\n") == 1 and out.read_bytes() == before
+    assert main(["run", str(movie_file), "--out", str(out), "--no-motion", "--fs", "30", "--quiet",
+                 "--force"]) == 0
+    new = load_session(out)
+    assert int(new.components.ids.min()) > int(old.components.ids.max())      # never reused
+    entries = [json.loads(line) for line in new.curation_log]
+    assert [e["action"] for e in entries] == ["pipeline"]
+    assert entries[0]["first_id"] == int(old.components.ids.max()) + 1

@@ -60,7 +60,7 @@ def test_opening_another_file_asks_to_cancel_the_running_job(qtbot, window, tmp_
     assert not w.worker.busy and w.session.path == path_b
     assert w.worker.wait_idle(20)
     np.testing.assert_array_equal(w.session.components.C, before.C)
-    assert dict(w.session._state.overrides) == {} and w.session.data.curation_log == []
+    assert dict(w.session.curation.state.overrides) == {} and w.session.data.curation_log == []
 
 
 def test_a_result_that_finishes_after_another_load_is_dropped(qtbot, window, tmp_path):
@@ -149,7 +149,7 @@ def test_screenshot_never_asks_even_with_a_recovery_file(qtbot, tmp_path, monkey
 
 
 def test_demo_and_open_ask_before_discarding_unsaved_curation(qtbot, window, tmp_path, answers, monkeypatch):
-    from cnmf_gui.gui import jobs
+    from cnmf_gui.session import jobs
     w = window
     movie = tmp_path / "demo.npy"
     np.save(movie, np.zeros((20, 16, 16), np.float32))

@@ -148,7 +148,7 @@ def test_export_csv_writes_exactly_the_accepted_components(qtbot, window, tmp_pa
 
 
 def test_failing_job_shows_an_error_and_the_window_lives_on(qtbot, window, monkeypatch):
-    from cnmf_gui.gui import jobs
+    from cnmf_gui.session import jobs
     w = window
 
     def broken(session):
@@ -172,7 +172,7 @@ def test_failing_job_shows_an_error_and_the_window_lives_on(qtbot, window, monke
 
 
 def test_pipeline_run_can_be_cancelled(qtbot, window, monkeypatch):
-    from cnmf_gui.gui import jobs
+    from cnmf_gui.session import jobs
     from cnmf_gui.progress import checkpoint
     w = window
     ids_before = w.session.ids.copy()

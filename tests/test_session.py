@@ -9,8 +9,8 @@ import pytest
 
 from cnmf_gui.errors import UserError
 from cnmf_gui.session import Session, find_recovery, recovery_path_for
-from cnmf_gui.session_autosave import Autosaver
-from cnmf_gui.session_history import replay
+from cnmf_gui.session import Autosaver
+from cnmf_gui.session import read_log as replay
 from cnmf_gui.synthetic import make_session
 from tests.test_gui_support import requires
 
@@ -108,7 +108,8 @@ def test_log_survives_a_save_and_reload(session_and_truth, tmp_path):
     # More edits append; nothing earlier changes.
     t.reject([1])
     assert t.data.curation_log[:len(s.data.curation_log)] == s.data.curation_log
-    assert json.loads(t.data.curation_log[-1])["seq"] == 3
+    # Every line has its own seq (the undo line too): 0 reject, 1 accept, 2 undo, 3 accept, 4 reject.
+    assert json.loads(t.data.curation_log[-1])["seq"] == 4
 
 
 def test_replay_counts_bad_lines_and_keeps_max_id():

@@ -38,7 +38,7 @@ def test_pipeline_rerun_gets_new_ids_and_forgets_old_curation(session, tmp_path)
     assert new_ids == list(range(merged + 1, merged + 5))      # never an id used before
     assert not used & set(new_ids)
     assert all(not s.is_user_decided(i) and s.epsilon_override(i) is None for i in new_ids)
-    assert s.dirty and s._next_id == merged + 5
+    assert s.dirty and s.next_id == merged + 5
     # The same holds after a save and reopen (replay honours the reset), and across a second run.
     path = tmp_path / "after.h5"
     s.accept([new_ids[0]])
@@ -46,7 +46,7 @@ def test_pipeline_rerun_gets_new_ids_and_forgets_old_curation(session, tmp_path)
     t = Session()
     t.open_session(path)
     assert t.is_user_decided(new_ids[0]) and not t.is_user_decided(2)
-    assert t._next_id == merged + 5
+    assert t.next_id == merged + 5
     t.apply_pipeline_result(fresh_pipeline_result(tmp_path, seed=9))
     assert int(t.ids[0]) == merged + 5 and not any(t.is_user_decided(i) for i in t.ids)
     assert load_session(path).components.ids.tolist() == new_ids
@@ -116,7 +116,7 @@ def test_a_movie_whose_shape_changed_is_refused_with_one_message(tmp_path):
 def test_the_worker_gets_its_own_reader_for_any_movie_path(tmp_path, kind):
     import tifffile
 
-    from cnmf_gui.gui.jobs import _own_movie
+    from cnmf_gui.session.jobs import _own_movie
     frames = np.random.default_rng(1).integers(0, 999, (6, 7, 5)).astype(np.uint16)
     if kind == "glob":
         for k in range(3):

@@ -19,6 +19,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-motion", action="store_true", help="skip motion correction")
     parser.add_argument("--dataset", help="HDF5: the dataset to read when there are several")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no timings")
+    parser.add_argument("--force", action="store_true",
+                        help="replace --out even when it holds curation (its ids stay retired)")
 
 
 class StageClock:
@@ -55,7 +57,7 @@ class _StderrHandler(logging.Handler):
 
 def _check_output(out: str, movie: str) -> None:
     from cnmf_gui.errors import UserError
-    from cnmf_gui.io import is_session_file
+    from cnmf_gui.session import is_session_file
 
     folder = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(folder):
@@ -68,10 +70,9 @@ def _check_output(out: str, movie: str) -> None:
 
 def run(args) -> int:
     from cnmf_gui.cli.terminal import TerminalProgress
-    from cnmf_gui.engine.pipeline import run_pipeline
     from cnmf_gui.errors import ParameterError
-    from cnmf_gui.io import open_movie, save_session
     from cnmf_gui.params import PipelineParams, load_params
+    from cnmf_gui.session import OverwriteRefused, Session, motion_warning
 
     params = load_params(args.params) if args.params else PipelineParams()
     if args.fs is not None:
@@ -81,6 +82,10 @@ def run(args) -> int:
     if args.no_motion:
         params = params.replace("motion", enabled=False)
     _check_output(args.out, args.movie)
+    session = Session(params)
+    if not args.force and session.curation_at_risk(args.out):
+        raise OverwriteRefused(f"--out {args.out} holds curated work that this run would replace: "
+                               f"choose another file, or --force to replace it (its ids stay retired)")
     options = {"dataset": args.dataset} if args.dataset else {}
     handler = _StderrHandler(level=logging.WARNING)
     logger = logging.getLogger("cnmf_gui.engine")
@@ -89,18 +94,22 @@ def run(args) -> int:
     progress = StageClock(bar)
     t0 = time.perf_counter()
     try:
-        with open_movie(args.movie, **options) as movie:
-            data = run_pipeline(movie, params, progress=progress)
+        session.open_movie(args.movie, **options)
+        # Ids of a session being replaced stay retired: the new components number after them.
+        session.retire_ids_of(args.out)
+        try:
+            session.run_pipeline(progress=progress)
             bar.finish()
             t_save = time.perf_counter()
-            save_session(data, args.out)
+            session.save(args.out, force=True)
             t_end = time.perf_counter()
+        finally:
+            session.close_movie()
     finally:
         logger.removeHandler(handler)
+    data = session.data
     if data.motion is not None:
-        from cnmf_gui.engine.motion.metrics import reliability_warning
-
-        warning = reliability_warning(data.motion.metrics)
+        warning = motion_warning(data.motion.metrics)
         if warning:
             print(f"cnmf-gui run: warning: motion correction: {warning}", file=sys.stderr)
     comps = data.components

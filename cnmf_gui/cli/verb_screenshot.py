@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from cnmf_gui.errors import InputFileError, UserError
-from cnmf_gui.session_views import VIEWS
+from cnmf_gui.session import VIEWS
 
 NAME = "screenshot"
 HELP = "render the main window with FILE (movie or session) to a PNG"

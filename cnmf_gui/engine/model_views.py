@@ -12,20 +12,10 @@ imaging data. Neuron 89(2):285-299 (the model Y = A C + b f + E).
 
 from __future__ import annotations
 
-import colorsys
-
 import numpy as np
 import scipy.sparse as sp
 
 from cnmf_gui.engine.streaming import movie_shape
-
-
-def component_colours(K: int, seed: int = 0) -> np.ndarray:
-    """Distinct, saturated RGB colours in 0..1, shape (K, 3) (golden-ratio hues, seeded shuffle)."""
-    hues = (np.arange(K) * 0.618033988749895) % 1.0
-    rng = np.random.default_rng(seed)
-    rng.shuffle(hues)
-    return np.array([colorsys.hsv_to_rgb(h, 0.85, 1.0) for h in hues]).reshape(K, 3)
 
 
 class ModelViews:
@@ -42,7 +32,8 @@ class ModelViews:
     motion : MotionResult, optional
         When given, ``corrected`` (and every model view) uses the motion-corrected frame.
     colours : ndarray of shape (K, 3), optional
-        RGB per component for :meth:`demixed` (default :func:`component_colours`).
+        RGB in 0..1 per component for :meth:`demixed`; the caller picks them (the engine knows
+        no colours), and :meth:`demixed` needs them.
     """
 
     def __init__(self, movie, components, background=None, motion=None, colours=None):
@@ -57,7 +48,7 @@ class ModelViews:
         if components.C.shape[1] != T:
             raise ValueError(f"traces have {components.C.shape[1]} frames, the movie {T}")
         K = self._A.shape[1]
-        self.colours = component_colours(K) if colours is None else np.asarray(colours, float)
+        self.colours = None if colours is None else np.asarray(colours, float).reshape(K, 3)
         self._corrected = None
         if motion is not None:
             from cnmf_gui.engine.motion import CorrectedMovie
@@ -108,6 +99,8 @@ class ModelViews:
 
     def demixed(self, t: int) -> np.ndarray:
         """Each component's A c[t] in its own colour, (H, W, 3) float32 (not normalised)."""
+        if self.colours is None:
+            raise ValueError("the demixed view needs a colour per component (ModelViews(colours=...))")
         c = self.components.C[:, self._check(t)].astype(np.float32)
         rgb = self._A @ (c[:, None] * self.colours.astype(np.float32))
         return np.asarray(rgb, dtype=np.float32).reshape(*self.shape[1:], 3)

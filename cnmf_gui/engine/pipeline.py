@@ -13,8 +13,6 @@ imaging data. Neuron 89(2):285-299.
 
 from __future__ import annotations
 
-import datetime
-import json
 import logging
 
 import numpy as np
@@ -29,7 +27,7 @@ from cnmf_gui.engine.streaming import movie_shape
 from cnmf_gui.engine.summary import compute_summary
 from cnmf_gui.errors import InputFileError, ParameterError
 from cnmf_gui.params import PipelineParams
-from cnmf_gui.progress import SubProgress, checkpoint
+from cnmf_gui.progress import SubProgress, checkpoint, hand_over
 from cnmf_gui.results import Background, Components, SessionData, SummaryImages
 
 log = logging.getLogger("cnmf_gui.engine")
@@ -116,7 +114,8 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=
         if seeds is not None:
             seeds = np.asarray(seeds, float).reshape(-1, 2) - (top, left)
         inner = CroppedMovie(movie, box)
-        comps, background, summary = run_cnmf(inner, params, seeds=seeds, progress=progress)
+        comps, background, summary = run_cnmf(inner, params, seeds=seeds,
+                                              progress=_Embedding(progress, box, (H, W)))
         comps.A = embed_footprints(comps.A, box, (H, W))
         background = Background(b=embed_image(background.b.reshape(box[1] - box[0], box[3] - box[2], -1),
                                               box, (H, W)).reshape(H * W, -1), f=background.f)
@@ -146,6 +145,8 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=
         return comps, Background(b=fit.b.reshape(P, -1), f=np.asarray(f).reshape(-1, T)), summary
 
     tr = fit.temporal
+    # Shown while the evaluation runs (the window draws the footprints found so far).
+    hand_over(progress, {"footprints": fit.A, "traces": tr.C})
     metrics, status = evaluate(movie, fit.A, tr.C, tr.sn, summary.mean, params.evaluation,
                                b=fit.b, f=tr.f, chunk_frames=cp.chunk_frames,
                                neuron_radius=params.init.neuron_radius,
@@ -161,6 +162,19 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=
     n_acc = int(np.sum(status == 1))
     checkpoint(progress, 1.0, f"cnmf: {K} components, {n_acc} accepted")
     return comps, Background(b=fit.b, f=tr.f), summary
+
+
+class _Embedding(SubProgress):
+    """Forwards everything; partial footprints found on the cropped movie go out full-frame."""
+
+    def __init__(self, parent, box, shape):
+        super().__init__(parent, 0.0, 1.0)
+        self._box, self._shape = box, shape
+
+    def partial(self, result) -> None:
+        if isinstance(result, dict) and "footprints" in result:
+            result = {**result, "footprints": embed_footprints(result["footprints"], self._box, self._shape)}
+        hand_over(self._parent, result)
 
 
 def _empty_components(n_pixels: int, n_frames: int, p: int) -> Components:
@@ -195,15 +209,15 @@ def run_pipeline(movie, params: PipelineParams | None = None, *, progress=None) 
     Parameters
     ----------
     movie : array-like of shape (T, H, W)
-        Raw movie (an ``io.Movie`` keeps its path in the session).
+        Raw movie.
     params : PipelineParams, optional
     progress : Progress, optional
 
     Returns
     -------
     SessionData
-        Everything the session file holds; the curation log starts with one line recording
-        the run.
+        Everything the session file holds except what only the session knows: ``movie_path``
+        is None and the curation log is empty (the session records the run).
     """
     params = PipelineParams() if params is None else params
     T, H, W = check_problem(movie, params)
@@ -230,11 +244,8 @@ def run_pipeline(movie, params: PipelineParams | None = None, *, progress=None) 
         border = motion_border(shifts, (H, W))
     comps, background, summary = run_cnmf(source, params, border=border,
                                           progress=SubProgress(progress, start, 1.0))
-    entry = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-             "action": "run_pipeline", "n_components": comps.n_components,
-             "n_accepted": int(np.sum(comps.status == 1)), "motion": motion is not None}
-    path = getattr(movie, "path", None)
-    return SessionData(movie_path=str(path) if path is not None else None, movie_shape=(T, H, W),
+    # Where the movie lives and the curation log are the session's business, not the engine's.
+    return SessionData(movie_path=None, movie_shape=(T, H, W),
                        movie_dtype=str(np.dtype(getattr(movie, "dtype", np.float32))), frame_rate=fs,
                        params=params, motion=motion, summary=summary, components=comps,
-                       background=background, curation_log=[json.dumps(entry)])
+                       background=background, curation_log=[])

@@ -1,9 +1,11 @@
-"""Re-running the deconvolution of chosen components with a new noise constraint.
+"""Re-running the deconvolution of chosen traces with a new noise constraint (the one path).
 
 The raw traces F stay as they are (they are data); the denoised traces C, the activity S and
-the deconvolution's by-products (baseline, lambda, epsilon) are replaced, the trace SNR is
-recomputed, and everything the user curated (status, ids) is kept. Each trace keeps its noise
-level and, when the model order is unchanged, its kinetics, so only epsilon changes the answer.
+the deconvolution's by-products (baseline, lambda, epsilon) are replaced and the trace SNR is
+recomputed by the evaluation's own :func:`~cnmf_gui.engine.evaluation.trace_snr`. Each trace
+keeps its noise level and, when the model order is unchanged, its kinetics, so only epsilon
+changes the answer. The window, ``cnmf-gui curate --epsilon`` and a merge's new trace all go
+through :func:`redeconvolve_rows` and :func:`apply_rows`.
 
 References
 ----------
@@ -14,6 +16,7 @@ Friedrich J., Zhou P. & Paninski L. (2017) PLoS Comput Biol 13(3):e1005423.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,63 +25,126 @@ from cnmf_gui.errors import ParameterError
 from cnmf_gui.results import Components
 
 
-def redeconvolve(components: Components, indices, deconv, *, epsilon: float | None = None,
-                 progress=None) -> Components:
-    """A copy of ``components`` with the chosen traces deconvolved again.
+@dataclass
+class Redeconvolved:
+    """New deconvolution results of k traces.
+
+    Attributes
+    ----------
+    c, s : ndarray of shape (k, T)
+    b, sn, epsilon, lam, snr : ndarray of shape (k,)
+    g : ndarray of shape (k, p)
+    """
+
+    c: np.ndarray
+    s: np.ndarray
+    b: np.ndarray
+    sn: np.ndarray
+    epsilon: np.ndarray
+    lam: np.ndarray
+    g: np.ndarray
+    snr: np.ndarray
+
+
+def redeconvolve_rows(F, sn, g, epsilon, deconv, *, progress=None) -> Redeconvolved:
+    """Deconvolve k raw traces again.
 
     Parameters
     ----------
-    components : Components
-    indices : sequence of int
-        Positions (not ids) of the components to re-run.
+    F : ndarray of shape (k, T)
+        Raw traces.
+    sn : ndarray of shape (k,) or None
+        Their noise levels (kept when all are positive; estimated otherwise).
+    g : ndarray of shape (k, p_old) or None
+        Their AR coefficients, kept when the order is still ``deconv.p`` and none is all zero;
+        re-estimated otherwise.
+    epsilon : float or ndarray of shape (k,)
+        Relaxation of the noise constraint per trace.
     deconv : DeconvParams
         Model order, s_min, baseline, solver.
-    epsilon : float, optional
-        The new relaxation of the noise constraint (default ``deconv.epsilon``).
     progress : Progress, optional
 
     Returns
     -------
-    Components
-        New arrays; the input is not modified.
+    Redeconvolved
     """
     from cnmf_gui.engine.deconvolution import deconvolve_many
 
-    eps = deconv.epsilon if epsilon is None else float(epsilon)
-    if not eps > -1:
-        raise ParameterError(f"parameter epsilon = {eps} is out of range: expected (-1, 10]")
-    idx = np.asarray(list(indices), dtype=int)
+    F = np.atleast_2d(np.asarray(F, float))
+    k = F.shape[0]
+    eps = np.broadcast_to(np.asarray(epsilon, float), (k,)).copy()
+    if not np.all(eps > -1):
+        raise ParameterError(f"parameter epsilon = {eps[~(eps > -1)][0]} is out of range: expected (-1, 10]")
+    p = deconv.p
+    if g is not None:
+        g = np.asarray(g, float).reshape(k, -1)
+        if not (g.shape[1] == p and p > 0 and np.all(np.any(g != 0, axis=1))):
+            g = None
+    if sn is not None:
+        sn = np.asarray(sn, float).reshape(k)
+        if not np.all(sn > 0):
+            sn = None
+    res = deconvolve_many(F, p=p, g=g, sn=sn, epsilon=eps, s_min=deconv.s_min, method=deconv.method,
+                          baseline=deconv.baseline, progress=progress)
+    c = np.asarray(res.c, float)
+    new_sn = np.asarray(res.sn, float)
+    g_new = np.zeros((k, p))
+    got = np.asarray(res.g, float).reshape(k, -1)
+    g_new[:, :min(p, got.shape[1])] = got[:, :p]
+    return Redeconvolved(c=c, s=np.asarray(res.s, float), b=np.asarray(res.b, float), sn=new_sn,
+                         epsilon=np.asarray(res.epsilon, float), lam=np.asarray(res.lam, float),
+                         g=g_new, snr=trace_snr(c, new_sn))
+
+
+def replace_rows(arr, rows, values):
+    """A new array: ``arr`` with ``rows`` replaced (``arr`` itself is never changed)."""
+    arr = np.asarray(arr)
+    values = np.asarray(values)
+    if len(rows) == len(arr) and np.array_equal(rows, np.arange(len(arr))) and values.shape == arr.shape:
+        return values.astype(arr.dtype, copy=False)   # every row: no copy of the old array
+    out = arr.copy()
+    out[rows] = values
+    return out
+
+
+def apply_rows(components: Components, rows, update: Redeconvolved) -> Components:
+    """A new Components with ``rows`` (positions) taken from ``update``; the input is unchanged.
+
+    When the model order changed, every component's ``g`` gets the new width (the old
+    coefficients where they fit, zeros beyond).
+    """
+    rows = np.asarray(rows, np.intp)
+    g_all = np.asarray(components.g, float)
+    p = update.g.shape[1]
+    if g_all.shape[1] != p:
+        widened = np.zeros((components.n_components, p))
+        width = min(p, g_all.shape[1])
+        widened[:, :width] = g_all[:, :width]
+        g_all = widened
+    metrics = dict(components.metrics)
+    if "snr" in metrics:
+        metrics["snr"] = replace_rows(np.asarray(metrics["snr"], float), rows, update.snr)
+    return dataclasses.replace(
+        components, C=replace_rows(components.C, rows, update.c), S=replace_rows(components.S, rows, update.s),
+        baseline=replace_rows(components.baseline, rows, update.b),
+        sn=replace_rows(components.sn, rows, update.sn),
+        epsilon=replace_rows(components.epsilon, rows, update.epsilon),
+        g=replace_rows(g_all, rows, update.g), lam=replace_rows(components.lam, rows, update.lam),
+        metrics=metrics)
+
+
+def redeconvolve(components: Components, indices, deconv, *, epsilon=None, progress=None) -> Components:
+    """A copy of ``components`` with the traces at ``indices`` (positions) deconvolved again.
+
+    ``epsilon`` (a float or one per index) defaults to ``deconv.epsilon``.
+    """
+    idx = np.asarray(list(indices), dtype=np.intp)
     K = components.n_components
     if idx.size and (idx.min() < 0 or idx.max() >= K):
         raise ParameterError(f"component positions must be in 0..{K - 1}")
-    out = dataclasses.replace(components, C=components.C.copy(), S=components.S.copy(),
-                              baseline=np.array(components.baseline, float),
-                              sn=np.array(components.sn, float),
-                              epsilon=np.array(components.epsilon, float),
-                              lam=np.array(components.lam, float), metrics=dict(components.metrics),
-                              status=components.status.copy(), ids=components.ids.copy())
     if idx.size == 0:
-        return out
-    p = deconv.p
-    g_old = np.asarray(components.g, float)
-    g = g_old[idx] if g_old.shape[1] == p and p > 0 and np.all(np.any(g_old[idx] != 0, axis=1)) else None
-    sn = np.asarray(components.sn, float)[idx]
-    sn = sn if np.all(sn > 0) else None
-    res = deconvolve_many(np.asarray(components.F, float)[idx], p=p, g=g, sn=sn, epsilon=eps,
-                          s_min=deconv.s_min, method=deconv.method, baseline=deconv.baseline,
-                          progress=progress)
-    out.C[idx] = res.c
-    out.S[idx] = res.s
-    out.baseline[idx] = res.b
-    out.sn[idx] = res.sn
-    out.epsilon[idx] = res.epsilon
-    out.lam[idx] = res.lam
-    g_new = np.zeros((K, p))
-    g_new[:, :min(p, g_old.shape[1])] = g_old[:, :min(p, g_old.shape[1])]
-    g_new[idx] = np.asarray(res.g).reshape(len(idx), -1)[:, :p]
-    out.g = g_new
-    if "snr" in out.metrics:
-        snr = np.array(out.metrics["snr"], float)
-        snr[idx] = trace_snr(out.C[idx], out.sn[idx])
-        out.metrics["snr"] = snr
-    return out
+        return dataclasses.replace(components)
+    eps = deconv.epsilon if epsilon is None else epsilon
+    update = redeconvolve_rows(np.asarray(components.F)[idx], np.asarray(components.sn)[idx],
+                               np.asarray(components.g)[idx], eps, deconv, progress=progress)
+    return apply_rows(components, idx, update)

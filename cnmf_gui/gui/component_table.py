@@ -14,7 +14,8 @@ from PyQt6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QHBox
                              QLabel, QTableView, QVBoxLayout, QWidget)
 
 from cnmf_gui.gui.contours import STATUS_COLOURS
-from cnmf_gui.session_curation import STATUS_NAMES
+from cnmf_gui.session import STATUS_NAMES
+from cnmf_gui.gui.binding import subscriptions
 
 COLUMNS = ("id", "status", "SNR", "r_value", "size", "epsilon")
 TOOLTIPS = ("Stable id (never reused; a merge makes a new one)",
@@ -125,6 +126,7 @@ class ComponentTable(QWidget):
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
+        self.subs = subscriptions(self)
         self.session = session
         self.model = ComponentModel(session, self)
         self.proxy = ComponentFilter(self)
@@ -165,7 +167,7 @@ class ComponentTable(QWidget):
         for event, handler in (("data", self._on_reset), ("components", self._on_reset),
                                ("status", self._on_rows), ("traces", self._on_rows),
                                ("selection", self._on_session_selection)):
-            session.subscribe(event, handler)
+            self.subs.on(session, event, handler)
         self._on_reset()
 
     # ------------------------------------------------------------------------------------------

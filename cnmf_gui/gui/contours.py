@@ -1,6 +1,6 @@
 """Footprint contours for the movie view, drawn as a few curves (one per status), not one per cell.
 
-Each footprint's outline is traced once by the engine and cached by component id; the curves of all components of a
+Each footprint's outline is traced once (through the session) and cached by component id; the curves of all components of a
 status are concatenated with NaN separators into one ``PlotCurveItem(connect="finite")``, so 500
 contours cost three draw calls.
 """
@@ -17,29 +17,6 @@ from cnmf_gui.results import STATUS_ACCEPTED, STATUS_REJECTED, STATUS_UNDECIDED
 STATUS_COLOURS = {STATUS_ACCEPTED: (0, 158, 115), STATUS_REJECTED: (213, 94, 0),
                   STATUS_UNDECIDED: (240, 228, 66)}
 SELECTION_COLOUR = (255, 255, 255)
-
-
-def footprint_contours(A, shape: tuple[int, int], ids, cache: dict | None = None) -> dict:
-    """Outlines of every component, reusing ``cache`` (id -> (n, 2) array) where present.
-
-    The outlines are the engine's (:func:`cnmf_gui.engine.footprints.contours`, pixel centres at
-    integer coordinates), moved by half a pixel into image coordinates (pixel (r, c) spans
-    [r, r+1] x [c, c+1]) and joined into one NaN-separated array per component.
-    """
-    from cnmf_gui.engine.footprints import contours
-
-    cache = {} if cache is None else cache
-    ids = [int(i) for i in np.asarray(ids)]
-    missing = [k for k, cid in enumerate(ids) if cid not in cache]
-    if missing:
-        loops_per_component = contours(A.tocsc()[:, missing], shape)
-        for k, loops in zip(missing, loops_per_component):
-            parts = []
-            for loop in loops:
-                parts.append(np.asarray(loop, float) + 0.5)
-                parts.append(np.full((1, 2), np.nan))
-            cache[ids[k]] = np.vstack(parts) if parts else np.zeros((0, 2))
-    return {cid: cache[cid] for cid in ids}
 
 
 class ContourLayer:

@@ -1,18 +1,19 @@
 """Curation buttons: accept, reject, undecide, merge, undo/redo, and bulk thresholds.
 
-The buttons call the session (the window's shortcuts A, R, U, M, Ctrl+Z, Ctrl+Shift+Z do the
-same). Thresholds set the status of every component the user has not decided by hand; user
-decisions are never overwritten.
+The buttons are rows of the session's action table (:data:`cnmf_gui.session.actions.ACTIONS`),
+the same rows as the Edit menu and its shortcuts (A, R, U, M, Ctrl+Z, Ctrl+Shift+Z) with the
+same enable rules. The threshold fields edit the evaluation parameters; "Apply thresholds" sets
+the status of every component the user has not decided by hand with the pipeline's own rule.
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 from PyQt6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QLabel, QPushButton,
                              QVBoxLayout, QWidget)
 
 from cnmf_gui.errors import UserError
+from cnmf_gui.session.actions import ACTIONS, BY_ID
+from cnmf_gui.gui.binding import subscriptions
 
 THRESHOLDS = (("min_snr", "accept: SNR >="), ("min_r_value", "accept: r_value >="),
               ("snr_lowest", "reject: SNR <"), ("r_value_lowest", "reject: r_value <"))
@@ -23,15 +24,17 @@ class CurationPanel(QWidget):
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
+        self.subs = subscriptions(self)
         self.session = session
+        self._loading = False
         grid = QGridLayout()
         self.buttons = {}
-        specs = (("accept", "Accept (A)", session.accept), ("reject", "Reject (R)", session.reject),
-                 ("undecide", "Undecided (U)", session.undecide), ("merge", "Merge (M)", session.merge),
-                 ("undo", "Undo", session.undo), ("redo", "Redo", session.redo))
-        for i, (key, label, method) in enumerate(specs):
-            button = QPushButton(label)
-            button.clicked.connect(lambda _c=False, m=method: self._call(m))
+        order = ("accept", "reject", "undecide", "merge", "undo", "redo")
+        for i, key in enumerate(order):
+            act = BY_ID[key]
+            button = QPushButton(act.button or act.title)
+            button.setToolTip(act.tip)
+            button.clicked.connect(lambda _c=False, act=act: self._run(act))
             grid.addWidget(button, i // 2, i % 2)
             self.buttons[key] = button
         self.message = QLabel("")
@@ -48,6 +51,7 @@ class CurationPanel(QWidget):
                           info[name]["high"] if info[name]["high"] is not None else 1e6)
             spin.setSingleStep(0.1)
             spin.setToolTip(info[name]["description"])
+            spin.valueChanged.connect(lambda v, name=name: self._set_threshold(name, v))
             form.addRow(label, spin)
             self.spins[name] = spin
         apply = QPushButton("Apply thresholds")
@@ -62,29 +66,37 @@ class CurationPanel(QWidget):
         layout.addWidget(self.message)
         layout.addStretch(1)
         for event in ("data", "selection", "history", "components"):
-            session.subscribe(event, self._update_enabled)
-        session.subscribe("params", self._show_thresholds)
+            self.subs.on(session, event, self._update_enabled)
+        self.subs.on(session, "params", self._show_thresholds)
         self._show_thresholds(session.params)
         self._update_enabled()
 
-    def _call(self, method) -> None:
+    def _run(self, act) -> None:
         try:
-            method()
+            act.run(self.session)
             self.message.setText("")
         except UserError as exc:
             self.message.setText(str(exc))
             self.session.message(str(exc))
 
     def _show_thresholds(self, params) -> None:
+        self._loading = True
         for name, spin in self.spins.items():
             spin.setValue(getattr(params.evaluation, name))
+        self._loading = False
+
+    def _set_threshold(self, name: str, value: float) -> None:
+        # The fields are the evaluation parameters: the menu's Apply thresholds uses them too.
+        if self._loading or getattr(self.session.params.evaluation, name) == value:
+            return
+        try:
+            self.session.set_param("evaluation", name, value)
+        except UserError as exc:
+            self.message.setText(str(exc))
 
     def apply_thresholds(self) -> None:
-        s = self.session
         try:
-            ev = dataclasses.replace(s.params.evaluation, **{n: spin.value() for n, spin in self.spins.items()})
-            s.set_params(s.params.replace("evaluation", **ev.to_dict()))
-            acc, rej, und = s.apply_thresholds()
+            acc, rej, und = BY_ID["thresholds"].run(self.session)
         except UserError as exc:
             self.message.setText(str(exc))
             return
@@ -93,13 +105,8 @@ class CurationPanel(QWidget):
 
     def _update_enabled(self, *args) -> None:
         s = self.session
-        has = s.components is not None
-        n = len(s.selection)
-        for key in ("accept", "reject", "undecide"):
-            self.buttons[key].setEnabled(has and n > 0)
-        self.buttons["merge"].setEnabled(has and n > 1)
-        self.buttons["thresholds"].setEnabled(has)
-        self.buttons["undo"].setEnabled(s.history.can_undo)
-        self.buttons["redo"].setEnabled(s.history.can_redo)
+        for act in ACTIONS:
+            if act.id in self.buttons:
+                self.buttons[act.id].setEnabled(bool(act.enabled(s)))
         self.buttons["undo"].setToolTip(s.history.undo_label)
         self.buttons["redo"].setToolTip(s.history.redo_label)

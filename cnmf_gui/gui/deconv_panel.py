@@ -12,6 +12,7 @@ from PyQt6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox, 
                              QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from cnmf_gui.errors import UserError
+from cnmf_gui.gui.binding import subscriptions
 
 # The slider covers the useful part of epsilon's range (-1, 10] in steps of 0.01.
 SLIDER_MIN, SLIDER_MAX, SLIDER_SCALE = -0.5, 3.0, 100
@@ -33,6 +34,7 @@ class DeconvPanel(QWidget):
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
+        self.subs = subscriptions(self)
         self.session = session
         info = {f["name"]: f for f in type(session.params.deconvolution).field_info()}
         self.epsilon = QDoubleSpinBox()
@@ -101,9 +103,9 @@ class DeconvPanel(QWidget):
         # Whether the box was ticked for the selection's common override when it was selected:
         # unticking it then means "back to the global epsilon" for these components.
         self._selection_had_override = False
-        session.subscribe("params", self._show_params)
-        session.subscribe("selection", self._on_selection)
-        session.subscribe("data", lambda: self._on_selection(session.selection))
+        self.subs.on(session, "params", self._show_params)
+        self.subs.on(session, "selection", self._on_selection)
+        self.subs.on(session, "data", lambda: self._on_selection(session.selection))
         self._show_params(session.params)
         self._on_selection(session.selection)
 

@@ -54,3 +54,11 @@ def choose_save(parent: QWidget, title: str, default: str, pattern: str) -> str:
 
 def choose_folder(parent: QWidget, title: str, default: str = "") -> str:
     return QFileDialog.getExistingDirectory(parent, title, default)
+
+
+def ask_number(parent: QWidget, title: str, label: str, value: float, low: float, high: float,
+               decimals: int = 3):
+    """Ask for a number; returns it, or None when the user cancelled. Tests replace this."""
+    from PyQt6.QtWidgets import QInputDialog
+    number, ok = QInputDialog.getDouble(parent, title, label, value, low, high, decimals)
+    return float(number) if ok else None

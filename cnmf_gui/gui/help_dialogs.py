@@ -16,12 +16,22 @@ EXTRA_KEYS = (
 
 
 def shortcut_rows(window) -> list[tuple[str, str]]:
-    """(key, what it does) for every action of the window that has a shortcut, then widget keys."""
+    """(key, what it does) for every action that has a shortcut, then the widgets' own keys.
+
+    The actions are the rows of the session's and the window's action tables; the keys are read
+    from the window's QActions, so what is listed is what works.
+    """
+    from cnmf_gui.gui.menus import WINDOW_ACTIONS
+    from cnmf_gui.session.actions import ACTIONS
+
+    # Titles from the action tables (Undo's menu text changes with what it would undo).
+    titles = {row.id: row.title for row in ACTIONS + WINDOW_ACTIONS}
     rows = []
-    for action in window.acts.values():
+    for key_id, action in window.acts.items():
         key = action.shortcut()
         if not key.isEmpty():
-            rows.append((key.toString(QKeySequence.SequenceFormat.NativeText), action.text().replace("&", "")))
+            title = titles.get(key_id, action.text()).replace("&", "")
+            rows.append((key.toString(QKeySequence.SequenceFormat.NativeText), title))
     return rows + list(EXTRA_KEYS)
 
 

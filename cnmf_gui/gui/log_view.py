@@ -7,6 +7,7 @@ import time
 
 from PyQt6.QtGui import QFont
 from PyQt6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
+from cnmf_gui.gui.binding import subscriptions
 
 
 def describe(line: str) -> str:
@@ -38,6 +39,7 @@ class LogView(QWidget):
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
+        self.subs = subscriptions(self)
         self.session = session
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
@@ -48,9 +50,9 @@ class LogView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.text)
-        session.subscribe("log", lambda line: self.append(describe(line)))
-        session.subscribe("message", self.append)
-        session.subscribe("data", self._on_data)
+        self.subs.on(session, "log", lambda line: self.append(describe(line)))
+        self.subs.on(session, "message", self.append)
+        self.subs.on(session, "data", self._on_data)
 
     def _on_data(self) -> None:
         log = self.session.data.curation_log if self.session.data is not None else []

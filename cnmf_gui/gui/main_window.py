@@ -3,7 +3,7 @@
 Nothing is computed here and the views never talk to each other: each view gets the session and
 subscribes to its events; the window only creates them, starts jobs in the worker and applies
 their results to the session in the main thread. Long jobs and their results are described in
-:mod:`cnmf_gui.gui.jobs`.
+:mod:`cnmf_gui.session.jobs`.
 """
 
 from __future__ import annotations
@@ -12,23 +12,23 @@ import logging
 from pathlib import Path
 
 from PyQt6.QtCore import QSettings, Qt, QTimer
-from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QDockWidget, QLabel, QMainWindow, QProgressBar, QPushButton
 
 from cnmf_gui.errors import UserError
-from cnmf_gui.gui import dialogs, jobs
+from cnmf_gui.gui import dialogs, file_ops
+from cnmf_gui.gui.binding import release_all, subscriptions
 from cnmf_gui.gui.component_table import ComponentTable
 from cnmf_gui.gui.curation_panel import CurationPanel
 from cnmf_gui.gui.deconv_panel import DeconvPanel
 from cnmf_gui.gui.log_view import LogView
-from cnmf_gui.gui.menus import build_menus
+from cnmf_gui.gui.menus import build_menus, update_actions
 from cnmf_gui.gui.motion_qc import MotionQC
 from cnmf_gui.gui.movie_view import MovieView
 from cnmf_gui.gui.params_panel import ParamsPanel
 from cnmf_gui.gui.trace_view import TraceView
 from cnmf_gui.gui.worker import Worker
-from cnmf_gui.session import Session, recovery_for_open
-from cnmf_gui.session_autosave import Autosaver
+from cnmf_gui.session import Autosaver, Session, jobs
 
 log = logging.getLogger(__name__)
 AUTOSAVE_DELAY_MS = 2000
@@ -56,7 +56,7 @@ class MainWindow(QMainWindow):
         self._closing_ok = False
         # False for windows nobody looks at (screenshots): every question gets its cautious answer.
         self.ask_questions = True
-        self._discarded_revision = None
+        self.discarded_revision = None
         self.setWindowTitle("cnmf-gui")
         # Size first: docks laid out in a tiny window leave stale tab bars behind (Qt quirk).
         self.resize(1400, 900)
@@ -112,13 +112,14 @@ class MainWindow(QMainWindow):
         self._autosave_timer.setSingleShot(True)
         self._autosave_timer.setInterval(AUTOSAVE_DELAY_MS)
         self._autosave_timer.timeout.connect(self.autosave_now)
+        self.subs = subscriptions(self)
         for event in ("status", "components", "traces"):
-            s.subscribe(event, lambda *a: self._autosave_timer.start())
-        s.subscribe("dirty", lambda *_: self._update_title())
-        s.subscribe("data", self._on_data)
-        s.subscribe("history", self._update_actions)
-        s.subscribe("selection", self._update_actions)
-        s.subscribe("message", lambda text: self.statusBar().showMessage(text, 8000))
+            self.subs.on(s, event, lambda *a: self._autosave_timer.start())
+        self.subs.on(s, "dirty", lambda *_: self._update_title())
+        self.subs.on(s, "data", self._on_data)
+        self.subs.on(s, "history", self._update_actions)
+        self.subs.on(s, "selection", self._update_actions)
+        self.subs.on(s, "message", lambda text: self.statusBar().showMessage(text, 8000))
         self._arranged = False
         self._update_title()
         self._update_actions()
@@ -168,37 +169,48 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name}{' *' if s.dirty else ''} - cnmf-gui" if name else "cnmf-gui")
 
     def _update_actions(self, *args) -> None:
-        s = self.session
-        a = self.acts
-        if "undo" not in a:
-            return
-        a["undo"].setEnabled(s.history.can_undo)
-        a["redo"].setEnabled(s.history.can_redo)
-        a["undo"].setText(f"Undo {s.history.undo_label}".strip())
-        a["redo"].setText(f"Redo {s.history.redo_label}".strip())
-        has = s.components is not None
-        for key in ("accept", "reject", "undecide"):
-            a[key].setEnabled(has and bool(s.selection))
-        a["merge"].setEnabled(has and len(s.selection) > 1)
-        for key in ("export_accepted", "export_all", "export_session", "save", "save_as"):
-            a[key].setEnabled(s.data is not None)
-        a["run_pipeline"].setEnabled(s.movie is not None and not self.worker.busy)
-        a["run_motion"].setEnabled(s.movie is not None and not self.worker.busy)
+        update_actions(self)
+
+    def toggle_playing(self) -> None:
+        self.movie_view.toggle_playing()
 
     def _on_data(self) -> None:
+        s = self.session
+        if s.data is not None and not s.frame_rate:
+            s.message("frame rate unknown: times are shown in frames until you set it")
         self._update_title()
         self._update_actions()
         self.table.table.setFocus()
 
     # ------------------------------------------------------------------------------------------
-    # opening and saving
+    # opening and saving (cnmf_gui.gui.file_ops)
     # ------------------------------------------------------------------------------------------
     def open_dialog(self) -> None:
-        if not self.confirm_discard():
-            return
-        path = dialogs.choose_open(self)
-        if path:
-            self.open_path(path)
+        file_ops.open_dialog(self)
+
+    def open_path(self, path) -> bool:
+        return file_ops.open_path(self, path)
+
+    def save(self) -> bool:
+        return file_ops.save(self)
+
+    def save_as(self) -> bool:
+        return file_ops.save_as(self)
+
+    def export_session(self, path=None) -> bool:
+        return file_ops.export_session(self, path)
+
+    def export_csv(self, include_all: bool = False, folder=None) -> bool:
+        return file_ops.export_csv(self, include_all, folder)
+
+    def autosave_now(self) -> None:
+        file_ops.autosave_now(self)
+
+    def confirm_discard(self) -> bool:
+        return file_ops.confirm_discard(self)
+
+    def stop_autosave_timer(self) -> None:
+        self._autosave_timer.stop()
 
     def ask(self, title: str, question: str, buttons=("Yes", "No")) -> str:
         """Ask the user (:func:`dialogs.ask`); the last, cautious button when questions are off."""
@@ -207,7 +219,7 @@ class MainWindow(QMainWindow):
             return buttons[-1]
         return dialogs.ask(self, title, question, buttons)
 
-    def _stop_job_for(self, what: str) -> bool:
+    def stop_job_for(self, what: str) -> bool:
         """Before replacing the open file: cancel a running job (asking first) and wait for it."""
         if not self.worker.busy:
             return True
@@ -221,123 +233,6 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    def open_path(self, path) -> bool:
-        """Open a movie or session; offers the recovery file when the last run ended unsaved."""
-        path = Path(path)
-        if not self._stop_job_for(path.name) or not self.confirm_discard():
-            return False
-        try:
-            found = recovery_for_open(path)
-            recovery = found[0] if found is not None else None
-            use_recovery = False
-            if recovery is not None:
-                answer = self.ask("Recover unsaved work?",
-                                  f"{path.name} has autosaved changes that were never saved "
-                                  f"({recovery.name}). Restore them?", ("Restore", "Discard", "Ignore"))
-                use_recovery = answer == "Restore"
-                if answer == "Discard":
-                    recovery.unlink()
-            self.session.open(path, use_recovery=use_recovery)
-        except UserError as exc:
-            self.show_error("Cannot open", str(exc))
-            return False
-        except Exception as exc:  # noqa: BLE001 - a bad file must not end the program
-            import traceback
-            self.show_error("Cannot open", f"{path}: {type(exc).__name__}: {exc}", traceback.format_exc())
-            return False
-        self.session.message(f"opened {path}")
-        return True
-
-    def save(self) -> bool:
-        target = self.session.save_target()
-        if target is None:
-            return self.save_as()
-        return self._save_to(target, make_current=True)
-
-    def save_as(self) -> bool:
-        target = self.session.save_target()
-        path = dialogs.choose_save(self, "Save session", str(target or "session.h5"), "Session (*.h5)")
-        return bool(path) and self._save_to(Path(path), make_current=True)
-
-    def export_session(self, path=None) -> bool:
-        """Write a copy of the session file (the open session keeps its own file)."""
-        if path is None:
-            path = dialogs.choose_save(self, "Export session (HDF5)", "export.h5", "Session (*.h5)")
-        return bool(path) and self._save_to(Path(path), make_current=False)
-
-    def _save_to(self, path: Path, *, make_current: bool) -> bool:
-        snapshot = self.session.snapshot()
-        # The user may keep curating while the worker writes: remember what the file will hold.
-        revision = self.session.revision
-
-        def done(_result):
-            if make_current:
-                self.autosaver.flush()
-                if not self.session.mark_saved(path, revision):
-                    self.session.message(f"saved {path}; edits made during the save are not saved yet")
-                    return
-            self.session.message(f"saved {path}")
-        if self.worker.busy:
-            # A long job holds the worker: a save cannot wait for it.
-            try:
-                jobs.save_session(snapshot, path)(None)
-            except UserError as exc:
-                self.show_error("Cannot save", str(exc))
-                return False
-            done(None)
-            return True
-        return self.worker.start(f"Saving {path.name}", jobs.save_session(snapshot, path),
-                                 on_done=self._for_this_file(f"Saving {path.name}", done))
-
-    def export_csv(self, include_all: bool = False, folder=None) -> bool:
-        """Export traces and the component table as CSV (accepted only unless ``include_all``)."""
-        if folder is None:
-            folder = dialogs.choose_folder(self, "Export CSV to folder")
-            if not folder:
-                return False
-        snapshot = self.session.snapshot()
-        return self.start_job("Exporting CSV", jobs.export_csv(snapshot, folder, include_all),
-                              lambda paths: self.session.message(f"exported {len(paths)} files to {folder}"))
-
-    def autosave_now(self) -> None:
-        rec = self.session.recovery_path()
-        if rec is not None and self.session.dirty and self.session.components is not None:
-            self.autosaver.save_async(self.session.snapshot(), rec)
-
-    def confirm_discard(self) -> bool:
-        """When there are unsaved changes, ask to save them; False when the user cancelled.
-
-        A "Discard" holds until the next edit, so the steps of one action (Open asks, then opens)
-        never ask twice.
-        """
-        s = self.session
-        if not s.dirty or self._discarded_revision == (s.load_count, s.revision):
-            return True
-        answer = self.ask("Unsaved changes", "The session has unsaved changes. Save them?",
-                          ("Save", "Discard", "Cancel"))
-        if answer == "Save":
-            target = s.save_target()
-            if target is None:
-                chosen = dialogs.choose_save(self, "Save session", "session.h5", "Session (*.h5)")
-                if not chosen:
-                    return False
-                target = Path(chosen)
-            try:
-                self.autosaver.flush()
-                s.save(target)
-            except UserError as exc:
-                self.show_error("Cannot save", str(exc))
-                return False
-            return True
-        if answer == "Discard":
-            rec = s.recovery_path()
-            self._autosave_timer.stop()
-            if rec is not None:
-                self.autosaver.discard(rec)
-            self._discarded_revision = (s.load_count, s.revision)
-            return True
-        return False
-
     # ------------------------------------------------------------------------------------------
     # jobs
     # ------------------------------------------------------------------------------------------
@@ -350,11 +245,14 @@ class MainWindow(QMainWindow):
         if self.worker.busy:
             self.statusBar().showMessage(f"wait for '{self.worker.job_name}' to finish or cancel it", 5000)
             return False
-        if on_done is not None and same_file:
-            on_done = self._for_this_file(name, on_done)
-        return self.worker.start(name, fn, on_done=on_done)
+        on_partial = None
+        if same_file:
+            on_done = self.for_this_file(name, on_done) if on_done is not None else None
+            # Partial results (components found so far) go to the session in this thread.
+            on_partial = self.for_this_file(name, self.session.partial_result)
+        return self.worker.start(name, fn, on_done=on_done, on_partial=on_partial)
 
-    def _for_this_file(self, name: str, on_done):
+    def for_this_file(self, name: str, on_done):
         """``on_done`` that only runs while the file open now is still open."""
         load = self.session.load_count
 
@@ -366,10 +264,29 @@ class MainWindow(QMainWindow):
             on_done(result)
         return apply
 
+    def ensure_frame_rate(self) -> bool:
+        """Before computing anything in seconds: ask for an unknown frame rate (once it is known,
+        it is saved with the session and never asked again); False when the user cancelled."""
+        s = self.session
+        if s.frame_rate:
+            return True
+        rate = None
+        if self.ask_questions:
+            rate = dialogs.ask_number(self, "Frame rate unknown",
+                                      "The movie does not say its frame rate. Frames per second:",
+                                      30.0, 0.01, 10000.0)
+        if rate is None:
+            s.message("frame rate unknown: set it (Parameters) before running")
+            return False
+        s.set_param(None, "frame_rate", rate)
+        return True
+
     def run_pipeline(self) -> bool:
         s = self.session
         if s.movie is None:
             self.show_error("Cannot run", "open a movie first")
+            return False
+        if not self.ensure_frame_rate():
             return False
         if s.components is not None and s.dirty:
             if self.ask("Replace results?", "Running the pipeline replaces the components and "
@@ -408,6 +325,8 @@ class MainWindow(QMainWindow):
 
         def opened(path):
             if self.open_path(path):
+                if not self.session.frame_rate:
+                    self.session.set_param(None, "frame_rate", 30.0)   # the demo movie's rate
                 self.run_pipeline()
         return self.start_job("Making the demo movie", jobs.make_demo(), opened, same_file=False)
 
@@ -464,3 +383,6 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.worker.shutdown()
         self.autosaver.flush()
+        # The views stop listening: the session may outlive the window (scripts, tests).
+        release_all(self, self.movie_view, self.table, self.traces, self.motion_qc, self.params_panel,
+                    self.curation, self.deconv, self.log_view)

@@ -1,12 +1,74 @@
-"""Menus and keyboard shortcuts of the main window (kept apart so the window only wires)."""
+"""Menus, keyboard shortcuts and their enable rules, built from two action tables.
+
+The curation actions are the session's table (:data:`cnmf_gui.session.actions.ACTIONS`: also the
+curation panel's buttons and ``cnmf-gui curate``'s options); the window's own actions (files,
+jobs, playback, help) are :data:`WINDOW_ACTIONS` below, in the same shape. Help > Keyboard
+shortcuts lists both. Each QAction's enabled state comes from its row's ``enabled`` only.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QKeySequence
 
+from cnmf_gui.errors import UserError
+from cnmf_gui.session.actions import ACTIONS
 
-def _action(window, key: str, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+
+@dataclass(frozen=True)
+class WindowAction:
+    """A window action: like a session action, but ``enabled`` and ``run`` take the window."""
+
+    id: str
+    title: str
+    shortcut: object
+    enabled: Callable
+    run: Callable
+    menu: str
+    tip: str = ""
+
+
+def _has_data(w) -> bool:
+    return w.session.data is not None
+
+
+def _can_run(w) -> bool:
+    return w.session.movie is not None and not w.worker.busy
+
+
+WINDOW_ACTIONS: tuple[WindowAction, ...] = (
+    WindowAction("open", "&Open movie or session...", QKeySequence.StandardKey.Open, lambda w: True,
+                 lambda w: w.open_dialog(), "&File"),
+    WindowAction("save", "&Save session", QKeySequence.StandardKey.Save, _has_data, lambda w: w.save(), "&File"),
+    WindowAction("save_as", "Save session &as...", "Ctrl+Shift+S", _has_data, lambda w: w.save_as(), "&File"),
+    WindowAction("export_accepted", "Export CSV (accepted)...", None, _has_data,
+                 lambda w: w.export_csv(False), "&File"),
+    WindowAction("export_all", "Export CSV (all, with status)...", None, _has_data,
+                 lambda w: w.export_csv(True), "&File"),
+    WindowAction("export_session", "Export session (HDF5)...", None, _has_data,
+                 lambda w: w.export_session(), "&File"),
+    WindowAction("quit", "&Quit", QKeySequence.StandardKey.Quit, lambda w: True, lambda w: w.close(), "&File"),
+    WindowAction("run_motion", "Motion correction", None, _can_run, lambda w: w.run_motion(), "&Run"),
+    WindowAction("run_pipeline", "Pipeline (motion, CNMF, deconvolution)", "Ctrl+R", _can_run,
+                 lambda w: w.run_pipeline(), "&Run"),
+    WindowAction("rerun_all", "Rerun deconvolution (all)", None, lambda w: w.session.components is not None,
+                 lambda w: w.rerun_deconvolution(), "&Run"),
+    WindowAction("cancel", "Cancel job", "Esc", lambda w: True, lambda w: w.cancel_job(), "&Run"),
+    WindowAction("demo", "Demo (synthetic movie)", None, lambda w: True, lambda w: w.run_demo(), "&Run"),
+    WindowAction("play", "Play / pause", "Space", lambda w: True, lambda w: w.toggle_playing(), "&View"),
+    WindowAction("help_start", "Getting started", QKeySequence.StandardKey.HelpContents, lambda w: True,
+                 lambda w: _show(w, "getting_started"), "&Help"),
+    WindowAction("help_keys", "Keyboard shortcuts", None, lambda w: True, lambda w: _show(w, "shortcuts"), "&Help"),
+    WindowAction("help_about", "About cnmf-gui", None, lambda w: True, lambda w: _show(w, "about"), "&Help"),
+)
+# Separators go before these ids in their menus.
+SEPARATE = {"export_accepted", "quit", "accept", "demo"}
+
+
+def _qaction(window, key: str, text: str, slot, shortcut=None, tip: str = "") -> QAction:
     action = QAction(text, window)
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))
@@ -20,66 +82,54 @@ def _action(window, key: str, text: str, slot, shortcut=None, tip: str = "") -> 
     return action
 
 
-def _guard(window, method):
-    """Run a session edit, showing a user error in the status bar instead of raising."""
-    from cnmf_gui.errors import UserError
-
-    def call():
-        try:
-            method()
-        except UserError as exc:
-            window.session.message(str(exc))
-    return call
+def run_session_action(session, act, report=None) -> None:
+    """Run a session action on the selection; a user error goes to ``report`` (or the status bar)."""
+    try:
+        act.run(session)
+    except UserError as exc:
+        (report or session.message)(str(exc))
 
 
 def build_menus(window) -> None:
-    s = window.session
     bar = window.menuBar()
-    file_menu = bar.addMenu("&File")
-    for key, text, slot, shortcut in (
-            ("open", "&Open movie or session...", window.open_dialog, QKeySequence.StandardKey.Open),
-            ("save", "&Save session", window.save, QKeySequence.StandardKey.Save),
-            ("save_as", "Save session &as...", window.save_as, "Ctrl+Shift+S")):
-        file_menu.addAction(_action(window, key, text, slot, shortcut))
-    file_menu.addSeparator()
-    file_menu.addAction(_action(window, "export_accepted", "Export CSV (accepted)...",
-                                lambda: window.export_csv(False)))
-    file_menu.addAction(_action(window, "export_all", "Export CSV (all, with status)...",
-                                lambda: window.export_csv(True)))
-    file_menu.addAction(_action(window, "export_session", "Export session (HDF5)...", window.export_session))
-    file_menu.addSeparator()
-    file_menu.addAction(_action(window, "quit", "&Quit", window.close, QKeySequence.StandardKey.Quit))
+    menus = {}
 
-    edit = bar.addMenu("&Edit")
-    edit.addAction(_action(window, "undo", "Undo", _guard(window, s.undo), "Ctrl+Z"))
-    edit.addAction(_action(window, "redo", "Redo", _guard(window, s.redo), "Ctrl+Shift+Z"))
-    edit.addSeparator()
-    edit.addAction(_action(window, "accept", "Accept selected", _guard(window, s.accept), "A"))
-    edit.addAction(_action(window, "reject", "Reject selected", _guard(window, s.reject), "R"))
-    edit.addAction(_action(window, "undecide", "Mark selected undecided", _guard(window, s.undecide), "U"))
-    edit.addAction(_action(window, "merge", "Merge selected", _guard(window, s.merge), "M"))
-    edit.addAction(_action(window, "thresholds", "Apply thresholds", window.curation.apply_thresholds))
+    def menu(name):
+        if name not in menus:
+            menus[name] = bar.addMenu(name)
+        return menus[name]
 
-    run = bar.addMenu("&Run")
-    run.addAction(_action(window, "run_motion", "Motion correction", window.run_motion))
-    run.addAction(_action(window, "run_pipeline", "Pipeline (motion, CNMF, deconvolution)", window.run_pipeline,
-                          "Ctrl+R"))
-    run.addAction(_action(window, "rerun_all", "Rerun deconvolution (all)", lambda: window.rerun_deconvolution()))
-    run.addAction(_action(window, "cancel", "Cancel job", window.cancel_job, "Esc"))
-    run.addSeparator()
-    run.addAction(_action(window, "demo", "Demo (synthetic movie)", window.run_demo))
+    for act in WINDOW_ACTIONS:
+        if act.menu == "&Run" and "&Edit" not in menus:
+            edit = menu("&Edit")
+            for row in ACTIONS:
+                if row.id in SEPARATE:
+                    edit.addSeparator()
+                edit.addAction(_qaction(window, row.id, row.title,
+                                        lambda row=row: run_session_action(window.session, row),
+                                        row.shortcut, row.tip))
+        if act.id in SEPARATE:
+            menu(act.menu).addSeparator()
+        menu(act.menu).addAction(_qaction(window, act.id, act.title, lambda act=act: act.run(window),
+                                          act.shortcut, act.tip))
+        if act.id == "play":
+            menu(act.menu).addSeparator()
+            for dock in window.docks.values():
+                menu(act.menu).addAction(dock.toggleViewAction())
 
-    view = bar.addMenu("&View")
-    view.addAction(_action(window, "play", "Play / pause", window.movie_view.toggle_playing, "Space"))
-    view.addSeparator()
-    for dock in window.docks.values():
-        view.addAction(dock.toggleViewAction())
 
-    help_menu = bar.addMenu("&Help")
-    help_menu.addAction(_action(window, "help_start", "Getting started", lambda: _show(window, "getting_started"),
-                                QKeySequence.StandardKey.HelpContents))
-    help_menu.addAction(_action(window, "help_keys", "Keyboard shortcuts", lambda: _show(window, "shortcuts")))
-    help_menu.addAction(_action(window, "help_about", "About cnmf-gui", lambda: _show(window, "about")))
+def update_actions(window) -> None:
+    """Enable every action by its row's rule; Undo/Redo say what they would do."""
+    acts = window.acts
+    if "undo" not in acts:
+        return
+    s = window.session
+    for row in ACTIONS:
+        acts[row.id].setEnabled(bool(row.enabled(s)))
+    for act in WINDOW_ACTIONS:
+        acts[act.id].setEnabled(bool(act.enabled(window)))
+    acts["undo"].setText(f"Undo {s.history.undo_label}".strip())
+    acts["redo"].setText(f"Redo {s.history.redo_label}".strip())
 
 
 def _show(window, which: str) -> None:

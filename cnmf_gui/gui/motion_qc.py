@@ -11,6 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from cnmf_gui.gui.binding import subscriptions
 
 
 class MotionQC(QWidget):
@@ -18,6 +19,7 @@ class MotionQC(QWidget):
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
+        self.subs = subscriptions(self)
         self.session = session
         self.summary = QLabel("No motion correction yet (Run > Motion correction).")
         self.summary.setWordWrap(True)
@@ -44,7 +46,7 @@ class MotionQC(QWidget):
         self._items = []
         for event, handler in (("data", self.refresh), ("motion", self.refresh), ("frame", self._on_frame),
                                ("params", self._on_params)):
-            session.subscribe(event, handler)
+            self.subs.on(session, event, handler)
         self.refresh()
 
     def _time(self, n: int) -> np.ndarray:
@@ -95,9 +97,9 @@ class MotionQC(QWidget):
         parts.append(f"{bad.size} bad frame{'s' * (bad.size != 1)}")
         if motion.clamped:
             parts.append(f"{motion.clamped} shifts clamped at max_shift")
-        from cnmf_gui.engine.motion.metrics import reliability_warning
+        from cnmf_gui.session.frames import motion_warning
 
-        warning = reliability_warning(m)
+        warning = motion_warning(m)
         if warning:
             parts.insert(0, f"WARNING: {warning}")
         self.summary.setStyleSheet("color: rgb(200, 60, 0); font-weight: bold;" if warning else "")

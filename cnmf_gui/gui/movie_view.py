@@ -14,8 +14,10 @@ from PyQt6.QtCore import QPoint, QPointF, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton,
                              QSlider, QStyle, QVBoxLayout, QWidget)
 
-from cnmf_gui.gui.contours import ContourLayer, footprint_contours
-from cnmf_gui.session_views import VIEWS
+from cnmf_gui.gui.contours import ContourLayer
+from cnmf_gui.session.frames import footprint_outlines
+from cnmf_gui.session import VIEWS
+from cnmf_gui.gui.binding import subscriptions
 
 
 class MovieView(QWidget):
@@ -30,6 +32,7 @@ class MovieView(QWidget):
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
+        self.subs = subscriptions(self)
         self.session = session
         self.view = "raw"
         self._contours: dict = {}
@@ -112,8 +115,9 @@ class MovieView(QWidget):
 
         for event, handler in (("data", self._on_data), ("frame", self._on_frame),
                                ("components", self._on_components), ("status", self._on_status),
-                               ("selection", self._on_selection), ("motion", self._on_data)):
-            session.subscribe(event, handler)
+                               ("selection", self._on_selection), ("motion", self._on_data),
+                               ("partial", self._on_partial)):
+            self.subs.on(session, event, handler)
         self._on_data()
 
     # ------------------------------------------------------------------------------------------
@@ -156,9 +160,20 @@ class MovieView(QWidget):
         if comps is None:
             self._contours = {}
         else:
-            self._contours = footprint_contours(comps.A, self.session.image_shape, comps.ids,
+            self._contours = footprint_outlines(comps.A, self.session.image_shape, comps.ids,
                                                 cache=self._contours)
         self._redraw_contours()
+
+    def _on_partial(self, result) -> None:
+        """Outline the footprints a running job has found so far (until its results arrive)."""
+        footprints = result.get("footprints") if isinstance(result, dict) else None
+        if footprints is None or self.session.data is None:
+            return
+        K = footprints.shape[1]
+        ids = np.arange(-K, 0)        # provisional: never a real id, never selectable
+        outlines = footprint_outlines(footprints, self.session.image_shape, ids)
+        for layer in (self.left_contours, self.right_contours):
+            layer.update(outlines, ids, np.zeros(K, np.int8), ())
 
     def _on_status(self, ids) -> None:
         self._redraw_contours()
@@ -183,7 +198,7 @@ class MovieView(QWidget):
             self.set_view(name)
 
     def set_view(self, name: str, *, force: bool = False) -> None:
-        """Show view ``name`` (a key of :data:`cnmf_gui.session_views.VIEWS`)."""
+        """Show view ``name`` (a key of :data:`cnmf_gui.session.VIEWS`)."""
         if name == self.view and not force:
             return
         self.view = name

@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, 
 
 from cnmf_gui.errors import UserError
 from cnmf_gui.params import PipelineParams, load_params, save_params
+from cnmf_gui.gui.binding import subscriptions
 
 INT_MAX = 2_000_000_000
 
@@ -36,6 +37,7 @@ class ParamsPanel(QWidget):
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
+        self.subs = subscriptions(self)
         self.session = session
         self.editors: dict[tuple[str | None, str], QWidget] = {}
         self.tabs = QTabWidget()
@@ -77,7 +79,7 @@ class ParamsPanel(QWidget):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.error)
         self._loading = False
-        session.subscribe("params", self.show_params)
+        self.subs.on(session, "params", self.show_params)
         self.show_params(session.params)
 
     # ------------------------------------------------------------------------------------------

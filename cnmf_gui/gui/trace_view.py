@@ -13,6 +13,7 @@ from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cnmf_gui.gui.contours import STATUS_COLOURS
+from cnmf_gui.gui.binding import subscriptions
 
 MAX_LANES = 12
 KINDS = {"F": ("Raw F", (150, 150, 150)), "C": ("Denoised C", None),
@@ -31,6 +32,7 @@ class TraceView(QWidget):
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
+        self.subs = subscriptions(self)
         self.session = session
         self.toggles = {}
         row = QHBoxLayout()
@@ -76,7 +78,7 @@ class TraceView(QWidget):
                                ("components", self.refresh), ("data", self._on_data),
                                ("frame", self._on_frame), ("preview", self._on_preview),
                                ("status", self._on_status), ("params", self._on_params)):
-            session.subscribe(event, handler)
+            self.subs.on(session, event, handler)
         self._on_data()
 
     # ------------------------------------------------------------------------------------------

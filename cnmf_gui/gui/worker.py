@@ -55,6 +55,7 @@ class _Runner(QObject):
     """Lives in the worker thread and runs one job at a time."""
 
     progress = pyqtSignal(float, str)
+    partial = pyqtSignal(object)
     finished = pyqtSignal(str, object)
     failed = pyqtSignal(str, str, str)
     cancelled = pyqtSignal(str)
@@ -82,12 +83,16 @@ class Worker(QObject):
     started(name)
     progress(fraction, message)
         Throttled to about 20 per second (the last report of a job always arrives).
+    partial(result)
+        A partial result the job handed over (:func:`cnmf_gui.progress.hand_over`), in the
+        main thread; also given to the ``on_partial`` callback of :meth:`start`.
     finished(name, result), failed(name, message, traceback), cancelled(name)
     busy_changed(bool)
     """
 
     started = pyqtSignal(str)
     progress = pyqtSignal(float, str)
+    partial = pyqtSignal(object)
     finished = pyqtSignal(str, object)
     failed = pyqtSignal(str, str, str)
     cancelled = pyqtSignal(str)
@@ -103,6 +108,7 @@ class Worker(QObject):
         self._runner.moveToThread(self._thread)
         self._submit.connect(self._runner.run)
         self._runner.progress.connect(self.progress)
+        self._runner.partial.connect(self._on_partial)
         self._runner.finished.connect(self._on_finished)
         self._runner.failed.connect(self._on_failed)
         self._runner.cancelled.connect(self._on_cancelled)
@@ -126,7 +132,7 @@ class Worker(QObject):
         return self._thread
 
     def start(self, name: str, fn: Callable, *, on_done: Callable | None = None,
-              on_error: Callable | None = None) -> bool:
+              on_error: Callable | None = None, on_partial: Callable | None = None) -> bool:
         """Run ``fn(progress)`` in the worker thread.
 
         Parameters
@@ -139,6 +145,8 @@ class Worker(QObject):
             Called in the main thread with the result.
         on_error : callable(message, traceback), optional
             Called in the main thread when ``fn`` raised (besides the ``failed`` signal).
+        on_partial : callable(result), optional
+            Called in the main thread with each partial result the job hands over.
 
         Returns
         -------
@@ -147,9 +155,10 @@ class Worker(QObject):
         """
         if self._job is not None or not self._thread.isRunning():
             return False
-        progress = CallbackProgress(self._report)
+        # Emitting from the worker thread queues the partial result to the main thread.
+        progress = CallbackProgress(self._report, on_partial=self._runner.partial.emit)
         self._job = _Job(name, fn, progress)
-        self._callbacks = {"done": on_done, "error": on_error}
+        self._callbacks = {"done": on_done, "error": on_error, "partial": on_partial}
         self._last_report = 0.0
         self.started.emit(name)
         self.busy_changed.emit(True)
@@ -194,6 +203,17 @@ class Worker(QObject):
         if now - self._last_report >= REPORT_INTERVAL or fraction >= 1.0:
             self._last_report = now
             self._runner.progress.emit(fraction, message)
+
+    def _on_partial(self, result) -> None:
+        if self._job is None:
+            return                      # a late hand-over of a job that already ended
+        callback = self._callbacks.get("partial")
+        try:
+            if callback is not None:
+                callback(result)
+        except Exception:  # noqa: BLE001 - showing a partial result must not stop the job
+            log.exception("showing a partial result of %s failed", self.job_name)
+        self.partial.emit(result)
 
     def _end(self):
         callbacks = self._callbacks

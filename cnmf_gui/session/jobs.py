@@ -1,7 +1,8 @@
-"""The long jobs the window runs in its worker, as callables ``fn(progress) -> result``.
+"""The long jobs of a session, as callables ``fn(progress) -> result`` for any thread.
 
-Each factory copies what the job needs from the session in the main thread, so the job itself
-never touches the session (the worker's rule) and the user may keep curating while it runs.
+Each factory copies what the job needs from the session in the calling (main) thread, so the
+job itself never touches the session (the window's worker rule) and the user may keep curating
+while it runs; the caller applies the result in the main thread (``Session.apply_*``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _own_movie(session):
         saved.movie_options = dict(data.movie_options or {})
 
         def open_it():
-            from cnmf_gui.session import open_movie_as_saved
+            from cnmf_gui.session.files import open_movie_as_saved
             return open_movie_as_saved(saved)
 
         def close_it(movie):

@@ -1,11 +1,14 @@
-"""What the views show of a :class:`~cnmf_gui.session.Session`: frames of each view, pixel lookup.
+"""What the views show of a session: frames of each view, pixel lookup (a part of the Session).
 
 The model's movies (denoised A C, background b f, residual, ...) are computed one frame at a time
 by the engine's :class:`~cnmf_gui.engine.model_views.ModelViews`; this module only chooses which
-one a view name means and caches the objects that make them.
+one a view name means and caches the objects that make them. The caches are dropped whenever the
+components, the motion result or the data change (:meth:`Frames.invalidate`).
 """
 
 from __future__ import annotations
+
+import colorsys
 
 import numpy as np
 
@@ -37,10 +40,58 @@ def _engine_has(module: str) -> bool:
         return False
 
 
-class ViewsMixin:
-    """Frame access for the views (mixed into :class:`~cnmf_gui.session.Session`)."""
+def component_colours(K: int, seed: int = 0) -> np.ndarray:
+    """Distinct, saturated RGB colours in 0..1, shape (K, 3) (golden-ratio hues, seeded shuffle)."""
+    hues = (np.arange(K) * 0.618033988749895) % 1.0
+    rng = np.random.default_rng(seed)
+    rng.shuffle(hues)
+    return np.array([colorsys.hsv_to_rgb(h, 0.85, 1.0) for h in hues]).reshape(K, 3)
 
-    def _reset_caches(self) -> None:
+
+def footprint_outlines(A, shape: tuple[int, int], ids, cache: dict | None = None) -> dict:
+    """Outlines of every component, reusing ``cache`` (id -> (n, 2) array) where present.
+
+    The outlines are the engine's (:func:`cnmf_gui.engine.footprints.contours`, pixel centres at
+    integer coordinates), moved by half a pixel into image coordinates (pixel (r, c) spans
+    [r, r+1] x [c, c+1]) and joined into one NaN-separated array per component.
+    """
+    from cnmf_gui.engine.footprints import contours
+
+    cache = {} if cache is None else cache
+    ids = [int(i) for i in np.asarray(ids)]
+    missing = [k for k, cid in enumerate(ids) if cid not in cache]
+    if missing:
+        loops_per_component = contours(A.tocsc()[:, missing], shape)
+        for k, loops in zip(missing, loops_per_component):
+            parts = []
+            for loop in loops:
+                parts.append(np.asarray(loop, float) + 0.5)
+                parts.append(np.full((1, 2), np.nan))
+            cache[ids[k]] = np.vstack(parts) if parts else np.zeros((0, 2))
+    return {cid: cache[cid] for cid in ids}
+
+
+def motion_warning(metrics) -> str | None:
+    """The engine's one-line warning when motion correction could not be trusted, or None."""
+    from cnmf_gui.engine.motion.metrics import reliability_warning
+    return reliability_warning(metrics)
+
+
+class Frames:
+    """Frame access for the views.
+
+    Parameters
+    ----------
+    session : Session
+        Read through its public ``data``, ``movie``, ``components``, ``image_shape`` and
+        ``index_of`` only.
+    """
+
+    def __init__(self, session):
+        self.session = session
+        self.invalidate()
+
+    def invalidate(self, *_args) -> None:
         self._model_views = None
         self._corrected = None
         self._pixel_rows = None
@@ -48,18 +99,18 @@ class ViewsMixin:
     # ------------------------------------------------------------------------------------------
     def available_views(self) -> list[str]:
         """View names that can be shown now, in the selector's order."""
-        if self.data is None:
+        if self.session.data is None:
             return []
         out = []
-        have_movie = self.movie is not None
+        have_movie = self.session.movie is not None
         if have_movie:
             out.append("raw")
-            if self.data.motion is not None:
+            if self.session.data.motion is not None:
                 out += ["corrected", "side_by_side"]
-            if (self.components is not None and self.data.background is not None
+            if (self.session.components is not None and self.session.data.background is not None
                     and _engine_has("cnmf_gui.engine.model_views")):
                 out += list(MODEL_VIEWS)
-        if self.data.summary is not None:
+        if self.session.data.summary is not None:
             out += list(STILLS)
         return out
 
@@ -68,23 +119,24 @@ class ViewsMixin:
 
     def still_image(self, view: str) -> np.ndarray:
         """A summary image, (H, W)."""
-        return np.asarray(getattr(self.data.summary, view))
+        return np.asarray(getattr(self.session.data.summary, view))
 
     def model_views(self):
         """The engine's per-frame model views for the current components (cached)."""
         if self._model_views is None:
             from cnmf_gui.engine.model_views import ModelViews
-            self._model_views = ModelViews(self.movie, self.components, self.data.background,
-                                           motion=self.data.motion)
+            s = self.session
+            self._model_views = ModelViews(s.movie, s.components, s.data.background, motion=s.data.motion,
+                                           colours=component_colours(s.components.n_components))
         return self._model_views
 
     def corrected_movie(self):
         """The motion-corrected movie as a lazy view (raw movie when there is no correction)."""
-        if self.data is None or self.data.motion is None:
-            return self.movie
+        if self.session.data is None or self.session.data.motion is None:
+            return self.session.movie
         if self._corrected is None:
             from cnmf_gui.engine.motion import CorrectedMovie
-            self._corrected = CorrectedMovie(self.movie, self.data.motion)
+            self._corrected = CorrectedMovie(self.session.movie, self.session.data.motion)
         return self._corrected
 
     def frame_image(self, view: str, t: int) -> np.ndarray:
@@ -95,10 +147,10 @@ class ViewsMixin:
         """
         if view in STILLS:
             return self.still_image(view)
-        if self.movie is None:
+        if self.session.movie is None:
             raise LookupError("no movie is open")
         if view == "raw":
-            return np.asarray(self.movie[int(t)], dtype=np.float32)
+            return np.asarray(self.session.movie[int(t)], dtype=np.float32)
         if view == "corrected":
             return np.asarray(self.corrected_movie()[int(t)], dtype=np.float32)
         if view in MODEL_VIEWS:
@@ -108,10 +160,10 @@ class ViewsMixin:
     # ------------------------------------------------------------------------------------------
     def component_at(self, row: float, col: float):
         """Id of the component whose footprint is strongest at pixel (row, col), or None."""
-        comps = self.components
+        comps = self.session.components
         if comps is None or comps.n_components == 0:
             return None
-        H, W = self.image_shape
+        H, W = self.session.image_shape
         r, c = int(np.floor(row)), int(np.floor(col))
         if not (0 <= r < H and 0 <= c < W):
             return None
@@ -126,6 +178,6 @@ class ViewsMixin:
 
     def footprint(self, component_id: int) -> np.ndarray:
         """The footprint of a component as an image, (H, W)."""
-        H, W = self.image_shape
-        k = self.index_of(component_id)
-        return self.components.A[:, k].toarray().reshape(H, W)
+        H, W = self.session.image_shape
+        k = self.session.index_of(component_id)
+        return self.session.components.A[:, k].toarray().reshape(H, W)

@@ -1,0 +1,123 @@
+"""Issue 11, "Why" in the window: nothing curated overwritten silently, the session beside a
+movie offered (with its frame rate and parameters), an unknown frame rate asked once, the "*"
+cleared by undo back to the saved state, views' subscriptions released, partial results shown.
+Each failed on the main before the session package."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import Qt
+
+from cnmf_gui.io import load_session
+from cnmf_gui.params import PipelineParams
+from cnmf_gui.session import Session, default_session_path
+from tests.test_gui_support import answers, no_dangling_threads, synthetic, window  # noqa: F401
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def movie_with_curated_session(tmp_path):
+    """A movie without a frame rate (.npy) and, beside it, a curated session at 12.5 Hz."""
+    data, synth = synthetic(tmp_path)
+    movie = tmp_path / "movie.npy"
+    np.save(movie, synth.movie)
+    data.movie_path = str(movie)
+    data.frame_rate = 12.5
+    data.params = PipelineParams(frame_rate=12.5).replace("init", neuron_radius=5.0)
+    s = Session()
+    s.set_data(data, movie=synth.movie)
+    s.reject([1])
+    beside = default_session_path(movie)
+    s.save(beside)
+    return movie, beside
+
+
+def test_rerun_over_a_curated_session_asks_before_saving_and_keeps_ids_retired(
+        qtbot, window, answers, monkeypatch, movie_with_curated_session):
+    from cnmf_gui.gui import dialogs
+
+    movie, beside = movie_with_curated_session
+    before = beside.read_bytes()
+    w = window
+    rates = []
+    monkeypatch.setattr(dialogs, "ask_number", lambda *a, **k: rates.append(a[1]) or 30.0, raising=False)
+    assert w.open_path(movie)                      # "Open the movie only" (the cautious answer)
+    assert "Open the saved session?" in answers.asked and w.session.path is None
+    assert any("frame rate unknown" in line for line in w.log_view.lines())
+    with qtbot.waitSignal(w.worker.finished, timeout=60000):
+        qtbot.keyClick(w.table.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert rates == ["Frame rate unknown"] and w.session.frame_rate == 30.0
+    assert w.ensure_frame_rate() and len(rates) == 1          # asked once
+    assert w.session.n_components > 0 and int(w.session.ids.min()) > 5   # 0..5 stay retired
+    qtbot.keyClick(w.table.table, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert answers.asked[-1] == "Replace curated session?"   # answered Cancel
+    assert beside.read_bytes() == before and w.session.dirty
+    # Asked again, the user replaces it: the new file says which ids were used before.
+    answers.push("Replace")
+    with qtbot.waitSignal(w.worker.finished, timeout=20000):
+        qtbot.keyClick(w.table.table, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    saved = load_session(beside)
+    assert np.array_equal(saved.components.ids, w.session.ids) and not w.session.dirty
+
+
+def test_opening_a_movie_offers_its_session_with_frame_rate_and_parameters(
+        qtbot, window, answers, movie_with_curated_session):
+    movie, beside = movie_with_curated_session
+    w = window
+    answers.push("Open session")
+    assert w.open_path(movie)
+    s = w.session
+    assert s.path == beside and s.frame_rate == 12.5 and s.params.init.neuron_radius == 5.0
+    assert s.status_of(1) == -1 and s.is_user_decided(1)
+
+
+def test_undo_back_to_the_saved_state_clears_the_unsaved_mark(qtbot, window, tmp_path):
+    w = window
+    w.session.path = tmp_path / "s.h5"
+    w.session.select([2])
+    qtbot.keyClick(w.table.table, Qt.Key.Key_R)
+    with qtbot.waitSignal(w.worker.finished, timeout=20000):
+        qtbot.keyClick(w.table.table, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert "*" not in w.windowTitle()
+    w.session.select([3])
+    qtbot.keyClick(w.table.table, Qt.Key.Key_R)
+    assert "*" in w.windowTitle()
+    qtbot.keyClick(w.table.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert "*" not in w.windowTitle() and not w.session.dirty
+    qtbot.keyClick(w.table.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert "*" in w.windowTitle()                 # before the save: unsaved again
+    qtbot.keyClick(w.table.table, Qt.Key.Key_Z,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert "*" not in w.windowTitle()
+
+
+def test_closing_the_window_releases_every_subscription(qtbot, window):
+    w = window
+    s = w.session
+    assert s.events.count() > 10
+    w._closing_ok = True
+    w.shutdown()
+    assert s.events.count() == 0
+    s.select([1])                                  # no view is called any more
+    s.reject()
+
+
+def test_a_jobs_partial_result_reaches_the_session_and_the_view_while_it_runs(qtbot, window):
+    from cnmf_gui.progress import hand_over
+
+    w = window
+    A = w.session.components.A
+    seen = []
+    w.session.subscribe("partial", seen.append)
+
+    def job(progress):
+        hand_over(progress, {"footprints": A[:, :2]})
+        return "done"
+    with qtbot.waitSignal(w.worker.finished, timeout=20000):
+        assert w.start_job("Finding components", job)
+    assert len(seen) == 1 and seen[0]["footprints"].shape[1] == 2
+    assert w.session.partial is seen[0]
+    drawn = sum(len(m) for m in w.movie_view.left_contours.members.values())
+    assert drawn == 2
