@@ -26,7 +26,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--select", type=int, nargs="*", default=None, metavar="ID",
                         help="component ids to select (default: the two with the highest SNR)")
     parser.add_argument("--outlines", default="not rejected",
-                        choices=("all", "accepted", "not rejected", "undecided", "rejected", "none"),
+                        choices=("all", "accepted", "not rejected", "undecided", "rejected", "inactive", "none"),
                         help="which components' outlines to draw (default: not rejected, as in the window)")
     parser.add_argument("--dock", default=None, choices=("traces", "motion", "log"),
                         help="bottom dock to bring to the front (default traces)")

@@ -13,13 +13,13 @@ from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QHBoxLayout, QHeaderView,
                              QLabel, QTableView, QVBoxLayout, QWidget)
 
+from cnmf_gui.gui.binding import subscriptions
 from cnmf_gui.gui.contours import STATUS_COLOURS
 from cnmf_gui.session import STATUS_NAMES
-from cnmf_gui.gui.binding import subscriptions
 
 COLUMNS = ("id", "status", "SNR", "r_value", "size", "epsilon")
 TOOLTIPS = ("Stable id (never reused; a merge makes a new one)",
-            "accepted / undecided / rejected; * = decided by you (thresholds leave it alone)",
+            "accepted / undecided / rejected / inactive; * = decided by you (thresholds leave it alone)",
             "Signal-to-noise ratio of the trace", "Spatial consistency: correlation of the footprint "
             "with the movie during the component's transients", "Footprint area in pixels",
             "Noise-constraint relaxation the trace was deconvolved with (* = your override)")
@@ -144,7 +144,8 @@ class ComponentTable(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection)
 
         self.status_filter = QComboBox()
-        for label, value in (("all", None), ("accepted", 1), ("undecided", 0), ("rejected", -1)):
+        for label, value in (("all", None), ("accepted", 1), ("undecided", 0), ("rejected", -1),
+                             ("inactive", 2)):
             self.status_filter.addItem(label, value)
         self.status_filter.currentIndexChanged.connect(self._on_filter)
         self.snr_filter = QDoubleSpinBox()

@@ -11,11 +11,12 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QGraphicsItem
 
-from cnmf_gui.results import STATUS_ACCEPTED, STATUS_REJECTED, STATUS_UNDECIDED
+from cnmf_gui.results import STATUS_ACCEPTED, STATUS_INACTIVE, STATUS_REJECTED, STATUS_UNDECIDED
 
-# Colour-blind-safe (Okabe-Ito): bluish green, vermillion, yellow.
+# Colour-blind-safe (Okabe-Ito): bluish green, vermillion, yellow, sky blue (inactive: a cell of
+# the mean image that never fired, shown so the user sees every cell).
 STATUS_COLOURS = {STATUS_ACCEPTED: (0, 158, 115), STATUS_REJECTED: (213, 94, 0),
-                  STATUS_UNDECIDED: (240, 228, 66)}
+                  STATUS_UNDECIDED: (240, 228, 66), STATUS_INACTIVE: (86, 180, 233)}
 SELECTION_COLOUR = (255, 255, 255)
 
 

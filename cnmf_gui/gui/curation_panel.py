@@ -12,8 +12,8 @@ from PyQt6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox
                              QVBoxLayout, QWidget)
 
 from cnmf_gui.errors import UserError
-from cnmf_gui.session.actions import ACTIONS, BY_ID
 from cnmf_gui.gui.binding import subscriptions
+from cnmf_gui.session.actions import ACTIONS, BY_ID
 
 THRESHOLDS = (("min_snr", "accept: SNR >="), ("min_r_value", "accept: r_value >="),
               ("snr_lowest", "reject: SNR <"), ("r_value_lowest", "reject: r_value <"))

@@ -37,8 +37,11 @@ def _session_beside(path: Path) -> Path | None:
     return candidate if is_session_file(candidate) else None
 
 
-def open_path(window, path) -> bool:
-    """Open a movie or session; offers the recovery file, and the session beside a movie."""
+def open_path(window, path, *, frame_rate: float | None = None) -> bool:
+    """Open a movie or session; offers the recovery file, and the session beside a movie.
+
+    ``frame_rate``: the movie's, when the caller knows it and the file does not say (the demo).
+    """
     path = Path(path)
     if not window.stop_job_for(path.name) or not confirm_discard(window):
         return False
@@ -59,7 +62,7 @@ def open_path(window, path) -> bool:
                 "with its results, curation, frame rate and parameters. Open that session?",
                 ("Open session", "Open the movie only")) == "Open session":
             path = beside
-        window.session.open(path, use_recovery=use_recovery)
+        window.session.open(path, use_recovery=use_recovery, frame_rate=frame_rate)
     except UserError as exc:
         window.show_error("Cannot open", str(exc))
         return False

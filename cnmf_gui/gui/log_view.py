@@ -7,7 +7,9 @@ import time
 
 from PyQt6.QtGui import QFont
 from PyQt6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
+
 from cnmf_gui.gui.binding import subscriptions
+from cnmf_gui.results import STATUS_NAMES
 
 
 def describe(line: str) -> str:
@@ -19,7 +21,7 @@ def describe(line: str) -> str:
     action = entry.get("action", "?")
     ids = entry.get("ids", [])
     if action == "status":
-        status = {1: "accepted", 0: "undecided", -1: "rejected"}.get(entry.get("status"), "")
+        status = STATUS_NAMES.get(entry.get("status"), "")
         who = "thresholds set" if entry.get("source") == "threshold" else f"{status}:"
         return f"#{entry.get('seq')} {who} {', '.join(map(str, ids[:20]))}{' ...' if len(ids) > 20 else ''}"
     if action == "merge":
@@ -28,7 +30,7 @@ def describe(line: str) -> str:
         return (f"#{entry.get('seq')} deconvolved {len(ids)} component(s), epsilon {entry.get('epsilon')}"
                 f"{' (override)' if entry.get('override') else ''}")
     if action in ("undo", "redo"):
-        return f"{action} of #{entry.get('seq')}"
+        return f"#{entry.get('seq')} {action} of #{entry.get('target', entry.get('seq'))}"
     return f"{action}: " + ", ".join(f"{k}={v}" for k, v in entry.items() if k not in ("action", "time"))
 
 

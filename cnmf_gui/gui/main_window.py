@@ -32,6 +32,7 @@ from cnmf_gui.session import Autosaver, Session, jobs
 
 log = logging.getLogger(__name__)
 AUTOSAVE_DELAY_MS = 2000
+DEMO_FRAME_RATE = 30.0     # the synthetic demo movie's (an .npy file does not say it)
 LAYOUT_VERSION = 1
 
 
@@ -188,8 +189,8 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         file_ops.open_dialog(self)
 
-    def open_path(self, path) -> bool:
-        return file_ops.open_path(self, path)
+    def open_path(self, path, *, frame_rate: float | None = None) -> bool:
+        return file_ops.open_path(self, path, frame_rate=frame_rate)
 
     def save(self) -> bool:
         return file_ops.save(self)
@@ -324,9 +325,7 @@ class MainWindow(QMainWindow):
             return False
 
         def opened(path):
-            if self.open_path(path):
-                if not self.session.frame_rate:
-                    self.session.set_param(None, "frame_rate", 30.0)   # the demo movie's rate
+            if self.open_path(path, frame_rate=DEMO_FRAME_RATE):
                 self.run_pipeline()
         return self.start_job("Making the demo movie", jobs.make_demo(), opened, same_file=False)
 

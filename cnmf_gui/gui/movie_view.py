@@ -14,10 +14,10 @@ from PyQt6.QtCore import QPoint, QPointF, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton,
                              QSlider, QStyle, QVBoxLayout, QWidget)
 
+from cnmf_gui.gui.binding import subscriptions
 from cnmf_gui.gui.contours import ContourLayer
 from cnmf_gui.session.frames import footprint_outlines
 from cnmf_gui.session import VIEWS
-from cnmf_gui.gui.binding import subscriptions
 
 
 class MovieView(QWidget):
@@ -61,8 +61,8 @@ class MovieView(QWidget):
         self.contours_box.setChecked(True)
         self.contours_box.toggled.connect(self._on_contours_toggled)
         self.outline_filter = QComboBox()
-        for label, statuses in (("all", None), ("accepted", (1,)), ("not rejected", (1, 0)),
-                                ("undecided", (0,)), ("rejected", (-1,))):
+        for label, statuses in (("all", None), ("accepted", (1,)), ("not rejected", (1, 0, 2)),
+                                ("undecided", (0,)), ("rejected", (-1,)), ("inactive", (2,))):
             self.outline_filter.addItem(label, statuses)
         # Rejected outlines are off by default: on real data they are mostly neuropil and noise
         # that hide the cells still to judge (the selection is always drawn; "all" shows them).

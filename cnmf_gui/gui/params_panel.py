@@ -15,8 +15,8 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, 
                              QTabWidget, QVBoxLayout, QWidget)
 
 from cnmf_gui.errors import UserError
-from cnmf_gui.params import PipelineParams, load_params, save_params
 from cnmf_gui.gui.binding import subscriptions
+from cnmf_gui.params import PipelineParams, load_params, save_params
 
 INT_MAX = 2_000_000_000
 

@@ -12,8 +12,8 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from cnmf_gui.gui.contours import STATUS_COLOURS
 from cnmf_gui.gui.binding import subscriptions
+from cnmf_gui.gui.contours import STATUS_COLOURS
 
 MAX_LANES = 12
 KINDS = {"F": ("Raw F", (150, 150, 150)), "C": ("Denoised C", None),

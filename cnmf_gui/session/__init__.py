@@ -98,17 +98,18 @@ class Session:
         """Replace everything with ``data`` (and the movie it came from, when open)."""
         loading.set_data(self, data, movie=movie, path=path, dirty=dirty)
 
-    def open_movie(self, path, **options) -> None:
+    def open_movie(self, path, *, frame_rate: float | None = None, **options) -> None:
         """Open a movie file (no results yet); ``options`` as for :func:`cnmf_gui.io.open_movie`."""
-        loading.open_movie(self, path, **options)
+        loading.open_movie(self, path, frame_rate=frame_rate, **options)
 
     def open_session(self, path, *, use_recovery: bool = False) -> None:
         """Open a session file; with ``use_recovery`` its autosave instead (unsaved until saved)."""
         loading.open_session(self, path, use_recovery=use_recovery)
 
-    def open(self, path, *, use_recovery: bool = False) -> None:
-        """Open a session file or a movie, whichever ``path`` is (with its autosave if asked)."""
-        loading.open_any(self, path, use_recovery=use_recovery)
+    def open(self, path, *, use_recovery: bool = False, frame_rate: float | None = None) -> None:
+        """Open a session file or a movie, whichever ``path`` is (with its autosave if asked;
+        ``frame_rate`` for a movie that does not say its own)."""
+        loading.open_any(self, path, use_recovery=use_recovery, frame_rate=frame_rate)
 
     def apply_pipeline_result(self, data: SessionData) -> None:
         """Replace the results with a fresh pipeline run (new ids, a reset line in the log)."""

@@ -60,7 +60,7 @@ def ids_used_by(path) -> int:
     return used + 1
 
 
-def open_movie(session, path, **options) -> None:
+def open_movie(session, path, *, frame_rate: float | None = None, **options) -> None:
     """Open a movie file (no results yet).
 
     ``options`` go to :func:`cnmf_gui.io.open_movie`; the ones that say how to read the file
@@ -70,7 +70,9 @@ def open_movie(session, path, **options) -> None:
     """
     from cnmf_gui.io import open_movie as read
     movie = read(path, **options)
-    if session.data is None:
+    if frame_rate:
+        pass                          # the caller knows it (the demo movie, a --fs)
+    elif session.data is None:
         # A fresh session's parameters were chosen for this movie (``cnmf-gui run --fs``).
         frame_rate = session.params.frame_rate or movie.frame_rate
     else:
@@ -101,7 +103,7 @@ def open_session(session, path, *, use_recovery: bool = False) -> None:
     set_data(session, data, movie=_open_movie_of(session, data), path=path, dirty=use_recovery)
 
 
-def open_any(session, path, *, use_recovery: bool = False) -> None:
+def open_any(session, path, *, use_recovery: bool = False, frame_rate: float | None = None) -> None:
     """Open a session file or a movie, whichever ``path`` is (see Session.open)."""
     if is_session_file(path):
         open_session(session, path, use_recovery=use_recovery)
@@ -114,7 +116,7 @@ def open_any(session, path, *, use_recovery: bool = False) -> None:
         data = load_session(rec)
         set_data(session, data, movie=_open_movie_of(session, data), path=target, dirty=True)
     else:
-        open_movie(session, path)
+        open_movie(session, path, frame_rate=frame_rate)
 
 
 def apply_pipeline_result(session, data: SessionData) -> None:
