@@ -359,9 +359,12 @@ class PipelineParams:
     @classmethod
     def from_json(cls, text: str) -> "PipelineParams":
         try:
-            data = json.loads(text)
+            # Real numbers only: JSON has no NaN or Infinity, and no parameter takes them.
+            data = json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as exc:
             raise ParameterError(f"parameters are not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ParameterError("parameters are nested too deeply to be a parameter set") from None
         return cls.from_dict(data)
 
     def replace(self, stage: str | None = None, **changes) -> "PipelineParams":
@@ -383,13 +386,26 @@ class PipelineParams:
         return dict(_STAGES)
 
 
+# A parameter file is a few kilobytes; anything far larger is the wrong file (a movie).
+MAX_PARAMS_BYTES = 2 ** 20
+
+
+def _reject_constant(name: str):
+    raise ParameterError(f"parameters hold {name}, which is not a number JSON allows")
+
+
 def load_params(path: str | os.PathLike) -> PipelineParams:
     """Read parameters from a JSON file; errors name the file and the key."""
     try:
+        if os.path.getsize(path) > MAX_PARAMS_BYTES:
+            raise ParameterError(f"{os.fspath(path)} is {os.path.getsize(path)} bytes: not a parameter file "
+                                 f"(expected a JSON object of a few kB)")
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except OSError as exc:
         raise ParameterError(f"cannot read parameter file {os.fspath(path)}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ParameterError(f"{os.fspath(path)} is not a text file: expected parameters as JSON") from None
     try:
         return PipelineParams.from_json(text)
     except ParameterError as exc:

@@ -51,7 +51,9 @@ def solve_cvxpy(y, g, theta: float, *, baseline: str = "nonneg", b_fixed: float 
     b : float
     lam : float
         The multiplier of the equivalent penalised problem 1/2||r||^2 + lam sum(G c), i.e.
-        theta divided by the dual variable of the norm constraint (inf when c = 0 is optimal).
+        theta divided by the dual variable of the norm constraint (inf when c = 0 is optimal);
+        0 when no c meets the constraint, and then c is the closest fit (as the fast solvers
+        return for status "infeasible").
     """
     import cvxpy as cp
 
@@ -72,6 +74,13 @@ def solve_cvxpy(y, g, theta: float, *, baseline: str = "nonneg", b_fixed: float 
     cons.append(norm_con)
     prob = cp.Problem(cp.Minimize(cp.sum(G @ c)), cons)
     prob.solve()
+    if prob.status in ("infeasible", "infeasible_inaccurate"):
+        # No c meets the noise constraint: the closest fit, i.e. lam = 0.
+        fit = cp.Problem(cp.Minimize(cp.sum_squares(resid)), cons[:-1])
+        fit.solve()
+        if fit.status in ("optimal", "optimal_inaccurate"):
+            b_val = float(b.value) if isinstance(b, cp.Variable) else b
+            return np.asarray(c.value, dtype=float), b_val, 0.0
     if prob.status not in ("optimal", "optimal_inaccurate"):
         raise RuntimeError(f"CVXPY did not solve the deconvolution problem: {prob.status}")
     b_val = float(b.value) if isinstance(b, cp.Variable) else b

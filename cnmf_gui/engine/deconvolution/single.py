@@ -105,7 +105,7 @@ def _solve_cvxpy(ys, g, theta, mode, bs):
     name = "fixed" if mode == MODE_FIXED else ("free" if mode == MODE_FREE else "nonneg")
     c, b, lam = solve_cvxpy(ys, g, theta, baseline=name, b_fixed=bs)
     s = np.maximum(ar_operator(g, T) @ c, 0.0)
-    return c, s, b, lam, "optimal", 0
+    return c, s, b, lam, ("infeasible" if lam == 0.0 else "optimal"), 0
 
 
 def deconvolve(trace, *, p: int = 1, g=None, sn=None, b=None, epsilon: float = 0.0,
