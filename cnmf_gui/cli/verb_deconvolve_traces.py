@@ -111,9 +111,13 @@ def read_traces(path: str, header: str = "auto") -> tuple[list[str], list[np.nda
             arr = np.load(p, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise InputFileError(f"{path}: not a readable NPY array ({exc})") from None
+        except EOFError:
+            raise InputFileError(f"{path}: the file is empty or truncated, not an NPY array") from None
+        if not isinstance(arr, np.ndarray):
+            raise InputFileError(f"{path}: expected one NPY array, not an archive")
         if arr.ndim == 1:
             arr = arr[:, None]
-        if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number):
+        if arr.ndim != 2 or arr.dtype.kind not in "iuf":
             raise InputFileError(f"{path}: expected a numeric (T,) or (T, K) array, got shape "
                                  f"{arr.shape} of {arr.dtype}")
         names = [str(k) for k in range(arr.shape[1])]
@@ -178,6 +182,25 @@ def _write_columns(path, names, columns) -> None:
             w.writerow([repr(float(c[t])) if t < c.size else "" for c in columns])
 
 
+# Deconvolution squares the trace (noise spectrum, autocovariance, residual norms): traces far
+# from 1 in magnitude are scaled by a power of two (exact in floating point) into this range
+# and the results scaled back, so values near 1e300 neither overflow nor fail in LinAlg.
+_SAFE_RANGE = (1e-100, 1e100)
+
+
+def _deconvolve_in_range(y, deconvolve, **kwargs):
+    """``deconvolve(y, **kwargs)`` computed on a power-of-two rescaled copy when |y| is extreme."""
+    import dataclasses
+
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak == 0.0 or _SAFE_RANGE[0] <= peak <= _SAFE_RANGE[1]:
+        return deconvolve(y, **kwargs)
+    scale = float(np.ldexp(1.0, int(np.frexp(peak)[1]) - 1))  # peak / scale in [1, 2)
+    r = deconvolve(y / scale, **kwargs)
+    return dataclasses.replace(r, c=r.c * scale, s=r.s * scale, b=r.b * scale, sn=r.sn * scale,
+                               lam=r.lam * scale)
+
+
 def _noise_range(text: str):
     if text == "auto":
         return "auto"
@@ -210,7 +233,7 @@ def run(args) -> int:
     results = []
     for k, (name, y) in enumerate(zip(names, traces)):
         checkpoint(progress, k / len(traces), f"deconvolution: cell {name}")
-        results.append(deconvolve(y, p=args.p, epsilon=args.epsilon, s_min=args.s_min,
+        results.append(_deconvolve_in_range(y, deconvolve, p=args.p, epsilon=args.epsilon, s_min=args.s_min,
                                   baseline=args.baseline, refine_g=args.refine_g,
                                   method=args.method, noise_range=noise_range, **kin,
                                   label=f"column {name!r}"))

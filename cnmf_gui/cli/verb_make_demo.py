@@ -15,7 +15,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--frames", type=int, default=1000, help="number of frames (default 1000)")
     parser.add_argument("--size", type=int, nargs=2, default=(128, 128), metavar=("H", "W"),
                         help="frame size in pixels (default 128 128)")
-    parser.add_argument("--neurons", type=int, default=30, help="number of neurons (default 30)")
+    parser.add_argument("--neurons", type=int, default=None,
+                        help="number of neurons (default 30, fewer when the frame is small)")
     parser.add_argument("--motion", choices=("none", "rigid", "nonrigid"), default="rigid",
                         help="simulated motion (default rigid)")
     parser.add_argument("--fs", type=float, default=30.0, help="frame rate in Hz (default 30)")
@@ -36,6 +37,7 @@ MAX_SEED = 2 ** 32 - 1
 # Somata of radius ~4 px kept >= 1.6 radii apart take ~40 px each; past that the simulator
 # tries (200 attempts per neuron) to place neurons that cannot fit, for minutes.
 PIXELS_PER_NEURON = 40
+DEFAULT_NEURONS = 30
 
 
 def _check(args) -> None:
@@ -49,9 +51,11 @@ def _check(args) -> None:
     if min(args.size) < MIN_SIDE:
         raise ParameterError(f"--size must be at least {MIN_SIDE} {MIN_SIDE} pixels (room for a neuron), "
                              f"got {args.size[0]} {args.size[1]}")
+    most = args.size[0] * args.size[1] // PIXELS_PER_NEURON
+    if args.neurons is None:
+        args.neurons = min(DEFAULT_NEURONS, most)
     if args.neurons < 0:
         raise ParameterError(f"--neurons must be >= 0, got {args.neurons}")
-    most = args.size[0] * args.size[1] // PIXELS_PER_NEURON
     if args.neurons > most:
         raise ParameterError(f"--neurons {args.neurons} do not fit a {args.size[0]} x {args.size[1]} frame: "
                              f"at most {most} (neurons are placed apart, about {PIXELS_PER_NEURON} px each)")
