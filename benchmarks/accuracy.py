@@ -219,6 +219,27 @@ def table(results: list[dict], rows: list[str]) -> str:
     return "\n".join(lines)
 
 
+def markdown(results: list[dict], rows: list[str]) -> str:
+    """The same table as :func:`table`, as Markdown (ours and suite2p on one line per row)."""
+    names = [c for c, _, _ in COLUMNS if c != "acc/all"]
+    head = "| row | condition | " + " | ".join(f"{c} ours / s2p" for c in names) + " |"
+    lines = [head, "|" + " --- |" * (2 + len(names))]
+    for row in rows:
+        rs = [r for r in results if r["row"] == row]
+        cells = []
+        for name, fn, fmt in COLUMNS:
+            if name == "acc/all":
+                continue
+            pair = []
+            for tool in ("ours", "suite2p"):
+                ok = [r for r in rs if tool in r and "error" not in r[tool]]
+                v = _mean(ok, tool, fn) if ok else float("nan")
+                pair.append(fmt.format(v).strip() if not np.isnan(v) else "-")
+            cells.append(" / ".join(pair))
+        lines.append(f"| {row} | {ROWS[row][0]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _jsonable(obj):
     if isinstance(obj, dict):
         return {k: _jsonable(v) for k, v in obj.items()}
@@ -256,13 +277,18 @@ def main(argv=None) -> int:
         peer = S2P_PYTHON if os.path.exists(S2P_PYTHON) else _peer_python()
         if peer is None:
             print("suite2p: no peers' environment found: skipped")
-    print(f"{len(rows)} rows x {n_seeds} seeds; outputs in {out}; load average {os.getloadavg()[0]:.1f}",
-          flush=True)
+    import subprocess
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    print(f"{len(rows)} rows x {n_seeds} seeds at commit {commit}; outputs in {out}; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
     results = []
     for row in rows:
         for seed in range(1, n_seeds + 1):
             t0 = time.perf_counter()
             res = run_movie(row, seed, out, peer, args.keep_movies)
+            res["commit"] = commit
             results.append(res)
             brief = {t: (res[t].get("error") or f"RMSE {res[t]['shift']['rmse']:.3f} F1 {res[t]['accepted']['f1']:.3f}")
                      for t in ("ours", "suite2p") if t in res}
@@ -275,6 +301,7 @@ def main(argv=None) -> int:
     for row in rows:
         print(f"  {row}: {ROWS[row][0]}")
     print(table(results, rows))
+    (out / "table.md").write_text(markdown(results, rows) + "\n")
     print(f"\nresults: {out / 'results.json'}")
     return 0
 

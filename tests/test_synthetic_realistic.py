@@ -46,6 +46,24 @@ def test_true_correction_registers_frames_onto_the_motion_free_scene():
         assert after < 0.05
 
 
+def test_true_nonrigid_field_registers_frames_onto_the_motion_free_scene():
+    """Sampling a raw frame where the stored per-pixel correction says gives back the motion-free
+    frame (to first order in the field's gradient). The still movie has the same margin (the
+    same motion reach), so the same scene."""
+    kw = dict(SMALL, n_frames=40, photons_per_unit=None, seed=6)
+    moving = make_realistic_movie(**kw, motion_px=1.0, nonrigid_px=1.5)
+    still = make_realistic_movie(**kw, motion_px=2.5, displacements=np.zeros((40, 2)))
+    rows, cols = np.mgrid[0:48, 0:56].astype(float)
+    inner = (slice(6, -6), slice(6, -6))
+    for t in range(0, 40, 5):
+        field = moving.shift_field_at(t)
+        registered = ndimage.map_coordinates(moving.movie[t], [rows - field[..., 0], cols - field[..., 1]],
+                                             order=3)
+        after = np.abs(registered[inner] - still.movie[t][inner]).mean()
+        before = np.abs(moving.movie[t][inner] - still.movie[t][inner]).mean()
+        assert after < 0.3 * before
+
+
 def test_motion_is_not_a_fourier_shift_and_includes_fast_jumps():
     """Content enters from outside the field (no wrap-around), and some frame-to-frame steps are
     far larger than the typical one (jumps)."""
