@@ -162,14 +162,15 @@ def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 19
     np_counts = np.stack([bursty_spike_counts(rng_np, T, frame_rate, r, burst_rate=0.05) for r in np_rate]) \
         if P else np.zeros((0, T), np.int64)
     np_calcium = indicator_traces(rng_np, np_counts, frame_rate, indicator)[0]
-    np_rest = neuropil * np.where(kind == 1, rng_np.uniform(0.3, 0.8, P), rng_np.uniform(0.15, 0.5, P))
-    np_amp = np_rest[:, None] * (1.0 + rng_np.uniform(0.2, 0.6, P)[:, None] * np_calcium)   # (P, T)
+    # resolved sources are dim and respond weakly: most of the neuropil is the unresolved haze
+    np_rest = neuropil * np.where(kind == 1, rng_np.uniform(0.2, 0.5, P), rng_np.uniform(0.1, 0.35, P))
+    np_amp = np_rest[:, None] * (1.0 + rng_np.uniform(0.1, 0.4, P)[:, None] * np_calcium)   # (P, T)
     slow = ndimage.gaussian_filter1d(rng_np.standard_normal(T), 10 * frame_rate) if T else np.zeros(0)
     slow /= max(np.abs(slow).max(initial=0.0), 1e-12)
     population = np_calcium.mean(axis=0) if P else np.zeros(T)
     diffuse_tc = 1.0 + 0.3 * ndimage.gaussian_filter1d(population - population.mean(), frame_rate) + 0.05 * slow
     maps = np.stack([ndimage.spline_filter(optics(mp, u, psf_sigma), order=3).astype(np.float32)
-                     for mp in (0.5 * neuropil * diffuse_neuropil(rng_np, (ch, cw), u, vessels),
+                     for mp in (0.7 * neuropil * diffuse_neuropil(rng_np, (ch, cw), u, vessels),
                                 background * static)]).reshape(2, -1)
     dense_tc = np.vstack([diffuse_tc[None], np.ones((1, T))]).astype(np.float32)         # (2, T)
     sources = sp.hstack([A_fine, N_fine]).tocsc()

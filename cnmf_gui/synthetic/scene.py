@@ -113,7 +113,7 @@ def spline_columns(patches, canvas_shape) -> sp.csc_matrix:
 def neuropil_sources(rng, shape, upsample, psf_sigma, n_cells_fov, fov_area, vessels):
     """The neuropil's structured part, as independent sources on the fine grid.
 
-    Out-of-focus processes (~1 px wide, blurred 0.8-2 px, 10-50 px long, one per 120 px^2) and
+    Out-of-focus processes (~1 px wide, blurred 0.8-2 px, 10-50 px long, one per 300 px^2) and
     out-of-focus somata (blurred to 3-5 px, half as many as the focal cells per area), each a
     source of its own (its own activity is drawn by the caller), peak 1, shadowed by vessels.
 
@@ -127,7 +127,7 @@ def neuropil_sources(rng, shape, upsample, psf_sigma, n_cells_fov, fov_area, ves
     h, w = shape
     u = upsample
     patches, kind = [], []
-    n_proc = int(h * w / u ** 2 / 120)
+    n_proc = int(h * w / u ** 2 / 300)
     for pts in _paths(rng, n_proc, shape, (10 * u, 50 * u)):
         if len(pts) < 4:
             continue
