@@ -121,3 +121,70 @@ def test_a_jobs_partial_result_reaches_the_session_and_the_view_while_it_runs(qt
     assert w.session.partial is seen[0]
     drawn = sum(len(m) for m in w.movie_view.left_contours.members.values())
     assert drawn == 2
+
+
+def test_autosave_is_due_soon_after_a_pause_and_never_later_than_the_bound():
+    from cnmf_gui.session import AutosaveSchedule
+
+    plan = AutosaveSchedule(delay_s=2.0, max_delay_s=10.0)
+    assert plan.changed(100.0) == pytest.approx(2.0)
+    # Edits every second keep pushing "2 s after the last" until the 10 s bound wins.
+    waits = [plan.changed(100.0 + t) for t in range(1, 10)]
+    assert waits[:7] == pytest.approx([2.0] * 7) and waits[8] == pytest.approx(1.0)
+    plan.done()
+    assert plan.changed(500.0) == pytest.approx(2.0)
+
+
+def test_a_parameter_change_alone_is_autosaved(qtbot, window, tmp_path):
+    from cnmf_gui.session import find_recovery
+
+    w = window
+    w.session.path = tmp_path / "s.h5"
+    w.session.save(w.session.path)
+    w.session.set_param("init", "neuron_radius", 6.0)
+    qtbot.waitUntil(lambda: find_recovery(w.session.path) is not None, timeout=8000)
+    assert w.autosaver.flush()
+    assert load_session(find_recovery(w.session.path)).params.init.neuron_radius == 6.0
+
+
+def test_a_default_location_that_cannot_be_written_is_chosen_by_the_user(qtbot, window, monkeypatch, tmp_path):
+    from cnmf_gui.gui import dialogs, file_ops
+
+    w = window
+    w.session.data.movie_path = str(tmp_path / "readonly" / "movie.npy")
+    assert w.session.path is None
+    monkeypatch.setattr(file_ops.os, "access", lambda path, mode: False)
+    offered = []
+    chosen = tmp_path / "mine.h5"
+    monkeypatch.setattr(dialogs, "choose_save", lambda parent, title, default, pattern:
+                        offered.append(default) or str(chosen))
+    with qtbot.waitSignal(w.worker.finished, timeout=20000):
+        qtbot.keyClick(w.table.table, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert offered == [str(tmp_path / "readonly" / "movie.cnmf.h5")]
+    assert chosen.exists() and w.session.path == chosen
+
+
+def test_a_recovery_file_is_offered_even_when_the_session_was_touched_and_ignoring_keeps_it(
+        qtbot, window, answers, tmp_path):
+    import os
+
+    from cnmf_gui.session import find_recovery, recovery_path_for
+
+    w = window
+    path = tmp_path / "s.h5"
+    w.session.save(path)
+    w.session.reject([1])
+    w.autosave_now()
+    assert w.autosaver.flush()
+    w.session.set_dirty(False)                           # the program "crashes"
+    later = path.stat().st_mtime + 100
+    os.utime(path, (later, later))                       # a backup tool touches the session
+    assert find_recovery(path) == recovery_path_for(path)
+    assert w.open_path(path)                             # "Ignore" (the cautious answer)
+    assert answers.asked[-1] == "Recover unsaved work?"
+    w.session.accept([2])
+    w.autosave_now()                                     # must not overwrite the crash's work
+    assert w.autosaver.flush()
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("s.h5.recovery-")]
+    assert len(kept) == 1 and load_session(kept[0]).components.status[1] == -1
+    assert load_session(recovery_path_for(path)).components.status[2] == 1

@@ -137,3 +137,29 @@ def test_subscriptions_are_handles_that_release(made):
     handle.release()                       # twice is harmless
     s.set_frame(4)
     assert heard == [0, 3]
+
+
+def test_saving_over_a_file_someone_else_saved_since_is_refused(made, tmp_path):
+    """Two sessions (say a window and a ``cnmf-gui curate``) open one file; the second save
+    would silently drop the first one's edits: it is refused and the file keeps them."""
+    from cnmf_gui.errors import UserError
+    from cnmf_gui.io import load_session
+
+    data, synth = made
+    path = tmp_path / "s.h5"
+    first = Session()
+    first.set_data(data, movie=synth.movie)
+    first.save(path)
+    a, b = Session(), Session()
+    a.open(path)
+    b.open(path)
+    a.reject([1])
+    a.save()
+    b.accept([2])
+    with pytest.raises(UserError, match="changed by another program"):
+        b.save()
+    assert load_session(path).components.status[1] == -1
+    assert main(["curate", str(path), "--accept", "3"]) == 0      # loads the new revision: fine
+    a.reject([4])
+    with pytest.raises(UserError):
+        a.save()

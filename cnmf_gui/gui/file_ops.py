@@ -11,12 +11,14 @@ The rules are the session's (:mod:`cnmf_gui.session.files`); here they become qu
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from pathlib import Path
 
 from cnmf_gui.errors import UserError
 from cnmf_gui.gui import dialogs
 from cnmf_gui.session import default_session_path, is_session_file, jobs, recovery_for_open
+from cnmf_gui.session.files import set_aside
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ def open_path(window, path, *, frame_rate: float | None = None) -> bool:
             use_recovery = answer == "Restore"
             if answer == "Discard":
                 recovery.unlink()
+            window.kept_recovery = recovery if answer not in ("Restore", "Discard") else None
         beside = None if use_recovery else _session_beside(path)
         if beside is not None and window.ask(
                 "Open the saved session?", f"{path.name} has a session file beside it ({beside.name}) "
@@ -74,8 +77,14 @@ def open_path(window, path, *, frame_rate: float | None = None) -> bool:
 
 
 def save(window) -> bool:
-    target = window.session.save_target()
+    s = window.session
+    target = s.save_target()
     if target is None:
+        return save_as(window)
+    if s.path is None and not os.access(target.parent, os.W_OK):
+        # The default beside the movie is not writable (a shared or read-only data folder):
+        # where the session goes is the user's choice, never a silent write elsewhere.
+        s.message(f"{target.parent} cannot be written: choose where to save the session")
         return save_as(window)
     return save_to(window, target, make_current=True)
 
@@ -113,24 +122,25 @@ def save_to(window, path: Path, *, make_current: bool) -> bool:
     snapshot = s.snapshot()
     # The user may keep curating while the worker writes: remember what the file will hold.
     revision, marker = s.revision, s.save_marker()
+    expected = s.file_revision if make_current and s.path is not None and Path(path) == s.path else None
 
-    def done(_result):
+    def done(file_revision):
         if make_current:
             window.autosaver.flush()
-            if not s.mark_saved(path, revision, marker=marker):
+            if not s.mark_saved(path, revision, marker=marker, file_revision=file_revision):
                 s.message(f"saved {path}; edits made during the save are not saved yet")
                 return
         s.message(f"saved {path}")
     if window.worker.busy:
         # A long job holds the worker: a save cannot wait for it.
         try:
-            jobs.save_session(snapshot, path)(None)
+            written = jobs.save_session(snapshot, path, expected)(None)
         except UserError as exc:
             window.show_error("Cannot save", str(exc))
             return False
-        done(None)
+        done(written)
         return True
-    return window.worker.start(f"Saving {path.name}", jobs.save_session(snapshot, path),
+    return window.worker.start(f"Saving {path.name}", jobs.save_session(snapshot, path, expected),
                                on_done=window.for_this_file(f"Saving {path.name}", done))
 
 
@@ -148,7 +158,13 @@ def export_csv(window, include_all: bool = False, folder=None) -> bool:
 def autosave_now(window) -> None:
     s = window.session
     rec = s.recovery_path()
-    if rec is not None and s.dirty and s.components is not None:
+    if rec is not None and s.dirty and s.data is not None:
+        kept = getattr(window, "kept_recovery", None)
+        if kept is not None and kept == rec and rec.is_file():
+            # The user left an earlier crash's autosave alone: keep it under another name.
+            moved = set_aside(rec)
+            s.message(f"the earlier unsaved work was kept as {moved.name}")
+        window.kept_recovery = None
         window.autosaver.save_async(s.snapshot(), rec)
 
 

@@ -9,6 +9,7 @@ their results to the session in the main thread. Long jobs and their results are
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from PyQt6.QtCore import QSettings, Qt, QTimer
@@ -28,10 +29,11 @@ from cnmf_gui.gui.movie_view import MovieView
 from cnmf_gui.gui.params_panel import ParamsPanel
 from cnmf_gui.gui.trace_view import TraceView
 from cnmf_gui.gui.worker import Worker
-from cnmf_gui.session import Autosaver, Session, jobs
+from cnmf_gui.session import Autosaver, AutosaveSchedule, Session, jobs
 
 log = logging.getLogger(__name__)
-AUTOSAVE_DELAY_MS = 2000
+AUTOSAVE_DELAY_S = 2.0          # after the edits pause ...
+AUTOSAVE_MAX_DELAY_S = 10.0     # ... but never later than this after the first unsaved change
 DEMO_FRAME_RATE = 30.0     # the synthetic demo movie's (an .npy file does not say it)
 LAYOUT_VERSION = 1
 
@@ -58,6 +60,7 @@ class MainWindow(QMainWindow):
         # False for windows nobody looks at (screenshots): every question gets its cautious answer.
         self.ask_questions = True
         self.discarded_revision = None
+        self.kept_recovery = None    # an earlier crash's autosave the user chose to keep for now
         self.setWindowTitle("cnmf-gui")
         # Size first: docks laid out in a tiny window leave stale tab bars behind (Qt quirk).
         self.resize(1400, 900)
@@ -109,14 +112,16 @@ class MainWindow(QMainWindow):
         self.deconv.rerun_requested.connect(self.rerun_deconvolution)
 
         build_menus(self)
+        self.autosave_schedule = AutosaveSchedule(AUTOSAVE_DELAY_S, AUTOSAVE_MAX_DELAY_S)
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setSingleShot(True)
-        self._autosave_timer.setInterval(AUTOSAVE_DELAY_MS)
         self._autosave_timer.timeout.connect(self.autosave_now)
         self.subs = subscriptions(self)
-        for event in ("status", "components", "traces"):
-            self.subs.on(s, event, lambda *a: self._autosave_timer.start())
+        # Everything a save writes: curation, parameters, motion and pipeline results.
+        for event in ("status", "components", "traces", "params", "motion", "data"):
+            self.subs.on(s, event, self._schedule_autosave)
         self.subs.on(s, "dirty", lambda *_: self._update_title())
+        self.subs.on(s, "dirty", self._schedule_autosave)
         self.subs.on(s, "data", self._on_data)
         self.subs.on(s, "history", self._update_actions)
         self.subs.on(s, "selection", self._update_actions)
@@ -204,7 +209,15 @@ class MainWindow(QMainWindow):
     def export_csv(self, include_all: bool = False, folder=None) -> bool:
         return file_ops.export_csv(self, include_all, folder)
 
+    def _schedule_autosave(self, *args) -> None:
+        if not self.session.dirty:
+            self.stop_autosave_timer()          # saved, or undone back to the saved state
+            return
+        due = self.autosave_schedule.changed(time.monotonic())
+        self._autosave_timer.start(int(due * 1000))
+
     def autosave_now(self) -> None:
+        self.autosave_schedule.done()
         file_ops.autosave_now(self)
 
     def confirm_discard(self) -> bool:
@@ -212,6 +225,7 @@ class MainWindow(QMainWindow):
 
     def stop_autosave_timer(self) -> None:
         self._autosave_timer.stop()
+        self.autosave_schedule.done()
 
     def ask(self, title: str, question: str, buttons=("Yes", "No")) -> str:
         """Ask the user (:func:`dialogs.ask`); the last, cautious button when questions are off."""

@@ -34,14 +34,14 @@ from cnmf_gui.session.commands import COMMANDS, ReplayError, read_log, replay
 from cnmf_gui.session.curation import STATUS_NAMES, Curation
 from cnmf_gui.session.deconv import DeconvRequest
 from cnmf_gui.session.events import EVENTS, EventBus, Subscription, Subscriptions
-from cnmf_gui.session.files import (MOVIE_OPTIONS, Autosaver, OverwriteRefused, curation_at_risk,
+from cnmf_gui.session.files import (MOVIE_OPTIONS, Autosaver, AutosaveSchedule, OverwriteRefused, curation_at_risk,
                                     default_session_path, find_recovery, is_session_file,
                                     open_movie_as_saved, recovery_for_open, recovery_path_for)
 from cnmf_gui.session.frames import MODEL_VIEWS, STILLS, VIEWS, Frames, motion_warning
 from cnmf_gui.session.selection import Selection
 
 __all__ = ["Session", "EVENTS", "VIEWS", "STILLS", "MODEL_VIEWS", "STATUS_NAMES", "COMMANDS", "replay",
-           "read_log", "ReplayError", "Autosaver", "OverwriteRefused", "DeconvRequest", "Subscription",
+           "read_log", "ReplayError", "Autosaver", "AutosaveSchedule", "OverwriteRefused", "DeconvRequest", "Subscription",
            "Subscriptions", "default_session_path", "find_recovery", "is_session_file",
            "open_movie_as_saved", "recovery_for_open", "recovery_path_for", "MOVIE_OPTIONS", "motion_warning"]
 
@@ -76,6 +76,7 @@ class Session:
         self._other_changes = 0
         self._saved_at = None
         self.partial = None      # the last partial result of a running job (cleared by new data)
+        self.file_revision = None  # the revision of the session file when loaded or last saved
 
     # ------------------------------------------------------------------------------------------
     # events
@@ -394,6 +395,6 @@ class Session:
         """Write the session file now; refuses to drop curation it did not load unless ``force``."""
         return files.save(self, path, force=force)
 
-    def mark_saved(self, path, revision: int | None = None, *, marker=None) -> bool:
+    def mark_saved(self, path, revision: int | None = None, *, marker=None, file_revision=None) -> bool:
         """A snapshot was written to ``path`` (see :func:`cnmf_gui.session.files.mark_saved`)."""
-        return files.mark_saved(self, path, revision, marker=marker)
+        return files.mark_saved(self, path, revision, marker=marker, file_revision=file_revision)

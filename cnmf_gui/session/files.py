@@ -77,14 +77,22 @@ def is_session_file(path: str | os.PathLike) -> bool:
 
 
 def find_recovery(path: str | os.PathLike) -> Path | None:
-    """The recovery file of ``path`` when it exists and is newer than the file itself (a crash)."""
+    """The recovery file of ``path`` when there is one: unsaved work of a program that ended.
+
+    A save and a discard delete the recovery file, so one that exists always holds work nobody
+    saved; its age says nothing (touching or copying the session file must not hide it).
+    """
     rec = recovery_path_for(path)
-    if not rec.exists():
-        return None
-    path = Path(path)
-    if path.exists() and path.stat().st_mtime > rec.stat().st_mtime:
-        return None
-    return rec
+    return rec if rec.is_file() else None
+
+
+def set_aside(recovery: Path) -> Path:
+    """Rename an unclaimed recovery file so the next autosave cannot overwrite it; returns the new name."""
+    import time
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = recovery.with_name(recovery.name.replace(".recovery.h5", f".recovery-{stamp}.h5"))
+    os.replace(recovery, target)
+    return target
 
 
 def recovery_for_open(path: str | os.PathLike) -> tuple[Path, Path] | None:
@@ -172,12 +180,26 @@ def save(session, path=None, *, force: bool = False) -> Path:
             raise OverwriteRefused(f"{path} holds curation ({lost} log lines) that this session did not "
                                    f"load: refusing to overwrite it (--force replaces it)")
     marker = session.save_marker()
-    save_session(snapshot(session), path)
-    mark_saved(session, path, marker=marker)
+    revision = save_session(snapshot(session), path, expected_revision=expected_revision(session, path))
+    mark_saved(session, path, marker=marker, file_revision=revision)
     return path
 
 
-def mark_saved(session, path, revision: int | None = None, *, marker=None) -> bool:
+def expected_revision(session, path) -> int | None:
+    """The revision ``path`` must still have for a save there to lose nothing (None: no check).
+
+    Only the session's own file is checked: it was loaded (or last saved) at that revision, and
+    a different one means another window or command saved it since.
+    """
+    if session.path is None or session.file_revision is None:
+        return None
+    if Path(path).resolve() != Path(session.path).resolve():
+        return None
+    return session.file_revision
+
+
+def mark_saved(session, path, revision: int | None = None, *, marker=None,
+               file_revision: int | None = None) -> bool:
     """A snapshot was written to ``path``: it is now the session file.
 
     Parameters
@@ -191,6 +213,8 @@ def mark_saved(session, path, revision: int | None = None, *, marker=None) -> bo
     marker : optional
         ``session.save_marker()`` when the snapshot was taken: undoing back to it later clears
         the unsaved mark.
+    file_revision : int, optional
+        The revision the save wrote in the file (checked by the next save).
 
     Returns
     -------
@@ -198,6 +222,7 @@ def mark_saved(session, path, revision: int | None = None, *, marker=None) -> bo
         True when the file holds everything (the session is clean now).
     """
     session.path = Path(path)
+    session.file_revision = file_revision
     if marker is not None:
         session._saved_at = marker
     if revision is not None and revision != session.revision:
@@ -283,3 +308,32 @@ class Autosaver:
         path = Path(path)
         if path.exists():
             path.unlink()
+
+
+class AutosaveSchedule:
+    """When the next autosave is due: soon after the edits pause, and never later than a bound.
+
+    A quiet ``delay_s`` after the last change, but at most ``max_delay_s`` after the first change
+    not yet autosaved, so a user who keeps editing (or a stream of results) is still covered.
+    Every change a save writes counts: curation, parameters, motion and pipeline results.
+
+    Parameters
+    ----------
+    delay_s : float
+    max_delay_s : float
+    """
+
+    def __init__(self, delay_s: float = 2.0, max_delay_s: float = 10.0):
+        self.delay_s = float(delay_s)
+        self.max_delay_s = float(max_delay_s)
+        self.first: float | None = None
+
+    def changed(self, now: float) -> float:
+        """A change at time ``now`` (seconds); returns how long until the autosave is due."""
+        if self.first is None:
+            self.first = now
+        return max(0.0, min(now + self.delay_s, self.first + self.max_delay_s) - now)
+
+    def done(self) -> None:
+        """An autosave was written (or the changes were saved or discarded)."""
+        self.first = None

@@ -73,12 +73,15 @@ def estimate_motion(session):
     return _movie_job(session, run)
 
 
-def save_session(snapshot, path):
-    """Write the session file (atomically: io.save_session) -> path."""
+def save_session(snapshot, path, expected_revision: int | None = None):
+    """Write the session file (atomically: io.save_session) -> the file's new revision.
+
+    ``expected_revision``: the revision the session loaded from ``path``; the save is refused
+    (StaleSessionError) when someone else saved the file since.
+    """
     def job(progress):
         from cnmf_gui.io import save_session as save
-        save(snapshot, path)
-        return Path(path)
+        return save(snapshot, path, expected_revision=expected_revision)
     return job
 
 

@@ -18,7 +18,7 @@ from cnmf_gui.session.files import (MOVIE_OPTIONS, default_session_path, is_sess
 
 
 def set_data(session, data: SessionData, *, movie=None, path=None, dirty: bool = False,
-             next_id: int | None = None) -> None:
+             next_id: int | None = None, file_revision: int | None = None) -> None:
     """Replace everything with ``data`` (and the movie it came from, when open)."""
     s = session
     s.data = data
@@ -40,6 +40,7 @@ def set_data(session, data: SessionData, *, movie=None, path=None, dirty: bool =
     s.dirty = dirty
     s._other_changes = 0
     s._saved_at = None if dirty else s.save_marker()
+    s.file_revision = file_revision
     s.revision += 1
     s.load_count += 1
     for event, args in (("data", ()), ("params", (s.params,)), ("history", ()), ("selection", (s.selection,)),
@@ -97,10 +98,12 @@ def _open_movie_of(session, data: SessionData):
 
 def open_session(session, path, *, use_recovery: bool = False) -> None:
     """Open a session file (and its movie when it can be found); see Session.open_session."""
-    from cnmf_gui.io import load_session
+    from cnmf_gui.io import load_session, read_revision
     path = Path(path)
+    revision = read_revision(path)
     data = load_session(recovery_path_for(path) if use_recovery else path)
-    set_data(session, data, movie=_open_movie_of(session, data), path=path, dirty=use_recovery)
+    set_data(session, data, movie=_open_movie_of(session, data), path=path, dirty=use_recovery,
+             file_revision=revision)
 
 
 def open_any(session, path, *, use_recovery: bool = False, frame_rate: float | None = None) -> None:
@@ -139,7 +142,7 @@ def apply_pipeline_result(session, data: SessionData) -> None:
     line = None
     if data.components is not None:
         data.components, line = s.curation.reset(data.components, motion=data.motion is not None)
-    set_data(s, data, movie=s.movie, path=s.path, dirty=True, next_id=next_id)
+    set_data(s, data, movie=s.movie, path=s.path, dirty=True, next_id=next_id, file_revision=s.file_revision)
     s._other_changes += 1
     if line is not None:
         s.emit("log", line)
