@@ -77,3 +77,11 @@ def test_no_mixins_in_the_application():
 
 def test_the_old_session_modules_are_gone():
     assert not list(PKG.glob("session*.py")) and (PKG / "session" / "__init__.py").exists()
+
+
+def test_application_files_stay_under_400_lines():
+    """One job per file: the session, the window and the command line split before they sprawl."""
+    long = [f"{p.relative_to(PKG.parent)}: {n} lines" for part in ("session", "gui", "cli")
+            for p in sorted((PKG / part).rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400]
+    assert not long, "\n".join(long)

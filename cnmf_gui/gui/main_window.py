@@ -154,7 +154,6 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d["traces"]], [260], Qt.Orientation.Vertical)
         self.resizeDocks([d["table"], d["curation"]], [420, 260], Qt.Orientation.Vertical)
 
-
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
@@ -280,8 +279,7 @@ class MainWindow(QMainWindow):
         return apply
 
     def ensure_frame_rate(self) -> bool:
-        """Before computing anything in seconds: ask for an unknown frame rate (once it is known,
-        it is saved with the session and never asked again); False when the user cancelled."""
+        """Ask for an unknown frame rate before computing in seconds (once: it is then saved)."""
         s = self.session
         if s.frame_rate:
             return True

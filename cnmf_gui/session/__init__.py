@@ -108,8 +108,7 @@ class Session:
         loading.open_session(self, path, use_recovery=use_recovery)
 
     def open(self, path, *, use_recovery: bool = False, frame_rate: float | None = None) -> None:
-        """Open a session file or a movie, whichever ``path`` is (with its autosave if asked;
-        ``frame_rate`` for a movie that does not say its own)."""
+        """Open a session file or a movie (its autosave if asked; ``frame_rate`` if it has none)."""
         loading.open_any(self, path, use_recovery=use_recovery, frame_rate=frame_rate)
 
     def apply_pipeline_result(self, data: SessionData) -> None:
