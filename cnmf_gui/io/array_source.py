@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from cnmf_gui.errors import InputFileError
+from cnmf_gui.io.guarded_map import GuardedMap
 from cnmf_gui.io.layout import Layout
 from cnmf_gui.io.movie import Movie
 
@@ -98,7 +99,7 @@ class OffsetTable:
     """
 
     def __init__(self, path: str, offsets: np.ndarray, shape, dtype):
-        self._raw = np.memmap(path, mode="r", dtype=np.uint8)
+        self._raw = GuardedMap(np.memmap(path, mode="r", dtype=np.uint8), path)
         self._offsets = np.asarray(offsets, dtype=np.int64)
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)

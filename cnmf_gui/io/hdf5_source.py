@@ -13,6 +13,7 @@ import numpy as np
 
 from cnmf_gui.errors import InputFileError, ParameterError
 from cnmf_gui.io.array_source import ArrayMovie, OffsetTable, _reason
+from cnmf_gui.io.guarded_map import guard
 from cnmf_gui.io.layout import Layout, parse_axes_option
 
 # A last axis this many times shorter than both others is taken for time (SIMA stores
@@ -155,7 +156,7 @@ def open_hdf5(path: str, *, dataset: str | None = None, axes: str | None = None,
         details = {"dataset": ds.name, "storage": storage}
         if array is not None:
             h5.close()
-            return ArrayMovie(array, layout, fancy=True, format="hdf5", path=reopen, paths=[path],
+            return ArrayMovie(guard(array, path), layout, fancy=True, format="hdf5", path=reopen, paths=[path],
                               frame_rate=frame_rate, details=details)
         ds = _tune_chunk_cache(h5, ds, layout)
         return ArrayMovie(_DatasetReader(ds), layout, fancy=False, closer=h5.close, format="hdf5", path=reopen,

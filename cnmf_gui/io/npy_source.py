@@ -6,6 +6,7 @@ import numpy as np
 
 from cnmf_gui.errors import InputFileError
 from cnmf_gui.io.array_source import ArrayMovie, _reason
+from cnmf_gui.io.guarded_map import guard
 from cnmf_gui.io.layout import Layout, parse_axes_option
 
 
@@ -54,7 +55,7 @@ def open_npy(path: str, *, axes: str | None = None, plane: int | None = None,
     layout = Layout(array.shape, letters, path, plane=plane, channel=channel)
     # The memory map closes when the last reference goes; closing it by hand would fail while
     # NumPy still holds the mapped buffer.
-    return ArrayMovie(array, layout, fancy=True, format="npy", path=path, frame_rate=None,
+    return ArrayMovie(guard(array, path), layout, fancy=True, format="npy", path=path, frame_rate=None,
                       details={"storage": "memory-mapped" + (", Fortran order" if array.flags.f_contiguous
                                                              and not array.flags.c_contiguous else "")})
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from cnmf_gui.errors import InputFileError
 from cnmf_gui.io.array_source import ArrayMovie, OffsetTable, _reason
+from cnmf_gui.io.guarded_map import guard
 from cnmf_gui.io.layout import Layout, parse_axes_option
 
 CACHE_BYTES = 32 * 2**20
@@ -318,7 +319,7 @@ def _open_series(tif, path, axes, plane, channel, allow_single_frame, cache_byte
         array = np.memmap(path, mode="r", dtype=dtype, offset=offset, shape=shape)
         tif.close()
         details["storage"] = "memory-mapped"
-        return ArrayMovie(array, layout, fancy=True, **common)
+        return ArrayMovie(guard(array, path), layout, fancy=True, **common)
 
     if any(p is None for p in pages):
         missing = next(i for i, p in enumerate(pages) if p is None)
@@ -333,7 +334,7 @@ def _open_series(tif, path, axes, plane, channel, allow_single_frame, cache_byte
     if strided is not None:
         tif.close()
         details["storage"] = "memory-mapped (page by page)"
-        return ArrayMovie(strided, layout, fancy=True, **common)
+        return ArrayMovie(guard(strided, path), layout, fancy=True, **common)
 
     details["storage"] = f"pages decoded on demand (cache {cache_bytes // 2**20} MB)"
     array = TiffPageArray(tif, pages, shape, page_shape, page.dtype, cache_bytes)
