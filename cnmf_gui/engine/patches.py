@@ -62,6 +62,34 @@ def _limit_threads() -> None:
         pass
 
 
+# How often a worker checks that the process that started it is still there, s.
+PARENT_CHECK_S = 0.5
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """In a worker process: exit as soon as the parent is gone (killed -9, crashed).
+
+    Without this, killing ``cnmf-gui run`` left its workers computing (hundreds of MB each) for
+    a result nobody would read. An orphan is re-parented, so its parent id changes; checked by a
+    daemon thread (portable, unlike Linux's PR_SET_PDEATHSIG, which also fires when the parent
+    *thread* that started the worker ends, e.g. a GUI job thread).
+    """
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _init_worker(parent_pid: int) -> None:
+    _exit_with_parent(parent_pid)
+    _limit_threads()
+
+
 class LocalExecutor:
     """A pool of local worker processes (spawned, so no thread state is forked)."""
 
@@ -69,7 +97,7 @@ class LocalExecutor:
         n = n_workers if n_workers > 0 else (os.cpu_count() or 1)
         self.n_workers = n
         self._pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_limit_threads)
+                                            initializer=_init_worker, initargs=(os.getpid(),))
 
     def submit(self, fn, *args) -> cf.Future:
         return self._pool.submit(fn, *args)
