@@ -36,8 +36,16 @@ def _verb_modules():
     return sorted(mods, key=lambda m: m.NAME)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (not the usage block), like every other error here."""
+
+    def error(self, message):
+        text = " ".join(str(message).split())
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cnmf-gui",
         description="Calcium imaging: motion correction, CNMF, deconvolution and curation. "
                     "Without a verb, opens the main window (with FILE if given).")
