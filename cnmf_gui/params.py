@@ -213,7 +213,9 @@ class InitParams(_Stage):
 
     STAGE = "init"
 
-    neuron_radius: float = param(4.0, "Typical radius of a neuron.", unit="px", low=0.5, high=100.0)
+    neuron_radius: float = param(0.0, "Typical radius of a neuron (0 = estimated from the movie's summary "
+                                      "images; the value used is stored with the results).",
+                                 unit="px", low=0.0, high=100.0)
     n_components: int = param(0, "Number of components to find per patch (0 = stop automatically "
                                  "by the quality thresholds below).", low=0)
     min_corr: float = param(0.1, "Smallest local correlation of the raw movie near a seed pixel "
@@ -223,6 +225,16 @@ class InitParams(_Stage):
                                 "(automatic stop).",
                            low=0.0)
     max_components: int = param(2000, "Upper bound on components in the whole field.", low=1)
+
+    def __post_init__(self):
+        if self.neuron_radius is None:  # JSON null: estimate, like 0
+            object.__setattr__(self, "neuron_radius", 0.0)
+        super().__post_init__()
+
+    def _check_consistency(self) -> None:
+        if 0.0 < self.neuron_radius < 0.5:
+            raise ParameterError(f"parameter init.neuron_radius = {self.neuron_radius} is too small: "
+                                 "expected 0 (estimate it) or at least 0.5 px")
 
 
 @dataclass(frozen=True)
@@ -295,9 +307,15 @@ class EvalParams(_Stage):
     max_area: float = param(0.0, "Reject components larger than this (0 = no limit).", unit="px", low=0.0)
     max_area_discs: float = param(4.0, "Reject components larger than this many discs of radius "
                                        "init.neuron_radius (0 = off).", low=0.0)
+    min_area_discs: float = param(0.25, "Reject components smaller than this fraction of a disc of radius "
+                                        "init.neuron_radius (0 = off).", low=0.0)
+    accept_area_discs: float = param(0.4, "Accept only components at least this fraction of a disc of radius "
+                                          "init.neuron_radius (smaller ones stay undecided).", low=0.0)
     min_compactness: float = param(0.35, "Reject components whose shape is less compact than this "
                                         "(1 = a disc; sprawling neuropil scores about 0.2 to 0.4; 0 = off).",
                                    low=0.0, high=1.0)
+    accept_compactness: float = param(0.6, "Accept only components at least this compact (dendrites and "
+                                           "neuropil between the two limits stay undecided).", low=0.0, high=1.0)
     dff_quantile: float = param(8.0, "Percentile of the running baseline F0 for dF/F.", unit="%",
                                 low=0.0, high=100.0)
     dff_window: float = param(30.0, "Length of the running-baseline window for dF/F (0 = whole trace).",

@@ -51,7 +51,8 @@ def test_result_is_consistent(fitted):
         arr = getattr(comps, name)
         assert arr.shape == (K, T) and np.all(np.isfinite(arr)), name
     assert list(comps.ids) == list(range(K))
-    assert set(np.unique(comps.status)) <= {-1, 0, 1}
+    assert set(np.unique(comps.status)) <= {-1, 0, 1, 2}
+    assert len(comps.reason) == K and all(comps.reason[comps.status != 1])
     assert background.b.shape[0] == H * W and background.f.shape[1] == T
     assert summary.correlation.shape == (H, W)
 

@@ -12,8 +12,9 @@ def test_compactness_rejects_sprawling_footprints_only():
                "compactness": np.array([0.9, 0.2, np.nan, 0.9])}
     status = classify(metrics, EvalParams())
     assert status.tolist() == [1, -1, -1, 0]
-    # 0 switches the rule off
-    assert classify(metrics, EvalParams(min_compactness=0.0)).tolist() == [1, 1, 1, 0]
+    # 0 switches the rule off (and accept_compactness 0 lets irregular shapes be accepted)
+    assert classify(metrics, EvalParams(min_compactness=0.0)).tolist() == [1, 0, 0, 0]
+    assert classify(metrics, EvalParams(min_compactness=0.0, accept_compactness=0.0)).tolist() == [1, 1, 1, 0]
 
 
 def test_area_far_beyond_a_soma_is_rejected_when_the_radius_is_known():

@@ -38,7 +38,8 @@ def test_partial_json_takes_defaults():
     ({"deconvolution": {"epsilon": -1.0}}, ["deconvolution.epsilon", "(-1.0"]),
     ({"deconvolution": {"eps": 0.1}}, ["unknown parameter deconvolution.eps", "epsilon"]),
     ({"motoin": {}}, ["unknown parameter stage 'motoin'", "motion"]),
-    ({"init": {"neuron_radius": 0.1}}, ["init.neuron_radius", "[0.5, 100.0]", "px"]),
+    ({"init": {"neuron_radius": 0.1}}, ["init.neuron_radius", "0 (estimate it) or at least 0.5 px"]),
+    ({"init": {"neuron_radius": -1}}, ["init.neuron_radius", "[0.0, 100.0]", "px"]),
     ({"deconvolution": {"noise_method": "mode"}}, ["deconvolution.noise_method", "'logmexp'"]),
     ({"cnmf": {"n_background": 1.5}}, ["cnmf.n_background", "integer"]),
     ({"motion": {"pw_rigid": "yes"}}, ["motion.pw_rigid", "true or false"]),
@@ -55,6 +56,13 @@ def test_bad_values_name_the_key_and_the_range(data, words):
         PipelineParams.from_dict(data)
     for w in words:
         assert w in str(info.value)
+
+
+def test_neuron_radius_is_estimated_by_default_and_old_files_stay_valid():
+    assert PipelineParams().init.neuron_radius == 0.0            # 0: estimate from the movie
+    assert PipelineParams.from_dict({"init": {"neuron_radius": None}}).init.neuron_radius == 0.0
+    old = PipelineParams.from_json('{"init": {"neuron_radius": 6}}')  # files written before: a radius
+    assert old.init.neuron_radius == 6.0
 
 
 def test_bad_json_file_names_the_file(tmp_path):

@@ -4,7 +4,8 @@ Per component: the SNR of its trace (peak of the denoised trace over the noise o
 trace), its spatial consistency ``r_value`` (the Pearson correlation between the footprint and
 the movie averaged over the component's transients, background removed, on the footprint's
 support), its area and its compactness. Thresholds from :class:`~cnmf_gui.params.EvalParams`
-turn them into an initial status: 1 accepted, -1 rejected, 0 undecided (the user decides).
+turn them into an initial status and the reason for it (:func:`classify`): 1 accepted,
+-1 rejected, 0 undecided (the user decides), 2 inactive (a silent soma of the mean image).
 
 References
 ----------
@@ -21,7 +22,7 @@ import scipy.sparse as sp
 from cnmf_gui.engine.footprints import areas, compactness
 from cnmf_gui.engine.streaming import iter_chunks, movie_shape
 from cnmf_gui.progress import checkpoint
-from cnmf_gui.results import STATUS_ACCEPTED, STATUS_REJECTED, STATUS_UNDECIDED
+from cnmf_gui.results import STATUS_ACCEPTED, STATUS_INACTIVE, STATUS_REJECTED, STATUS_UNDECIDED
 
 #: A frame is part of a transient when the denoised trace is above this fraction of its peak.
 TRANSIENT_FRACTION = 0.3
@@ -125,31 +126,103 @@ def spatial_consistency(movie, A: sp.csc_matrix, C: np.ndarray, mean_image: np.n
     return r
 
 
-def classify(metrics: dict, params, *, neuron_radius: float | None = None) -> np.ndarray:
-    """Initial status from the metrics and EvalParams thresholds.
+def _ids(values) -> list[str]:
+    return [str(int(v)) if np.isfinite(v) else "" for v in values]
 
-    Accepted (1): SNR >= min_snr and r_value >= min_r_value and the area within bounds.
-    Rejected (-1): SNR < snr_lowest, or r_value < r_value_lowest (or undefined), or the area
-    out of bounds, or a shape less compact than min_compactness (sprawling neuropil or noise
-    footprints: on the real mouse2p movie these were the undecided clutter, median compactness
-    0.35 against 0.89 for accepted cells). Undecided (0) otherwise.
+
+def classify(metrics: dict, params, *, neuron_radius: float | None = None, explain: bool = False):
+    """Initial status from the metrics and EvalParams thresholds: the one thresholding rule.
+
+    In order, the first rule that applies decides (and gives the reason):
+
+    - inactive (2), "inactive: no events": a soma found in the mean image
+      (``from_mean_image``) whose trace's SNR is below ``min_snr``;
+    - rejected (-1), "duplicate of N" / "fragment of N": another component holds this cell
+      (``duplicate_of``) or this activity (``fragment_of``; see :mod:`.duplicates`);
+    - rejected, "too small" / "too large": area below ``min_area`` or ``min_area_discs`` discs
+      of the soma radius, above ``max_area`` or ``max_area_discs`` discs;
+    - rejected, "not compact": less compact than ``min_compactness``, or than
+      ``accept_compactness`` with r_value below the middle of ``r_value_lowest`` and
+      ``min_r_value`` (sprawling neuropil or noise;
+      on the real mouse2p movie median compactness 0.35 against 0.89 for cells);
+    - rejected, "low SNR" / "low spatial consistency": SNR below ``snr_lowest``, r_value below
+      ``r_value_lowest`` or undefined;
+    - accepted (1): SNR >= ``min_snr`` and r_value >= ``min_r_value`` (reason empty), unless
+      smaller than ``accept_area_discs`` discs ("smaller than a soma") or less compact than
+      ``accept_compactness`` ("irregular shape"): those are undecided;
+    - undecided (0) otherwise, "SNR below min_snr" or "r_value below min_r_value".
+
+    Parameters
+    ----------
+    metrics : dict of str to ndarray of shape (K,)
+        ``snr``, ``r_value``, ``area``; optionally ``compactness``, ``from_mean_image``,
+        ``duplicate_of``, ``fragment_of`` (component ids, NaN for none).
+    params : EvalParams
+    neuron_radius : float, optional
+        Soma radius (px) for the ``*_area_discs`` limits (skipped when None or 0).
+    explain : bool
+        Also return the reasons.
+
+    Returns
+    -------
+    status : ndarray of shape (K,), int8
+    reasons : ndarray of shape (K,), object (str), only when ``explain``
     """
     snr = np.asarray(metrics["snr"], float)
+    K = len(snr)
+    nan = np.full(K, np.nan)
     r = np.nan_to_num(np.asarray(metrics["r_value"], float), nan=-np.inf)
     area = np.asarray(metrics["area"], float)
-    bad_area = area < params.min_area
-    if params.max_area > 0:
-        bad_area |= area > params.max_area
-    if neuron_radius is not None and params.max_area_discs > 0:
-        # Far larger than a soma of the expected size: background or noise gathered into one
-        # footprint (on the demo movie, blobs of 3 to 5 somata's area with r_value 0.2 to 0.5).
-        bad_area |= area > params.max_area_discs * np.pi * float(neuron_radius) ** 2
-    if "compactness" in metrics and params.min_compactness > 0:
-        bad_area |= np.nan_to_num(np.asarray(metrics["compactness"], float), nan=0.0) < params.min_compactness
-    status = np.full(len(snr), STATUS_UNDECIDED, np.int8)
-    status[(snr >= params.min_snr) & (r >= params.min_r_value)] = STATUS_ACCEPTED
-    status[(snr < params.snr_lowest) | (r < params.r_value_lowest) | bad_area] = STATUS_REJECTED
-    return status
+    disc = np.pi * float(neuron_radius) ** 2 if neuron_radius else 0.0
+    small = area < params.min_area
+    large = (area > params.max_area) if params.max_area > 0 else np.zeros(K, bool)
+    if disc > 0:
+        # Far larger than a soma: background or noise gathered into one footprint (on the demo
+        # movie, blobs of 3 to 5 somata's area with r_value 0.2 to 0.5); far smaller: a piece.
+        if params.max_area_discs > 0:
+            large |= area > params.max_area_discs * disc
+        small |= area < params.min_area_discs * disc
+    compact = np.nan_to_num(np.asarray(metrics.get("compactness", np.ones(K)), float), nan=0.0)
+    sprawling = compact < params.min_compactness if params.min_compactness > 0 else np.zeros(K, bool)
+    # irregular and not consistent with the movie either: neuropil, not a cell left to judge
+    sprawling |= (compact < params.accept_compactness) & (r < 0.5 * (params.r_value_lowest + params.min_r_value))
+    from_mean = np.nan_to_num(np.asarray(metrics.get("from_mean_image", np.zeros(K)), float)) > 0
+    dup = np.asarray(metrics.get("duplicate_of", nan), float)
+    frag = np.asarray(metrics.get("fragment_of", nan), float)
+    accept = (snr >= params.min_snr) & (r >= params.min_r_value)
+
+    # rules from last to first, so the first that applies is written last and wins
+    status = np.where(accept, STATUS_ACCEPTED, STATUS_UNDECIDED).astype(np.int8)
+    reasons = np.where(accept, "", np.where(snr < params.min_snr, "SNR below min_snr",
+                                            "r_value below min_r_value")).astype(object)
+    # Not accepted without a look: smaller than a soma (out-of-focus somata, boutons, pieces) or
+    # irregular (dendrites, neuropil); on the realistic synthetic movies no true soma scored
+    # below 0.56 disc or 0.56 compactness, and most false positives did.
+    doubt = [(compact < params.accept_compactness, "irregular shape")]
+    if disc > 0:
+        doubt.append((area < params.accept_area_discs * disc, "smaller than a soma"))
+    for mask, why in doubt:
+        mask = mask & (status == STATUS_ACCEPTED)
+        status[mask] = STATUS_UNDECIDED
+        reasons[mask] = why
+    rules = [
+        (r < params.r_value_lowest, STATUS_REJECTED, "low spatial consistency"),
+        (snr < params.snr_lowest, STATUS_REJECTED, "low SNR"),
+        (sprawling, STATUS_REJECTED, "not compact"),
+        (large, STATUS_REJECTED, "too large"),
+        (small, STATUS_REJECTED, "too small"),
+    ]
+    for mask, code, why in rules:
+        status[mask] = code
+        reasons[mask] = why
+    for values, why in ((frag, "fragment of "), (dup, "duplicate of ")):
+        mask = np.isfinite(values)
+        status[mask] = STATUS_REJECTED
+        reasons[mask] = [why + t for t in _ids(values[mask])]
+    silent = from_mean & ~(snr >= params.min_snr)
+    status[silent] = STATUS_INACTIVE
+    reasons[silent] = "inactive: no events"
+    return (status, reasons) if explain else status
 
 
 def evaluate(movie, A: sp.csc_matrix, C: np.ndarray, sn: np.ndarray, mean_image: np.ndarray,

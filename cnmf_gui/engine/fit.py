@@ -82,7 +82,8 @@ def fit_cnmf(movie, A: sp.csc_matrix, C: np.ndarray, f: np.ndarray, params, *,
     f : ndarray of shape (nb, T)
         Initial temporal background.
     params : PipelineParams
-        ``init.neuron_radius``, ``cnmf.*`` and ``deconvolution.*`` are used.
+        ``init.neuron_radius`` (0: the initial footprints' size), ``cnmf.*`` and
+        ``deconvolution.*`` are used.
     b : ndarray of shape (H*W, nb), optional
         Initial spatial background (default: estimated in the first spatial update).
     n_iterations : int, optional
@@ -97,7 +98,7 @@ def fit_cnmf(movie, A: sp.csc_matrix, C: np.ndarray, f: np.ndarray, params, *,
     P = H * W
     cp = params.cnmf
     chunk = cp.chunk_frames
-    radius = cp.dilation_radius * params.init.neuron_radius
+    radius = cp.dilation_radius * _soma_radius(A, params)
     n_iter = cp.n_iterations if n_iterations is None else n_iterations
     nb = f.shape[0]
     b = np.zeros((P, nb)) if b is None else np.asarray(b, float)
@@ -146,6 +147,17 @@ def fit_cnmf(movie, A: sp.csc_matrix, C: np.ndarray, f: np.ndarray, params, *,
         A, tr = _drop_empty(A, tr, tr.C.max(axis=1) > 0)
     checkpoint(progress, 1.0, f"cnmf: {A.shape[1]} components")
     return FitResult(A=sp.csc_matrix(A), temporal=tr, b=b, n_merged=n_merged)
+
+
+def _soma_radius(A: sp.spmatrix, params) -> float:
+    """``init.neuron_radius``, or when it is 0 (not estimated yet) the median radius of the discs
+    with the initial footprints' areas."""
+    if params.init.neuron_radius > 0:
+        return float(params.init.neuron_radius)
+    from cnmf_gui.engine.footprints import areas
+    area = areas(A)
+    area = area[area > 0]
+    return float(np.sqrt(np.median(area) / np.pi)) if len(area) else 1.0
 
 
 def _empty_temporal(T, f, params) -> TemporalResult:

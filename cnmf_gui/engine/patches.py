@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from cnmf_gui.engine.fit import FitResult, _merge, fit_cnmf
 from cnmf_gui.engine.merging import find_merge_groups
+from cnmf_gui.engine.neuron_size import resolve_neuron_radius
 from cnmf_gui.engine.streaming import iter_chunks, movie_shape
 from cnmf_gui.errors import Cancelled
 from cnmf_gui.progress import SubProgress, checkpoint
@@ -178,7 +179,8 @@ def fit_patches(movie, summary, noise, params, *, executor: Executor | None = No
         Per-pixel noise.
     params : PipelineParams
         ``cnmf.patch_size``, ``cnmf.patch_overlap`` and ``cnmf.n_workers`` set the cutting and
-        the pool; ``init.n_components`` is per patch.
+        the pool; ``init.n_components`` is per patch; ``init.neuron_radius`` 0 is estimated
+        from ``summary`` for the whole field.
     executor : Executor, optional
         Where patches run (default: a :class:`LocalExecutor` with ``cnmf.n_workers``
         processes, or in this process when that is 1).
@@ -189,6 +191,7 @@ def fit_patches(movie, summary, noise, params, *, executor: Executor | None = No
     FitResult
     """
     T, H, W = movie_shape(movie)
+    params = resolve_neuron_radius(params, summary)  # one radius for every patch
     cp = params.cnmf
     boxes = patch_grid((H, W), cp.patch_size, cp.patch_overlap)
     own = executor is None

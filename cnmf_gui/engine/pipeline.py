@@ -20,15 +20,17 @@ import scipy.sparse as sp
 
 from cnmf_gui.engine.cropping import CroppedMovie, embed_footprints, embed_image, motion_border
 from cnmf_gui.engine.dff import compute_dff
-from cnmf_gui.engine.evaluation import evaluate
 from cnmf_gui.engine.fit import FitResult, fit_cnmf
 from cnmf_gui.engine.initialization import initialize
+from cnmf_gui.engine.neuron_size import resolve_neuron_radius
+from cnmf_gui.engine.review import review_components
 from cnmf_gui.engine.streaming import movie_shape
 from cnmf_gui.engine.summary import compute_summary
 from cnmf_gui.errors import InputFileError, ParameterError
 from cnmf_gui.params import PipelineParams
 from cnmf_gui.progress import SubProgress, checkpoint, hand_over
-from cnmf_gui.results import Background, Components, SessionData, SummaryImages
+from cnmf_gui.results import (STATUS_ACCEPTED, STATUS_INACTIVE, Background, Components, SessionData,
+                              SummaryImages)
 
 log = logging.getLogger("cnmf_gui.engine")
 
@@ -55,7 +57,7 @@ def check_problem(movie, params: PipelineParams) -> tuple[int, int, int]:
     if T < MIN_FRAMES:
         raise InputFileError(f"movie has {T} frames: CNMF needs at least {MIN_FRAMES}")
     r = params.init.neuron_radius
-    if 2 * r > max(H, W) or r > min(H, W):
+    if r > 0 and (2 * r > max(H, W) or r > min(H, W)):
         raise ParameterError(f"parameter init.neuron_radius = {r} px does not fit the {H} x {W} px "
                              f"frame: expected a radius of a few pixels")
     return T, H, W
@@ -74,7 +76,7 @@ def _fit_field(movie, summary, noise, params, seeds, progress) -> FitResult:
 
 
 def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=None,
-             progress=None) -> tuple[Components, Background, SummaryImages]:
+             progress=None, info: dict | None = None) -> tuple[Components, Background, SummaryImages]:
     """CNMF on a (motion-corrected) movie: components, background and summary images.
 
     Parameters
@@ -91,6 +93,9 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=
         no data, see :func:`cnmf_gui.engine.cropping.motion_border`); footprints, background
         and summary images are zero there.
     progress : Progress, optional
+    info : dict, optional
+        Filled with what was decided from the data: ``neuron_radius`` (px, the one used) and
+        ``radius_estimated`` (True when it was estimated because ``init.neuron_radius`` is 0).
 
     Returns
     -------
@@ -115,7 +120,7 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=
             seeds = np.asarray(seeds, float).reshape(-1, 2) - (top, left)
         inner = CroppedMovie(movie, box)
         comps, background, summary = run_cnmf(inner, params, seeds=seeds,
-                                              progress=_Embedding(progress, box, (H, W)))
+                                              progress=_Embedding(progress, box, (H, W)), info=info)
         comps.A = embed_footprints(comps.A, box, (H, W))
         background = Background(b=embed_image(background.b.reshape(box[1] - box[0], box[3] - box[2], -1),
                                               box, (H, W)).reshape(H * W, -1), f=background.f)
@@ -127,6 +132,10 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=
     summary, noise = compute_summary(movie, chunk_frames=params.cnmf.chunk_frames,
                                      noise_range=dp.noise_range, noise_method=dp.noise_method,
                                      progress=SubProgress(progress, 0.0, 0.1))
+    estimated = params.init.neuron_radius <= 0
+    params = resolve_neuron_radius(params, summary)
+    if info is not None:
+        info.update(neuron_radius=params.init.neuron_radius, radius_estimated=estimated)
     cp = params.cnmf
     if cp.patch_size > 0 and seeds is None and (H > cp.patch_size or W > cp.patch_size):
         from cnmf_gui.engine.patches import fit_patches
@@ -144,23 +153,26 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=
         checkpoint(progress, 1.0, "cnmf: no components found")
         return comps, Background(b=fit.b.reshape(P, -1), f=np.asarray(f).reshape(-1, T)), summary
 
-    tr = fit.temporal
     # Shown while the evaluation runs (the window draws the footprints found so far).
-    hand_over(progress, {"footprints": fit.A, "traces": tr.C})
-    metrics, status = evaluate(movie, fit.A, tr.C, tr.sn, summary.mean, params.evaluation,
-                               b=fit.b, f=tr.f, chunk_frames=cp.chunk_frames,
-                               neuron_radius=params.init.neuron_radius,
-                               progress=SubProgress(progress, 0.85, 0.97, "evaluation"))
+    hand_over(progress, {"footprints": fit.A, "traces": fit.temporal.C})
+    rev = review_components(movie, fit.A, fit.temporal, fit.b, summary.mean, params,
+                            # seeds or a fixed count: the user said which components to find
+                            find_silent=seeds is None and params.init.n_components == 0,
+                            progress=SubProgress(progress, 0.85, 0.97, "evaluation"))
+    tr, status, A = rev.temporal, rev.status, rev.A
+    K = A.shape[1]
     ep = params.evaluation
-    under = np.asarray(fit.A.T @ fit.b) @ tr.f if nb else None      # background under each footprint
+    under = np.asarray(A.T @ fit.b) @ tr.f if nb else None      # background under each footprint
     dff = compute_dff(tr.F, frame_rate=fs, quantile=ep.dff_quantile, window_s=ep.dff_window,
                       background=under)
     checkpoint(progress, 0.99, "dF/F: done")
-    comps = Components(A=fit.A, C=tr.C, S=tr.S, F=tr.F, dff=dff, baseline=tr.baseline, sn=tr.sn,
+    comps = Components(A=A, C=tr.C, S=tr.S, F=tr.F, dff=dff, baseline=tr.baseline, sn=tr.sn,
                        epsilon=tr.epsilon, g=tr.g if tr.g.shape[1] else np.zeros((K, 0)),
-                       status=status, ids=np.arange(K), metrics=metrics, lam=tr.lam)
-    n_acc = int(np.sum(status == 1))
-    checkpoint(progress, 1.0, f"cnmf: {K} components, {n_acc} accepted")
+                       status=status, ids=np.arange(K), metrics=rev.metrics, lam=tr.lam,
+                       reason=rev.reasons)
+    n_acc = int(np.sum(status == STATUS_ACCEPTED))
+    n_inactive = int(np.sum(status == STATUS_INACTIVE))
+    checkpoint(progress, 1.0, f"cnmf: {K} components, {n_acc} accepted, {n_inactive} inactive")
     return comps, Background(b=fit.b, f=tr.f), summary
 
 
@@ -242,8 +254,12 @@ def run_pipeline(movie, params: PipelineParams | None = None, *, progress=None) 
         if motion.shifts_pw is not None:   # patches may move further than the rigid shift
             shifts = np.vstack([shifts, np.asarray(motion.shifts_pw, float).reshape(-1, 2)])
         border = motion_border(shifts, (H, W))
+    info: dict = {}
     comps, background, summary = run_cnmf(source, params, border=border,
-                                          progress=SubProgress(progress, start, 1.0))
+                                          progress=SubProgress(progress, start, 1.0), info=info)
+    if info.get("radius_estimated"):
+        # The session keeps the radius used, so thresholds and re-runs see the same cells.
+        params = params.replace("init", neuron_radius=info["neuron_radius"])
     # Where the movie lives and the curation log are the session's business, not the engine's.
     return SessionData(movie_path=None, movie_shape=(T, H, W),
                        movie_dtype=str(np.dtype(getattr(movie, "dtype", np.float32))), frame_rate=fs,
