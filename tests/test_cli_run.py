@@ -36,6 +36,10 @@ def test_run_writes_a_session_and_reports(movie_file, tmp_path, capsys):
     assert "components" in text and "stage timings" in text and "total" in text
     data = load_session(out)
     assert data.components.n_components >= 5
+    # the radius was not given: the one estimated is printed and stored
+    r = data.params.init.neuron_radius
+    assert r > 0 and f"neuron radius: {r:g} px (estimated from the movie)" in text
+    assert " inactive) -> " in text
     assert data.frame_rate == 30.0 and data.params.motion.enabled is False
     assert [p.name for p in tmp_path.iterdir()] == ["s.h5"]      # no temporary file left
 

@@ -113,9 +113,11 @@ def run(args) -> int:
         if warning:
             print(f"cnmf-gui run: warning: motion correction: {warning}", file=sys.stderr)
     comps = data.components
-    counts = [int((comps.status == s).sum()) for s in (1, 0, -1)]
+    counts = [int((comps.status == s).sum()) for s in (1, 0, -1, 2)]
     print(f"{comps.n_components} components ({counts[0]} accepted, {counts[1]} undecided, "
-          f"{counts[2]} rejected) -> {args.out}")
+          f"{counts[2]} rejected, {counts[3]} inactive) -> {args.out}")
+    how = "set by you" if params.init.neuron_radius > 0 else "estimated from the movie"
+    print(f"neuron radius: {data.params.init.neuron_radius:g} px ({how})")
     if not args.quiet:
         print("stage timings:")
         for stage, seconds in progress.seconds.items():
