@@ -64,6 +64,9 @@ STATUS_REJECTED = -1
 # by its activity thresholds (session schema version 2).
 STATUS_INACTIVE = 2
 
+# Metrics whose values are component ids (NaN for none): "duplicate of 91", "fragment of 12".
+ID_METRICS = ("duplicate_of", "fragment_of")
+
 # The one table of status names (GUI table, CSV export, CLI summary, curation messages).
 STATUS_NAMES = {STATUS_ACCEPTED: "accepted", STATUS_UNDECIDED: "undecided",
                 STATUS_REJECTED: "rejected", STATUS_INACTIVE: "inactive"}
@@ -140,6 +143,29 @@ class Components:
         self.reason = np.array([str(r) for r in np.asarray(self.reason, dtype=object).ravel()], dtype=object)
         if self.reason.shape != (K,):
             raise ValueError(f"Components.reason must have shape ({K},), got {self.reason.shape}")
+
+    def with_ids(self, ids) -> "Components":
+        """A copy with new ids, and every reference to an old id (the ``duplicate_of`` and
+        ``fragment_of`` metrics, "... of N" in reasons) translated to the new ones."""
+        import dataclasses
+        import re
+
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if ids.shape != self.ids.shape:
+            raise ValueError(f"with_ids needs {self.n_components} ids, got {ids.shape[0]}")
+        table = dict(zip(self.ids.tolist(), ids.tolist()))
+        metrics = dict(self.metrics)
+        for key in ID_METRICS:
+            if key in metrics:
+                old = np.asarray(metrics[key], float)
+                metrics[key] = np.array([table.get(int(v), np.nan) if np.isfinite(v) else np.nan for v in old])
+
+        def translate(match):
+            new = table.get(int(match.group(2)))
+            return f"{match.group(1)}{new}" if new is not None else match.group(0)
+
+        reason = np.array([re.sub(r"(\bof )(\d+)\b", translate, str(r)) for r in self.reason], dtype=object)
+        return dataclasses.replace(self, ids=ids, metrics=metrics, reason=reason)
 
     @property
     def n_components(self) -> int:

@@ -132,3 +132,19 @@ def test_one_click_run_estimates_the_radius_and_marks_silent_somata_inactive():
     assert all(comps.reason[k] == "inactive: no events" for k in inactive)
     assert all(comps.reason[k] for k in np.flatnonzero(comps.status != 1))
     assert np.sum(comps.status == 1) >= 7
+
+
+def test_new_ids_keep_the_reasons_and_references_right():
+    from cnmf_gui.results import Components
+    K, T = 3, 5
+    comps = Components(A=sp.identity(9, format="csc")[:, :K], C=np.zeros((K, T)), S=np.zeros((K, T)),
+                       F=np.zeros((K, T)), dff=np.zeros((K, T)), baseline=np.zeros(K), sn=np.ones(K),
+                       epsilon=np.zeros(K), g=np.zeros((K, 1)), status=np.array([1, -1, -1]),
+                       ids=np.arange(K), reason=["", "duplicate of 0", "fragment of 0"],
+                       metrics={"duplicate_of": np.array([np.nan, 0, np.nan]),
+                                "fragment_of": np.array([np.nan, np.nan, 0])})
+    new = comps.with_ids([40, 41, 42])
+    assert list(new.ids) == [40, 41, 42]
+    assert list(new.reason) == ["", "duplicate of 40", "fragment of 40"]
+    assert new.metrics["duplicate_of"][1] == 40 and new.metrics["fragment_of"][2] == 40
+    assert list(comps.reason) == ["", "duplicate of 0", "fragment of 0"]   # the original is unchanged
