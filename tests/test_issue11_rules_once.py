@@ -35,7 +35,8 @@ def test_apply_thresholds_is_the_pipelines_rule_and_never_unrejects(made):
     metrics["area"][0] = 400.0
     metrics["compactness"][1] = 0.1
     metrics["r_value"][2] = np.nan
-    params = PipelineParams(frame_rate=30.0)
+    # the radius a pipeline run stores (the default 0 means "estimate it from the movie")
+    params = PipelineParams(frame_rate=30.0).replace("init", neuron_radius=4.0)
     rule = classify(metrics, params.evaluation, neuron_radius=params.init.neuron_radius)
     assert list(rule) == [-1, -1, -1, 1, 1]
     data.components.metrics = metrics

@@ -71,8 +71,8 @@ class Curation:
         Returns the components with their ids and the line written.
         """
         first = self.next_id
-        components = dataclasses.replace(components, ids=first + np.arange(components.n_components,
-                                                                           dtype=np.int64))
+        # with_ids also renumbers the ids that reasons and metrics refer to ("duplicate of N")
+        components = components.with_ids(first + np.arange(components.n_components, dtype=np.int64))
         self.next_id = first + components.n_components
         command = PipelineReset(components.n_components, first,
                                 int(np.sum(components.status == STATUS_ACCEPTED)), motion)
@@ -216,8 +216,10 @@ class Curation:
         K = comps.n_components
         nan = np.full(K, np.nan)
         metrics = {k: np.asarray(comps.metrics.get(k, nan), float) for k in ("snr", "r_value", "area")}
-        if "compactness" in comps.metrics:
-            metrics["compactness"] = np.asarray(comps.metrics["compactness"], float)
+        # the rule also reads duplicate_of, fragment_of, from_mean_image... when the pipeline made them
+        for k, v in comps.metrics.items():
+            if k not in metrics and np.shape(v) == (K,):
+                metrics[k] = np.asarray(v, float)
         status = classify(metrics, evaluation, neuron_radius=neuron_radius)
         free = np.array([int(i) not in self.state.user_decided for i in comps.ids], bool)
         if KEPT_BY_THRESHOLDS:
