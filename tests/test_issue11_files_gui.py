@@ -188,3 +188,17 @@ def test_a_recovery_file_is_offered_even_when_the_session_was_touched_and_ignori
     kept = [p for p in tmp_path.iterdir() if p.name.startswith("s.h5.recovery-")]
     assert len(kept) == 1 and load_session(kept[0]).components.status[1] == -1
     assert load_session(recovery_path_for(path)).components.status[2] == 1
+
+
+def test_a_failed_autosave_is_told_in_the_window(qtbot, window, tmp_path):
+    w = window
+    w.session.path = tmp_path / "s.h5"
+
+    def full_disk(data, path):
+        raise OSError(28, "No space left on device")
+    w.autosaver._writer = full_disk
+    w.session.reject([1])
+    w.autosave_now()
+    assert w.autosaver.flush()
+    qtbot.waitUntil(lambda: any("autosave" in line and "No space" in line for line in w.log_view.lines()),
+                    timeout=5000)

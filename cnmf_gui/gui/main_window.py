@@ -12,12 +12,12 @@ import logging
 import time
 from pathlib import Path
 
-from PyQt6.QtCore import QSettings, Qt, QTimer
+from PyQt6.QtCore import QSettings, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QDockWidget, QLabel, QMainWindow, QProgressBar, QPushButton
 
 from cnmf_gui.errors import UserError
-from cnmf_gui.gui import dialogs, file_ops
+from cnmf_gui.gui import dialogs, file_ops, layout
 from cnmf_gui.gui.binding import release_all, subscriptions
 from cnmf_gui.gui.component_table import ComponentTable
 from cnmf_gui.gui.curation_panel import CurationPanel
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 AUTOSAVE_DELAY_S = 2.0          # after the edits pause ...
 AUTOSAVE_MAX_DELAY_S = 10.0     # ... but never later than this after the first unsaved change
 DEMO_FRAME_RATE = 30.0     # the synthetic demo movie's (an .npy file does not say it)
-LAYOUT_VERSION = 1
 
 
 class MainWindow(QMainWindow):
@@ -49,12 +48,16 @@ class MainWindow(QMainWindow):
         Where the dock layout is remembered (the user's settings by default; tests pass a file).
     """
 
+    autosave_failed = pyqtSignal(str)
+
     def __init__(self, session: Session | None = None, settings: QSettings | None = None):
         super().__init__()
         self.session = session if session is not None else Session()
         self.settings = settings if settings is not None else QSettings("cnmf-gui", "cnmf-gui")
         self.worker = Worker(self)
-        self.autosaver = Autosaver(on_error=lambda text: log.warning(text))
+        # A failed autosave is told in the status bar (the signal crosses from the writer thread).
+        self.autosave_failed.connect(lambda text: self.session.message(text))
+        self.autosaver = Autosaver(on_error=self._autosave_error)
         self.error_dialog = None
         self._closing_ok = False
         # False for windows nobody looks at (screenshots): every question gets its cautious answer.
@@ -139,33 +142,11 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._arranged:
             self._arranged = True
-            self._arrange_docks()
-            self._restore_layout()
-
-    def _arrange_docks(self) -> None:
-        d = self.docks
-        self.tabifyDockWidget(d["curation"], d["deconvolution"])
-        self.tabifyDockWidget(d["deconvolution"], d["params"])
-        d["curation"].raise_()
-        self.tabifyDockWidget(d["traces"], d["motion"])
-        self.tabifyDockWidget(d["motion"], d["log"])
-        d["traces"].raise_()
-        self.resizeDocks([d["table"]], [420], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["traces"]], [260], Qt.Orientation.Vertical)
-        self.resizeDocks([d["table"], d["curation"]], [420, 260], Qt.Orientation.Vertical)
-
-    def _restore_layout(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        state = self.settings.value("window/state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state, LAYOUT_VERSION)
+            layout.arrange_docks(self)
+            layout.restore(self)
 
     def save_layout(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
-        self.settings.sync()
+        layout.save(self)
 
     def _update_title(self) -> None:
         s = self.session
@@ -207,6 +188,10 @@ class MainWindow(QMainWindow):
 
     def export_csv(self, include_all: bool = False, folder=None) -> bool:
         return file_ops.export_csv(self, include_all, folder)
+
+    def _autosave_error(self, text: str) -> None:
+        log.warning(text)
+        self.autosave_failed.emit(text)
 
     def _schedule_autosave(self, *args) -> None:
         if not self.session.dirty:
