@@ -138,6 +138,15 @@ class TiffPageArray:
             self._tif.close()
 
 
+def _appended_stacks(all_series, page) -> bool:
+    """Whether several series are stacks of whole-page frames of one size (appended writes)."""
+    first = all_series[0]
+    return (len(all_series) > 1 and len(first.shape) == 3 and first.axes[0] in "QITZ"
+            and page is not None and tuple(page.shape) == tuple(first.shape[1:])
+            and all(s.axes == first.axes and s.dtype == first.dtype and s.shape[1:] == first.shape[1:]
+                    for s in all_series))
+
+
 def _tiff_letters(axes: str, shape) -> str:
     """Map tifffile's axis codes to ours; samples count as channels unless channels exist."""
     has_channels = any(a == "C" and n > 1 for a, n in zip(axes, shape))
@@ -269,12 +278,18 @@ def _open_series(tif, path, axes, plane, channel, allow_single_frame, cache_byte
         # identical series: they are the frames of one movie.
         combined = len(all_series) > 1 and all(s.shape == series.shape and s.dtype == series.dtype
                                                and s.axes == series.axes for s in all_series)
+        appended = _appended_stacks(all_series, page)
         # A contiguous series is memory-mapped from its first offset; listing its pages would
         # parse every IFD, which for a 4 GB file costs more than the whole open should.
-        offset = None if combined else series.dataoffset
+        offset = None if combined or appended else series.dataoffset
         pages = None
         if offset is None:
-            if combined:
+            if appended:
+                # A movie written in several appends: each write is a stack of frames, one page
+                # each; the frames follow each other (not a second time axis).
+                pages = [p for s in all_series for p in s.pages]
+                shape = (len(pages),) + shape[1:]
+            elif combined:
                 pages = [p for s in all_series for p in s.pages]
                 shape, tiff_axes = (len(all_series),) + shape, "I" + tiff_axes
             else:
@@ -297,6 +312,10 @@ def _open_series(tif, path, axes, plane, channel, allow_single_frame, cache_byte
         shape, tiff_axes = (len(pages),) + page_shape, "I" + page.axes
     if axes is not None:
         letters = parse_axes_option(axes, len(shape), path)
+    elif tif.is_shaped and len(shape) == 3 and tiff_axes == "YXQ" and shape[2] == 1:
+        # tifffile stores a (T, H, 1) array as one T x H page with a trailing axis of 1: a
+        # movie of width 1, not one frame of T x H.
+        letters = "thw"
     else:
         letters = _tiff_letters(tiff_axes, shape)
     if allow_single_frame and "t" not in letters and not any(a in "zq" and n > 1 for a, n in zip(letters, shape)):
