@@ -86,3 +86,21 @@ def test_extreme_magnitudes_deconvolve_as_their_rescaled_trace(tmp_path, factor)
     spikes_a = np.loadtxt(tmp_path / "a_out.spikes.csv", skiprows=1)
     spikes_b = np.loadtxt(tmp_path / "b_out.spikes.csv", skiprows=1)
     np.testing.assert_allclose(spikes_b, spikes_a * factor, rtol=1e-9, atol=1e-12 * factor)
+
+
+def test_run_reads_the_axes_it_is_told(tmp_path, capsys):
+    """`run --axes` (issue 12, also found: run had no --axes/--plane to correct the metadata)."""
+    from cnmf_gui.io import load_session
+    from cnmf_gui.synthetic import make_movie
+
+    movie = make_movie(n_frames=60, shape=(24, 20), n_neurons=3, seed=1, motion="none").movie
+    np.save(tmp_path / "hwt.npy", np.ascontiguousarray(np.moveaxis(movie, 0, -1)))  # rows, columns, time
+    assert main(["run", str(tmp_path / "hwt.npy"), "--out", str(tmp_path / "s.h5"), "--fs", "10",
+                 "--axes", "hwt", "--no-motion", "--quiet"]) == 0
+    data = load_session(tmp_path / "s.h5")
+    assert tuple(data.movie_shape) == (60, 24, 20)
+    assert data.movie_options.get("axes") == "hwt"
+    capsys.readouterr()  # the run's own warnings (few components on so small a movie)
+    _one_line_error(capsys, ["run", str(tmp_path / "hwt.npy"), "--out", str(tmp_path / "t.h5"), "--fs", "10",
+                             "--axes", "xyz"],
+                    "axes")

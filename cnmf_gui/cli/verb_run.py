@@ -18,6 +18,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fs", type=float, help="frame rate in Hz (overrides the movie's and the parameters')")
     parser.add_argument("--no-motion", action="store_true", help="skip motion correction")
     parser.add_argument("--dataset", help="HDF5: the dataset to read when there are several")
+    parser.add_argument("--axes", help="stored axis order when the file's metadata is wrong or missing, "
+                                       "e.g. thw, hwt, tzhw")
+    parser.add_argument("--plane", type=int, help="the plane (z) to read from a volume")
+    parser.add_argument("--channel", type=int, help="the channel to read from a multi-channel file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no timings")
     parser.add_argument("--force", action="store_true",
                         help="replace --out even when it holds curation (its ids stay retired)")
@@ -86,7 +90,8 @@ def run(args) -> int:
     if not args.force and session.curation_at_risk(args.out):
         raise OverwriteRefused(f"--out {args.out} holds curated work that this run would replace: "
                                f"choose another file, or --force to replace it (its ids stay retired)")
-    options = {"dataset": args.dataset} if args.dataset else {}
+    options = {k: v for k, v in (("dataset", args.dataset), ("axes", args.axes), ("plane", args.plane),
+                                 ("channel", args.channel)) if v is not None}
     handler = _StderrHandler(level=logging.WARNING)
     logger = logging.getLogger("cnmf_gui.engine")
     logger.addHandler(handler)
