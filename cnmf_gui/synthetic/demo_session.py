@@ -62,8 +62,11 @@ def make_session(n_frames: int = 300, shape: tuple[int, int] = (64, 64), n_neuro
     background = Background(b=b.reshape(b.shape[0], -1).T.copy(), f=f.copy())
     movie_path = None
     if folder is not None:
+        from cnmf_gui.atomic import atomic_path
+
         movie_path = os.path.abspath(os.path.join(os.fspath(folder), "synthetic_movie.npy"))
-        np.save(movie_path, mov)
+        with atomic_path(movie_path) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, mov)
     session = SessionData(movie_path=movie_path, movie_shape=(T, H, W), movie_dtype="float32",
                           frame_rate=synth.frame_rate,
                           params=PipelineParams(frame_rate=synth.frame_rate),
