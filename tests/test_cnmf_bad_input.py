@@ -74,3 +74,35 @@ def test_seed_outside_the_frame():
 def test_not_a_movie():
     with pytest.raises(InputFileError, match="shape"):
         run_cnmf(np.zeros((10, 10)), PipelineParams())
+
+
+@pytest.fixture(scope="module")
+def offset_case():
+    """A small movie and what CNMF finds in it as made (motion off, default parameters)."""
+    from tests.cnmf_scoring import match_footprints
+
+    synth = make_movie(n_frames=400, shape=(56, 56), n_neurons=8, min_distance=2.5, seed=41)
+    params = PipelineParams(frame_rate=30.0)
+
+    def found(movie):
+        comps, _, summary = run_cnmf(movie, params)
+        accepted = np.flatnonzero(comps.status == 1)
+        return len(match_footprints(comps.A[:, accepted], synth.footprints)), summary
+
+    return synth, found, found(synth.movie)[0]
+
+
+@pytest.mark.parametrize("name", ["below zero", "offset 1e4", "8 bit", "saturated"])
+def test_offsets_bit_depth_and_saturation_find_the_same_cells(offset_case, name):
+    """All-negative values (an offset of -10 found nothing before), a large constant offset,
+    8-bit quantisation and clipped bright pixels find the cells the plain movie gives."""
+    synth, found, reference = offset_case
+    m = synth.movie.astype(np.float32)
+    lo, hi = np.percentile(m, [0.1, 99.9])
+    movie = {"below zero": m - m.max() - 10.0, "offset 1e4": m + 1e4,
+             "8 bit": np.clip((m - lo) / (hi - lo) * 255, 0, 255).astype(np.uint8),
+             "saturated": np.minimum(m, np.percentile(m, 98))}[name]
+    n, summary = found(movie)
+    assert reference >= 7 and n >= reference - 1, (name, n, reference)
+    if name == "below zero":   # the images keep the movie's own values
+        assert summary.mean.max() < -9.0

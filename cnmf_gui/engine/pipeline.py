@@ -23,6 +23,7 @@ from cnmf_gui.engine.dff import compute_dff
 from cnmf_gui.engine.fit import FitResult, fit_cnmf
 from cnmf_gui.engine.initialization import initialize
 from cnmf_gui.engine.neuron_size import resolve_neuron_radius
+from cnmf_gui.engine.offset import ShiftedMovie, negative_offset
 from cnmf_gui.engine.review import review_components
 from cnmf_gui.engine.streaming import movie_shape
 from cnmf_gui.engine.summary import compute_summary
@@ -128,6 +129,16 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=
         return comps, background, summary
     P = H * W
     fs = frame_rate_of(movie, params)
+    offset = negative_offset(movie, params.cnmf.chunk_frames)
+    if offset:
+        log.info("the movie's dark level is %.4g, below zero: CNMF works on the movie shifted up "
+                 "by %.4g", -offset, offset)
+        movie = ShiftedMovie(movie, offset)
+        comps, background, summary = run_cnmf(movie, params, seeds=seeds, progress=progress, info=info)
+        # the images the user sees keep the movie's own values
+        summary = SummaryImages(mean=summary.mean - offset, max=summary.max - offset,
+                                correlation=summary.correlation, pnr=summary.pnr)
+        return comps, background, summary
     dp = params.deconvolution
     summary, noise = compute_summary(movie, chunk_frames=params.cnmf.chunk_frames,
                                      noise_range=dp.noise_range, noise_method=dp.noise_method,
