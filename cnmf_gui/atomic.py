@@ -231,8 +231,8 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
     Notes
     -----
     On any exception the temporary file is removed and the destination, if it existed, is
-    untouched. Write HDF5 with :func:`atomic_h5`, never by opening the temporary path with
-    h5py directly (a full disk would crash the process).
+    untouched. Write HDF5 with :func:`cnmf_gui.atomic_h5.atomic_h5`, never by opening the
+    temporary path with h5py directly (a full disk would crash the process).
     """
     with _temporary(path, suffix) as tmp:
         try:
@@ -284,6 +284,7 @@ def _commit(pairs: Sequence[tuple[str, str]]) -> None:
             raise _as_write_error(path, exc) from None
     backups: list[tuple[str, str]] = []  # (backup, destination) of files already replaced
     done: list[str] = []
+    existed = {path for _, path in pairs if os.path.lexists(path)}
     try:
         for tmp, path in pairs:
             if len(pairs) > 1 and os.path.lexists(path):
@@ -305,7 +306,7 @@ def _commit(pairs: Sequence[tuple[str, str]]) -> None:
             with contextlib.suppress(OSError):
                 if original is not None:
                     os.replace(original, path)
-                else:
+                elif path not in existed:  # new: remove it (an old one without a backup stays new)
                     os.unlink(path)
         raise
     finally:
