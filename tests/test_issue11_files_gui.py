@@ -202,3 +202,42 @@ def test_a_failed_autosave_is_told_in_the_window(qtbot, window, tmp_path):
     assert w.autosaver.flush()
     qtbot.waitUntil(lambda: any("autosave" in line and "No space" in line for line in w.log_view.lines()),
                     timeout=5000)
+
+
+def test_a_second_demo_offers_the_saved_demo_session_instead_of_starting_over(
+        qtbot, window, answers, monkeypatch, movie_with_curated_session):
+    from cnmf_gui.session import jobs
+
+    movie, beside = movie_with_curated_session
+    w = window
+    monkeypatch.setattr(jobs, "make_demo", lambda *a, **k: (lambda progress: movie))
+    answers.push("Open session")
+    assert w.run_demo()
+    qtbot.waitUntil(lambda: w.session.path == beside, timeout=10000)
+    assert "Open the saved session?" in answers.asked and w.session.status_of(1) == -1
+    assert not w.worker.busy and not w.session.dirty        # its curation is not run over
+
+
+def test_menus_buttons_and_shortcuts_follow_one_enable_rule(qtbot, window):
+    from cnmf_gui.session.actions import ACTIONS
+
+    w = window
+    s = w.session
+    for selection in ((), (1,), (1, 2)):
+        s.select(selection)
+        for row in ACTIONS:
+            rule = bool(row.enabled(s))
+            assert w.acts[row.id].isEnabled() == rule, (row.id, selection)
+            if row.id in w.curation.buttons:
+                assert w.curation.buttons[row.id].isEnabled() == rule, (row.id, selection)
+            if row.shortcut:
+                assert w.acts[row.id].shortcut().toString() == row.shortcut
+
+
+def test_rerunning_the_pipeline_over_saved_curation_asks_first(qtbot, window, answers, tmp_path):
+    w = window
+    w.session.reject([1])
+    w.session.save(tmp_path / "s.h5")
+    assert not w.session.dirty
+    assert not w.run_pipeline()                     # asked; the cautious answer keeps the curation
+    assert answers.asked[-1] == "Replace results?" and not w.worker.busy

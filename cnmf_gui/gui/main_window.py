@@ -286,9 +286,9 @@ class MainWindow(QMainWindow):
             return False
         if not self.ensure_frame_rate():
             return False
-        if s.components is not None and s.dirty:
+        if s.components is not None and (s.dirty or s.curation.has_edits()):
             if self.ask("Replace results?", "Running the pipeline replaces the components and "
-                           "your unsaved curation. Continue?", ("Run", "Cancel")) != "Run":
+                        "their curation (the log keeps it). Continue?", ("Run", "Cancel")) != "Run":
                 return False
         return self.start_job("Running the pipeline", jobs.run_pipeline(s), s.apply_pipeline_result)
 
@@ -322,7 +322,8 @@ class MainWindow(QMainWindow):
             return False
 
         def opened(path):
-            if self.open_path(path, frame_rate=DEMO_FRAME_RATE):
+            # The saved demo session (offered when it exists) keeps its results and curation.
+            if self.open_path(path, frame_rate=DEMO_FRAME_RATE) and self.session.components is None:
                 self.run_pipeline()
         return self.start_job("Making the demo movie", jobs.make_demo(), opened, same_file=False)
 

@@ -54,6 +54,18 @@ class Command:
         """The log line's fields (``seq`` and ``time`` are added by the history)."""
         raise NotImplementedError
 
+    def do(self, curation) -> CurationState:
+        """The curation state once the edit is done (also for redo).
+
+        Edits computed when they are built (all here) just hand over ``after``; a command that
+        must touch something besides the state (an import bringing a background) does it here.
+        """
+        return self.after
+
+    def undo(self, curation) -> CurationState:
+        """The curation state once the edit is undone."""
+        return self.before
+
     def selection_after_undo(self):
         """Ids to select after undo (None: keep the selection minus vanished ids)."""
         return None

@@ -123,6 +123,12 @@ class Curation:
     def epsilon_override(self, component_id) -> float | None:
         return self.state.overrides.get(int(component_id)) if self.state is not None else None
 
+    def has_edits(self) -> bool:
+        """Whether the log holds curation of the current components (edits in effect)."""
+        from cnmf_gui.session.commands import active_edits
+        from cnmf_gui.session.history import parse_log
+        return bool(active_edits(parse_log(self.history.log)[0]))
+
     def take_id(self) -> int:
         new_id = self.next_id
         self.next_id += 1
@@ -131,7 +137,7 @@ class Curation:
     # ------------------------------------------------------------------------------------------
     def do(self, command: Command) -> str:
         line = self.history.push(command)
-        self._set(command.after, command, undone=False)
+        self._set(command.do(self), command, undone=False)
         self.events.emit("log", line)
         return line
 
@@ -140,7 +146,7 @@ class Curation:
         if done is None:
             return None
         command, line = done
-        self._set(command.before, command, undone=True)
+        self._set(command.undo(self), command, undone=True)
         self.events.emit("log", line)
         return command
 
@@ -149,7 +155,7 @@ class Curation:
         if done is None:
             return None
         command, line = done
-        self._set(command.after, command, undone=False)
+        self._set(command.do(self), command, undone=False)
         self.events.emit("log", line)
         return command
 

@@ -139,7 +139,7 @@ def request(session, ids=None, *, epsilon=None, p=None, s_min=None, use_global=F
         session.set_params(session.params.replace("deconvolution", **changes))
     if epsilon is not None:
         session.params.replace("deconvolution", epsilon=epsilon)  # the range check only
-    ids = None if ids is None else session.curation.check_ids(session.selection if ids is None else ids)
+    ids = None if ids is None else session.curation.check_ids(ids)
     return make_request(session.curation, session.params.deconvolution, ids, epsilon=epsilon,
                         use_global=epsilon is None and use_global)
 
