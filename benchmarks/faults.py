@@ -68,8 +68,8 @@ def small_disk(parent: Path, size: str):
     """A tmpfs of ``size`` under ``parent`` (root only); yields its path or None."""
     mnt = parent / f"small_{size}"
     mnt.mkdir()
-    if not MOUNT["allowed"] or os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
-                                           capture_output=True).returncode != 0:
+    mount = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)]
+    if not MOUNT["allowed"] or os.geteuid() != 0 or subprocess.run(mount, capture_output=True).returncode != 0:
         yield None
         return
     try:
@@ -155,7 +155,8 @@ def item4_overwrite(work: Path) -> None:
     (work / "v.h5").write_bytes((work / "session.h5").read_bytes())
     before = digest(work)
     code, lines = cli(["motion", "demo.tif", "--out", "v.h5"], work)
-    report("4 motion --out over an existing session", code, lines, lost="v.h5 replaced" if digest(work) != before else "")
+    report("4 motion --out over an existing session", code, lines,
+           lost="v.h5 replaced" if digest(work) != before else "")
     code, lines = cli(["make-demo", "demo.tif", "--frames", "10"], work)
     report("4 make-demo over an existing movie and truth", code, lines,
            lost="demo replaced" if digest(work) != before else "")
@@ -166,7 +167,8 @@ def item4_overwrite(work: Path) -> None:
     report("4 deconvolve-traces --out v.csv with an existing v.spikes.csv", code, lines,
            lost="a file changed" if digest(work) != before else "")
     code, lines = cli(["deconvolve-traces", "t.csv", "--fs", "30", "--out", "t.csv", "--force"], work)
-    report("4 deconvolve-traces --out INPUT --force", code, lines, lost="input changed" if digest(work) != before else "")
+    report("4 deconvolve-traces --out INPUT --force", code, lines,
+           lost="input changed" if digest(work) != before else "")
 
 
 def item5_shrinking_movie(work: Path) -> None:
@@ -214,6 +216,23 @@ def item8_concurrent(work: Path) -> None:
            lost="" if saved == kept else "a saved change is missing", expect=(0,))
 
 
+def item7_touched_session(work: Path) -> None:
+    """A crash left a recovery file; the session file is touched afterwards (a backup tool, a
+    copy): the recovery must still be offered (it was hidden by a "recovery newer" check)."""
+    sys.path.insert(0, str(ROOT))
+    from cnmf_gui.session.files import recovery_for_open, recovery_path_for
+
+    session = work / "crashed.h5"
+    session.write_bytes((work / "session.h5").read_bytes())
+    recovery = recovery_path_for(session)
+    recovery.write_bytes((work / "session.h5").read_bytes())
+    later = time.time() + 60
+    os.utime(session, (later, later))
+    offered = recovery_for_open(session)
+    report("7 recovery file offered after the session file was touched", 0, [], expect=(0,),
+           lost="" if offered and Path(offered[0]) == recovery else "recovery not offered")
+
+
 def item9_bad_input(work: Path) -> None:
     (work / "bin.json").write_bytes(bytes(range(256)) * 4)
     (work / "deep.json").write_text("[" * 100000 + "]" * 100000)
@@ -227,7 +246,8 @@ def item9_bad_input(work: Path) -> None:
         (["deconvolve-traces", "huge.csv", "--fs", "30", "--out", "huge_out.csv"], (0, 2)),
         (["deconvolve-traces", "empty.npy", "--fs", "30", "--out", "e_out.csv"], (2,)),
         (["make-demo", "d1.tif", "--fs", "nan"], (2,)), (["make-demo", "d2.tif", "--fs", "inf"], (2,)),
-        (["make-demo", "d3.tif", "--seed", "-1"], (2,)), (["make-demo", "d4.tif", "--size", "8", "100000", "--frames", "2"], (2,)),
+        (["make-demo", "d3.tif", "--seed", "-1"], (2,)),
+        (["make-demo", "d4.tif", "--size", "8", "100000", "--frames", "2"], (2,)),
         (["make-demo", "d5.tif", "--frames", "1", "--size", "8", "8"], (2,)),
         (["deconvolve", "session.h5", "--components", "0-100000000000"], (0, 2)),
     ]
@@ -241,8 +261,9 @@ def item10_damaged(work: Path) -> None:
     import numpy as np
 
     edits = {
-        "C shorter than the movie": lambda f: (f.__delitem__("components/C"),
-                                               f.create_dataset("components/C", data=np.zeros((len(f["components/id"]), 10)))),
+        "C shorter than the movie": lambda f: (
+            f.__delitem__("components/C"),
+            f.create_dataset("components/C", data=np.zeros((len(f["components/id"]), 10)))),
         "a status of 7": lambda f: f["components/status"].__setitem__(0, 7),
         "duplicate ids": lambda f: f["components/id"].__setitem__(slice(0, 2), 5),
         "frame rate -5": lambda f: f.attrs.__setitem__("frame_rate", -5.0),
@@ -299,7 +320,8 @@ def main() -> int:
         print(f"inputs in {work} (demo movie 300 x 64 x 64, its session, a 1800 x 128 x 128 .npy)", flush=True)
         make_inputs(work)
         for scenario in (item1_full_disk, item1_stale_temporaries, item4_overwrite, item5_shrinking_movie,
-                         item6_read_only, item8_concurrent, item9_bad_input, item10_damaged, also_orphans):
+                         item6_read_only, item7_touched_session, item8_concurrent, item9_bad_input,
+                         item10_damaged, also_orphans):
             scenario(work)
     bad = [r for r in RESULTS if not r[1]]
     print(f"\n{len(RESULTS) - len(bad)} of {len(RESULTS)} scenarios clean")
