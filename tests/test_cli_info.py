@@ -137,3 +137,12 @@ def test_export_bad_input(tmp_path, capsys, argv, match):
     status, _, err = _run(capsys, *(a.format(tmp=tmp_path) for a in argv))
     assert status == 2 and match in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_session_summary_counts_every_status_of_the_table(tmp_path, capsys):
+    """Inactive components (schema 2) are counted too; statuses that do not occur are left out."""
+    from tests.test_session_file import _full_session
+
+    save_session(_full_session(tmp_path), tmp_path / "s.h5")  # statuses 1, 0, -1, 2, 0
+    assert main(["info", str(tmp_path / "s.h5")]) == 0
+    assert "5 (1 accepted, 2 undecided, 1 rejected, 1 inactive)" in capsys.readouterr().out

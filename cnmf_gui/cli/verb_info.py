@@ -42,9 +42,12 @@ def _session_info(path: str) -> int:
     _line("holds", ", ".join(stages) or "no results")
     if data.components is not None:
         c = data.components
-        counts = {label: int((c.status == code).sum()) for code, label in ((1, "accepted"), (0, "undecided"),
-                                                                            (-1, "rejected"))}
-        _line("components", f"{c.n_components} (" + ", ".join(f"{n} {k}" for k, n in counts.items()) + ")")
+        from cnmf_gui.results import STATUS_NAMES
+
+        # Every status of the one table (inactive included), those that occur.
+        counts = [(int((c.status == code).sum()), label) for code, label in STATUS_NAMES.items()]
+        said = ", ".join(f"{n} {label}" for n, label in counts if n)
+        _line("components", f"{c.n_components}" + (f" ({said})" if said else ""))
     _line("size on disk", _size(os.path.getsize(path)))
     return 0
 
