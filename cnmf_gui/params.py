@@ -50,8 +50,10 @@ class MotionParams(_Stage):
     temporal_bin: int = param(0, "Frames averaged per shift estimate for noisy movies (shifts are interpolated "
                                  "between bins): 0 = chosen from the movie's signal-to-noise ratio, 1 = single frames.",
                               unit="frames", low=0)
-    highpass_sigma: float = param(0.0, "Gaussian high-pass width applied before matching (0 = off; "
-                                       "use 3 to 10 for one-photon data).", unit="px", low=0.0)
+    highpass_sigma: float = param(3.0, "Gaussian high-pass width applied before matching: structure broader "
+                                       "than this (haze, bleaching of a vignetted field, whole cells lighting "
+                                       "up) does not steer the shift (0 = off; 3 to 10 for one-photon data).",
+                                  unit="px", low=0.0)
     taper_fraction: float = param(0.1, "Width of the spatial taper (Tukey window) as a fraction of the frame.",
                                   low=0.0, high=0.5)
     patch_size: int = param(64, "Side of a piecewise-rigid patch.", unit="px", low=8)

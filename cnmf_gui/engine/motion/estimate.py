@@ -122,7 +122,9 @@ def estimate_motion(movie, params=None, *, progress=None, on_chunk=None) -> Moti
           ``predicted_precision_single`` (2,): predicted shift sd (px, [row, col]) at that
           bin and for single frames (NaN when the sample is too small); ``noise_sigma``;
         - ``template_sample`` (n,): the frames the template was built from; ``margin`` (px):
-          the border left out of the correlations; ``interpolation_order`` (1 or 3).
+          the border left out of the correlations; ``interpolation_order`` (1 or 3);
+          ``highpass_sigma`` (px): the high-pass registered with (``params.highpass_sigma``,
+          widened or 0 where single frames are too noisy for it).
 
     Raises
     ------
@@ -343,6 +345,7 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
         "template_sample": tres.sample,
         "margin": float(state.prep.margin[0]),
         "interpolation_order": float(state.order),
+        "highpass_sigma": float(state.highpass_sigma),
     }
     # Residual motion of an even sample of corrected frames, measured in the pass.
     m["residual_frames"] = residual_at[usable[residual_at]] if nbin == 1 else np.unique(residual_at // nbin) * nbin

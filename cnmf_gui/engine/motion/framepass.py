@@ -72,7 +72,8 @@ class FramePass:
         self.n_workers = n_workers
         self.temporal_bin = int(tres.temporal_bin)
         margin = int(min(math.ceil(tres.spread) + 1, math.ceil(p.max_shift)))
-        self.prep = SpectralPrep(shape, p.taper_fraction, p.highpass_sigma, margin=margin,
+        self.highpass_sigma = float(getattr(tres, "highpass_sigma", p.highpass_sigma))
+        self.prep = SpectralPrep(shape, p.taper_fraction, self.highpass_sigma, margin=margin,
                                  background=tres.background, extra_weight=tres.spectral_weight(shape))
         self.template = tres.template
         self.tspec = self.prep.template_spectrum(tres.template)
@@ -116,7 +117,7 @@ class FramePass:
             grid = make_patch_grid(shape, p.patch_size, p.patch_overlap)
             ps = grid.size
             self.registrar = PatchRegistrar(self.prep.flatten(tres.template), grid, p.max_deviation_rigid,
-                                            p.upsample_factor, p.taper_fraction, p.highpass_sigma,
+                                            p.upsample_factor, p.taper_fraction, self.highpass_sigma,
                                             extra_weight=tres.spectral_weight((ps, ps)))
 
     def untrusted(self, peak_snr: np.ndarray, location_sd: np.ndarray) -> np.ndarray:

@@ -86,6 +86,9 @@ class TemplateResult:
     member_images : ndarray of shape (K, H, W), float32, or None
         ... and those means as aligned in it (``template`` is their mean), so that a bin can be
         registered against the template without its own noise.
+    highpass_sigma : float
+        The high-pass the pass registers with (px; 0 = off): ``params.highpass_sigma``, widened
+        where single frames are too noisy for it (see :func:`_choose_highpass`).
     """
 
     template: np.ndarray
@@ -99,6 +102,7 @@ class TemplateResult:
     precision_single: np.ndarray = field(default_factory=lambda: np.full(2, np.nan))
     member_bins: np.ndarray | None = None
     member_images: np.ndarray | None = None
+    highpass_sigma: float = 0.0
 
     def spectral_weight(self, shape):
         """The Wiener weight for images of ``shape`` (None when the spectra are unknown)."""
@@ -234,6 +238,24 @@ def _build_halves(frames, usable, n_avg, prep_kw, params, order, n_workers, extr
     return template, shifts, signal, members, member_images
 
 
+def _choose_highpass(signal, shape, prep_kw) -> float:
+    """The narrowest high-pass among sigma, 2 sigma, 4 sigma with which single frames still register.
+
+    A high-pass keeps broad brightness changes (haze, bleaching of a vignetted field, a whole
+    cell lighting up) from steering the shift, but it also discards the broad structure that
+    carries most of the signal of a noisy movie. Where the predicted single-frame precision or
+    peak SNR misses its target at every width, the high-pass is turned off (0) and the movie
+    is registered through bins of frames as before.
+    """
+    sigma = float(prep_kw["highpass_sigma"])
+    for s in (sigma, 2.0 * sigma, 4.0 * sigma):
+        weight = SpectralPrep(shape, extra_weight=signal.wiener(shape), **dict(prep_kw, highpass_sigma=s)).weight
+        prec = float(signal.precision(shape, weight, 1.0).max())
+        if snr.choose_bin(prec, signal.peak_snr(shape, weight, 1.0), TARGET_PRECISION, MIN_PEAK_SNR, 2) == 1:
+            return s
+    return 0.0
+
+
 def build_template(movie, params, *, order: int = 3, n_workers: int = 1, progress=None) -> TemplateResult:
     """Build the registration template from a sample of a movie, and choose the temporal bin.
 
@@ -266,12 +288,23 @@ def build_template(movie, params, *, order: int = 3, n_workers: int = 1, progres
     background = None
     if params.highpass_sigma > 0:
         background = static_background(frames[usable].mean(axis=0))
-    prep_kw = dict(taper_fraction=params.taper_fraction, highpass_sigma=params.highpass_sigma,
-                   margin=int(math.ceil(params.max_shift)), background=background)
+    # First without the high-pass: on a noisy movie a high-passed sample aligns badly, and the
+    # halves' spectra (which decide the high-pass and the bins) would then count misalignment
+    # as noise.
+    prep_kw = dict(taper_fraction=params.taper_fraction, highpass_sigma=0.0,
+                   margin=int(math.ceil(params.max_shift)), background=None)
     template, shifts, signal, _, _ = _build_halves(frames, usable, 1.0, prep_kw, params, order, n_workers, None,
-                                                   progress, span=(0.05, 0.5), keep_members=False)
+                                                   progress, span=(0.05, 0.3), keep_members=False)
     member_bins = member_images = None
     prec1 = prec = np.full(2, np.nan)
+    if signal is not None and params.highpass_sigma > 0:
+        hp = _choose_highpass(signal, (H, W), dict(prep_kw, highpass_sigma=params.highpass_sigma))
+        if hp > 0:
+            # Single frames register through the high-pass: rebuild the template with it, so
+            # that frames caught in a burst of activity do not blur it either.
+            prep_kw = dict(prep_kw, highpass_sigma=hp, background=background)
+            template, shifts, signal, _, _ = _build_halves(frames, usable, 1.0, prep_kw, params, order, n_workers,
+                                                           None, progress, span=(0.3, 0.5), keep_members=False)
     if signal is not None:
         weight = SpectralPrep((H, W), extra_weight=signal.wiener((H, W)), **prep_kw).weight
         prec1 = prec = signal.precision((H, W), weight, 1.0)
@@ -328,6 +361,6 @@ def build_template(movie, params, *, order: int = 3, n_workers: int = 1, progres
                 break
     spread = float(np.abs(shifts[usable] - np.median(shifts[usable], axis=0)).max())
     checkpoint(progress, 1.0, "template: done")
-    return TemplateResult(template.astype(np.float32), sample, shifts, spread, background,
-                          temporal_bin=int(n), signal=signal, precision=prec, precision_single=prec1,
+    return TemplateResult(template.astype(np.float32), sample, shifts, spread, prep_kw["background"],
+                          temporal_bin=int(n), highpass_sigma=float(prep_kw["highpass_sigma"]), signal=signal, precision=prec, precision_single=prec1,
                           member_bins=member_bins, member_images=member_images)
