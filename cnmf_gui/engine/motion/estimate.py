@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from cnmf_gui.engine.motion import consistency
 from cnmf_gui.engine.motion import metrics as qc
 from cnmf_gui.engine.motion.binning import bin_centres, bin_means
 from cnmf_gui.engine.motion.framepass import FramePass, fill_unreliable, interpolate_to_frames, last_trusted
@@ -111,9 +112,14 @@ def estimate_motion(movie, params=None, *, progress=None, on_chunk=None) -> Moti
           its search window, in standard deviations of the noise's correlation (of its bin's
           peak when frames are binned); ``location_sd`` (T,): sd (px) of the peak's position
           from the noise of the correlation's slope and the peak's curvature;
-          ``unreliable_frames`` (T,) bool: peak SNR below 8 or location sd above 0.5 px, so
-          the shift was interpolated from trusted neighbours (or 0) instead (also in
-          ``bad_frames``); ``unreliable_fraction`` of usable frames;
+          ``unreliable_frames`` (T,) bool: peak SNR below 8 or location sd above 0.5 px, or a
+          blank or flashed frame (its brightness jumps away from both neighbours), so the shift
+          was interpolated from trusted neighbours (or 0) instead (also in ``bad_frames``);
+          ``unreliable_fraction`` of usable frames; ``reestimated_frames`` (T,) bool: shifts
+          that disagreed with both neighbours in time and were searched again near them
+          (:mod:`~cnmf_gui.engine.motion.consistency`); ``flagged_frames`` (T,) bool and
+          ``n_flagged``: frames to look at (unusable, unreliable, or disagreeing with their
+          neighbours with no trusted peak near them);
           ``template_trusted_fraction``: with bins, the share of the template's own bins
           trusted against the template without themselves (below 0.5, no frame is trusted:
           the movie cannot be registered and is left as it is; NaN with single frames);
@@ -180,6 +186,10 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
     pc_bin = qc.pc_bin_factor((H, W))
     pc_before, pc_after = [], []
     anchor = None
+    context = None                       # trusted shifts at the end of the previous chunk
+    prev_bright, prev_bright_ok = np.zeros(0), np.zeros(0, bool)
+    reestimated = np.zeros(T, bool)
+    disagree = np.zeros(T, bool)
 
     chunk = max(1, int(p.chunk_frames))
     if nbin > 1:
@@ -219,7 +229,21 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
                 c_snr = np.concatenate([r["peak_snr"] for r in regs])
                 c_loc = np.concatenate([r["location_sd"] for r in regs])
                 c_clamped = np.concatenate([r["clamped"] for r in regs])
+                c_median = np.concatenate([r["median"] for r in regs])
+                c_bright = np.concatenate([r["brightness"] for r in regs])
                 c_untrusted = ~c_unusable & state.untrusted(c_snr, c_loc)
+                # Blank or flashed frames: flagged, placed by their neighbours.
+                c_jump = ~c_unusable & consistency.brightness_outliers(
+                    np.concatenate([prev_bright, c_bright]), np.concatenate([prev_bright_ok, ~c_unusable]))[
+                        len(prev_bright):]
+                c_untrusted |= c_jump
+                # Shifts that disagree with both neighbours: searched again near them, or flagged.
+                c_re, c_dis = consistency.settle_outliers(state, raw, c_shifts, c_pw, c_snr, c_loc, c_median,
+                                                          ~c_unusable & ~c_untrusted, context)
+                c_flag = c_jump | c_dis
+                context = consistency.context_tail(c_shifts, ~c_unusable & ~c_untrusted & ~c_dis, context)
+                keep = np.flatnonzero(~c_unusable)[-1:]
+                prev_bright, prev_bright_ok = c_bright[keep], np.ones(len(keep), bool)
                 # Untrusted peaks take their trusted neighbours' shifts before anything is corrected.
                 fill_unreliable(c_shifts, c_pw, ~c_unusable & ~c_untrusted, times, anchor)
                 anchor = last_trusted(c_shifts, ~c_unusable & ~c_untrusted, times, anchor)
@@ -250,6 +274,8 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
                 c_loc = b_loc[owner]
                 c_untrusted = ~b_unusable[owner] & ~b_trusted[owner]
                 c_clamped = b_clamped[owner]
+                c_re = np.zeros(n, bool)
+                c_flag = np.zeros(n, bool)
                 cleaned = None
                 del means, bres
             corrected = np.empty((n, H, W), np.float32)
@@ -277,6 +303,8 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
             peak_snr[sl] = c_snr
             location_sd[sl] = c_loc
             unreliable[sl] = c_untrusted & ~unusable[sl]
+            reestimated[sl] = c_re
+            disagree[sl] = c_flag
             corr_before[sl] = np.concatenate([r["corr_before"] for r in results])
             corr_after[sl] = np.concatenate([r["corr_after"] for r in results])
             for r in results:
@@ -321,6 +349,9 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
     mean_before = (sum_before / n_good).astype(np.float32)
     mean_after = (sum_after / n_good).astype(np.float32)
     cy, cx = state.crop
+    # What the user should look at: frames without content, shifts not trusted, blank or
+    # flashed frames and shifts that disagreed with their neighbours and could not be settled.
+    flagged = unusable | unreliable | disagree
     m = {
         "corr_before": corr_before,
         "corr_after": corr_after,
@@ -328,7 +359,7 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
         "crispness_after": qc.crispness(mean_after[cy, cx]),
         "mean_before": mean_before,
         "mean_after": mean_after,
-        "bad_frames": qc.bad_frames(corr_after.astype(np.float64), usable, p.bad_frame_threshold) | unreliable,
+        "bad_frames": qc.bad_frames(corr_after.astype(np.float64), usable, p.bad_frame_threshold) | flagged,
         "unusable_frames": unusable,
         "nonfinite_frames": nonfinite,
         "clamped_frames": clamped,
@@ -336,6 +367,9 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
         # Undefined (NaN) for frames without content and peaks with no curvature.
         "location_sd": np.where(np.isfinite(location_sd), location_sd, np.nan).astype(np.float32),
         "unreliable_frames": unreliable,
+        "reestimated_frames": reestimated,
+        "flagged_frames": flagged,
+        "n_flagged": float(flagged.sum()),
         "unreliable_fraction": float(unreliable.sum() / n_good),
         "template_trusted_fraction": float(state.member_trust),
         "temporal_bin": float(nbin),

@@ -35,7 +35,8 @@ import numpy as np
 from cnmf_gui.engine.motion import metrics as qc
 from cnmf_gui.engine.motion.piecewise import PatchRegistrar, make_patch_grid
 from cnmf_gui.engine.motion.prep import SpectralPrep, clean_frames, half_spectrum_weights
-from cnmf_gui.engine.motion.rigid import register_spectra
+from cnmf_gui.engine.motion.rigid import register_near, register_spectra
+from cnmf_gui.engine.motion.template import WINDOW_MARGIN
 from cnmf_gui.engine.motion.warp import ORDERS, shift_frames, warp_frames
 from cnmf_gui.params import MotionParams
 
@@ -71,7 +72,7 @@ class FramePass:
         self.order = ORDERS[p.interpolation]
         self.n_workers = n_workers
         self.temporal_bin = int(tres.temporal_bin)
-        margin = int(min(math.ceil(tres.spread) + 1, math.ceil(p.max_shift)))
+        margin = int(min(WINDOW_MARGIN, math.ceil(p.max_shift)))   # see template.WINDOW_MARGIN
         self.highpass_sigma = float(getattr(tres, "highpass_sigma", p.highpass_sigma))
         self.prep = SpectralPrep(shape, p.taper_fraction, self.highpass_sigma, margin=margin,
                                  background=tres.background, extra_weight=tres.spectral_weight(shape))
@@ -91,6 +92,7 @@ class FramePass:
         self.slope_gain = np.array([math.sqrt(H * W * float((ky ** 2 * power).sum())),
                                     math.sqrt(H * W * float((kx ** 2 * power).sum()))])
         self.sigma = float(tres.signal.sigma) if tres.signal is not None else math.nan
+        self.noise_mask = noise_band(tres.signal, shape)
         self.crop = qc.interior(shape, margin)
         self.pc_bin = qc.pc_bin_factor(shape)
         self.member_spectra = {}
@@ -126,28 +128,73 @@ class FramePass:
             return np.ones(len(peak_snr), bool)
         return untrusted(peak_snr, location_sd)
 
-    def shifts_of(self, frames: np.ndarray, tspec=None):
+    def shifts_of(self, frames: np.ndarray, tspec=None, details: bool = False):
         """Rigid (and patch) shifts of clean frames: (n, 2), (n,) clamped, (n, gy, gx, 2) or None, (n,)
         the correlation peak over the median of the search window, and (n,) the sd of the
         peak's position per unit noise sd (the larger of rows and columns).
 
-        ``tspec`` (n, H, W // 2 + 1) gives each frame its own template spectrum.
+        ``tspec`` (n, H, W // 2 + 1) gives each frame its own template spectrum. With
+        ``details``, also (n,) the median of the search window and (n,) each image's own
+        noise sd (from the noise-only band of its spectrum; NaN where there is none).
         """
         flat = self.prep.flatten(frames)
         spec = self.prep.frame_spectra(flat)
+        noise = self.frame_noise(spec)
         shifts, clamped, peak, median, curv = register_spectra(
             spec, self.tspec if tspec is None else tspec, self.shape, self.p.max_shift, self.p.upsample_factor,
-            baseline=True)
+            baseline=True, norm=self.prep.norm_terms())
         pw = self.registrar.estimate(flat, shifts) if self.registrar is not None else None
-        # Slope noise over curvature (per unit noise sd): the position's sd, per axis.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            spread = np.where(curv < 0, self.slope_gain / np.abs(curv), np.inf).max(axis=1)
+        spread = self._spread(curv)
+        if details:
+            return shifts, clamped, pw, peak - median, spread, median, noise
         return shifts, clamped, pw, peak - median, spread
 
-    def _quality(self, peak, spread, n_avg):
-        """Peak SNR and position sd (px) of registered images, NaN when the noise is unknown."""
+    def _spread(self, curv):
+        # Slope noise over curvature (per unit noise sd): the position's sd, per axis.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(curv < 0, self.slope_gain / np.abs(curv), np.inf).max(axis=1)
+
+    def frame_noise(self, spectra: np.ndarray) -> np.ndarray:
+        """Noise sd of each image from the band of its spectrum that holds noise only, (n,).
+
+        A frame's own noise, not the movie's: a flash or a bright burst adds shot noise, a
+        bleached stretch has less; judged against the movie's noise, a noisy frame's chance
+        peak looks significant. NaN without a usable band (the movie's ``sigma`` is used).
+        """
+        if self.noise_mask is None:
+            return np.full(spectra.shape[0], np.nan)
+        H, W = self.shape
+        band = spectra[:, self.noise_mask[0], self.noise_mask[1]]
+        power = (np.abs(band.astype(np.complex64)) ** 2) @ self.noise_mask[2]
+        return np.sqrt(power / (H * W * float(self.noise_mask[2].sum())))
+
+    def register_near(self, raw: np.ndarray, centers: np.ndarray, reach: int, median: np.ndarray):
+        """Re-register frames searching only near ``centers`` (n, 2): shifts, patch shifts, peak SNR,
+        position sd and whether the best lag was on the window's edge; ``median`` (n,) is each
+        frame's median correlation over the free search window (the SNR's baseline)."""
+        clean, _, _ = clean_frames(raw)
+        flat = self.prep.flatten(clean)
+        spec = self.prep.frame_spectra(flat)
+        noise = self.frame_noise(spec)
+        shifts, value, at_edge, curv = register_near(spec, self.tspec, self.shape, centers, reach,
+                                                     self.p.upsample_factor)
+        limit = float(self.p.max_shift)
+        at_edge |= (np.abs(shifts) > limit).any(axis=1)
+        shifts = np.clip(shifts, -limit, limit)
+        pw = self.registrar.estimate(flat, shifts) if self.registrar is not None else None
+        snr, loc = self._quality(value - median, self._spread(curv), np.ones(len(raw)), noise)
+        return shifts, pw, snr, loc, at_edge
+
+    def _quality(self, peak, spread, n_avg, noise=None):
+        """Peak SNR and position sd (px) of registered images, NaN when the noise is unknown.
+
+        ``noise`` (n,): each image's own noise sd where measured (NaN: the movie's, scaled by
+        the frames averaged).
+        """
         if math.isfinite(self.sigma) and self.sigma > 0 and self.noise_gain > 0:
             sd = self.sigma / np.sqrt(np.maximum(n_avg, 1))
+            if noise is not None:
+                sd = np.where(np.isfinite(noise) & (noise > 0), noise, sd)
             return (peak / (sd * self.noise_gain)).astype(np.float32), (sd * spread).astype(np.float32)
         nan = np.full(len(peak), np.nan, np.float32)   # unknown noise: every peak is trusted
         return nan, nan.copy()
@@ -189,8 +236,8 @@ class FramePass:
         raw : ndarray of shape (n, H, W)
         """
         clean, unusable, nonfinite = clean_frames(raw)
-        shifts, clamped, pw, peak, spread = self.shifts_of(clean)
-        snr, loc = self._quality(peak, spread, np.ones(len(raw)))
+        shifts, clamped, pw, peak, spread, median, noise = self.shifts_of(clean, details=True)
+        snr, loc = self._quality(peak, spread, np.ones(len(raw)), noise)
         snr[unusable] = 0.0
         loc[unusable] = np.inf
         # Frames without content have no position: their peak is noise. Hold them still here;
@@ -200,7 +247,8 @@ class FramePass:
         if pw is not None:
             pw[unusable] = 0.0
         return {"clean": clean, "shifts": shifts, "clamped": clamped, "pw": pw, "unusable": unusable,
-                "nonfinite": nonfinite, "peak_snr": snr, "location_sd": loc}
+                "nonfinite": nonfinite, "peak_snr": snr, "location_sd": loc, "median": median,
+                "brightness": clean.mean(axis=(1, 2), dtype=np.float64)}
 
     def apply(self, frames: np.ndarray, shifts, pw, out=None) -> np.ndarray:
         if pw is not None:
@@ -250,6 +298,27 @@ class FramePass:
             self.apply(np.asarray(raw[i:i + 1], np.float32), shifts[i:i + 1],
                        None if pw is None else pw[i:i + 1], out=out[i:i + 1])
         return res
+
+
+def noise_band(signal, shape):
+    """Where a frame's spectrum holds noise only: (rows, cols, weights) on the half-spectrum, or None.
+
+    Frequencies above a quarter cycle per px where the structure's power is under 5 % of the
+    noise's, away from the axes (the unwindowed frame's edge jumps put power all along them)
+    and from the Nyquist row and column. None when the movie's noise is unknown or the band
+    is under 2 % of the spectrum (then the movie's noise level is used for every frame).
+    """
+    if signal is None or not (math.isfinite(signal.sigma) and signal.sigma > 0):
+        return None
+    H, W = shape
+    fy = np.fft.fftfreq(H)[:, None]
+    fx = np.fft.rfftfreq(W)[None, :]
+    quiet = signal.structure_psd(shape) < 0.05 * signal.sigma ** 2
+    band = quiet & (np.hypot(fy, fx) >= 0.25) & (np.abs(fy) > 0.05) & (fx > 0.05) & (np.abs(fy) < 0.5) & (fx < 0.5)
+    if band.sum() < 0.02 * band.size:
+        return None
+    rows, cols = np.nonzero(band)
+    return rows, cols, half_spectrum_weights(W)[cols].astype(np.float32)
 
 
 def fill_unreliable(shifts: np.ndarray, pw, trusted: np.ndarray, times: np.ndarray, anchor=None) -> None:

@@ -150,6 +150,20 @@ class SpectralPrep:
         spec *= self.weight
         return spec.astype(np.complex64, copy=False)
 
+    def norm_terms(self):
+        """``(window_spectrum, weight)`` for the normalised peak search of :func:`register_spectra`.
+
+        The template is zero-mean under a window that is zero near the edges; the plain
+        correlation at a lag then grows with whatever the frame holds under that window. When
+        activity is confined to a few cells (a burst near the edge of the field), lags that
+        bring them into the window outscore the true one. Dividing by the root of the filtered
+        frame's energy under the window at each lag (Cauchy-Schwarz) removes that pull.
+        """
+        if getattr(self, "_norm", None) is None:
+            wspec = sfft.rfft2(self.window.astype(np.float64)).astype(np.complex64)
+            self._norm = (wspec, self.weight)
+        return self._norm
+
     def frame_spectra(self, frames: np.ndarray, workers: int = 1) -> np.ndarray:
         """Spectra of finite frames (no window: see the class notes).
 

@@ -112,7 +112,18 @@ def correlation_near(cross: np.ndarray, shape, centers: np.ndarray, offsets: np.
     return np.matmul(ey, np.matmul(cross, ex)).real
 
 
-def integer_peak(cross: np.ndarray, shape, max_shift: tuple[int, int], baseline: bool = False):
+def _surface(cross, shape, ry, rx):
+    """Correlation on the integer lags ``ry`` x ``rx`` (matrix DFT or inverse FFT, whichever is cheaper)."""
+    H, W = shape
+    matrix_cost = H * (W // 2 + 1) * len(rx) + len(ry) * H * len(rx)
+    fft_cost = 3 * H * W * max(math.log2(H * W), 1.0)
+    if matrix_cost <= fft_cost:
+        return correlation_at(cross, shape, ry, rx)
+    full = sfft.irfft2(cross, s=(H, W))
+    return full[:, ry % H][:, :, rx % W]
+
+
+def integer_peak(cross: np.ndarray, shape, max_shift: tuple[int, int], baseline: bool = False, energy=None):
     """Best integer lag within ``+-max_shift`` per axis.
 
     Parameters
@@ -122,6 +133,11 @@ def integer_peak(cross: np.ndarray, shape, max_shift: tuple[int, int], baseline:
     max_shift : (int, int)
         Largest integer lag searched along rows and columns (already capped below half the
         frame).
+    energy : ndarray of shape (n, H, W // 2 + 1), complex64, optional
+        Cross-spectrum of the template's window with the squared filtered frame: the peak is
+        then chosen on the correlation over the root of the frame's energy under the window
+        at each lag (normalised cross-correlation), so a lag that merely brings bright content
+        under the window does not win.
 
     Returns
     -------
@@ -144,13 +160,12 @@ def integer_peak(cross: np.ndarray, shape, max_shift: tuple[int, int], baseline:
     ry = np.arange(-ey_lim, ey_lim + 1)
     rx = np.arange(-ex_lim, ex_lim + 1)
     n = cross.shape[0]
-    matrix_cost = H * (W // 2 + 1) * len(rx) + len(ry) * H * len(rx)
-    fft_cost = 3 * H * W * max(math.log2(H * W), 1.0)
-    if matrix_cost <= fft_cost:
-        g = correlation_at(cross, shape, ry, rx)
-    else:
-        full = sfft.irfft2(cross, s=(H, W))
-        g = full[:, ry % H][:, :, rx % W]
+    raw = _surface(cross, shape, ry, rx)
+    g = raw
+    if energy is not None:
+        e = _surface(energy, shape, ry, rx).astype(np.float64)
+        floor = 1e-6 * np.maximum(e.reshape(n, -1).max(axis=1), 1e-30)[:, None, None]
+        g = raw / np.sqrt(np.maximum(e, floor))
     inner = g[:, ey_lim - my:ey_lim + my + 1, ex_lim - mx:ex_lim + mx + 1]
     flat = inner.reshape(n, -1).argmax(axis=1)
     py, px = np.divmod(flat, inner.shape[2])
@@ -180,7 +195,8 @@ def integer_peak(cross: np.ndarray, shape, max_shift: tuple[int, int], baseline:
     vertex[:, 0] += np.where(ok_y, vy, 0.0)
     vertex[:, 1] += np.where(ok_x, vx, 0.0)
     if baseline:
-        return peak, pushing, np.median(inner.reshape(n, -1), axis=1).astype(float), vertex
+        inner_raw = raw[:, ey_lim - my:ey_lim + my + 1, ex_lim - mx:ex_lim + mx + 1]
+        return peak, pushing, np.median(inner_raw.reshape(n, -1), axis=1).astype(float), vertex
     return peak, pushing, vertex
 
 
@@ -266,8 +282,24 @@ def refine_peak(cross: np.ndarray, shape, start: np.ndarray, upsample_factor: in
     return center, value, edge, curvature
 
 
+def energy_spectra(frame_spectra: np.ndarray, shape, norm) -> np.ndarray:
+    """Cross-spectra of the template's window with each squared filtered frame, (n, H, W // 2 + 1).
+
+    ``norm`` is ``(window_spectrum, weight)`` (:meth:`SpectralPrep.norm_terms`): the frame
+    filtered as the correlation filters it, squared, correlated with the window, gives the
+    frame's energy under the window at every lag.
+    """
+    H, W = shape
+    wspec, weight = norm
+    flat = frame_spectra.reshape((-1,) + frame_spectra.shape[-2:])
+    filtered = sfft.irfft2(flat * weight, s=(H, W))
+    energy = sfft.rfft2(filtered * filtered)
+    return (np.conjugate(energy) * wspec).astype(np.complex64)
+
+
 def register_spectra(frame_spectra: np.ndarray, template_spectrum: np.ndarray, shape,
-                     max_shift: float, upsample_factor: int, finish: str = "parabola", baseline: bool = False):
+                     max_shift: float, upsample_factor: int, finish: str = "parabola", baseline: bool = False,
+                     norm=None):
     """Rigid shifts of frames relative to the template from their spectra.
 
     Parameters
@@ -287,6 +319,11 @@ def register_spectra(frame_spectra: np.ndarray, template_spectrum: np.ndarray, s
         Last refinement step (see :func:`refine_peak`).
     baseline : bool
         Also return the median correlation over the search window and the peak's curvature.
+    norm : (ndarray, ndarray), optional
+        ``(window_spectrum, weight)`` from :meth:`SpectralPrep.norm_terms`: the whole-pixel
+        peak is chosen on the normalised cross-correlation (see :func:`integer_peak`); the
+        sub-pixel refinement stays on the plain correlation, whose maximum the normalisation
+        barely moves within a pixel.
 
     Returns
     -------
@@ -313,13 +350,14 @@ def register_spectra(frame_spectra: np.ndarray, template_spectrum: np.ndarray, s
     """
     H, W = shape
     lead = frame_spectra.shape[:-2]
+    energy = None if norm is None else energy_spectra(frame_spectra, shape, norm)
     # T^ conj(I^), computed in place in the frames' spectra (they are not needed afterwards).
     cross = np.conjugate(frame_spectra, out=frame_spectra)
     cross *= template_spectrum
     cross = cross.reshape((-1,) + frame_spectra.shape[-2:])
     cap = (max(0, min(int(math.floor(max_shift)), (H - 1) // 2 - 1)),
            max(0, min(int(math.floor(max_shift)), (W - 1) // 2 - 1)))
-    found = integer_peak(cross, shape, cap, baseline)
+    found = integer_peak(cross, shape, cap, baseline, energy)
     peak, pushing, vertex = found[0], found[1], found[-1]
     # Start from the parabola through the integer neighbours (usually within a few tenths of a
     # pixel of the maximum): a 9 x 9 grid of +-1/2 px then suffices (two thirds of the DFT
@@ -339,3 +377,49 @@ def register_spectra(frame_spectra: np.ndarray, template_spectrum: np.ndarray, s
         return (shifts.reshape(lead + (2,)), clamped.reshape(lead), value.reshape(lead), found[2].reshape(lead),
                 curv.reshape(lead + (2,)))
     return shifts.reshape(lead + (2,)), clamped.reshape(lead), value.reshape(lead)
+
+
+def register_near(frame_spectra: np.ndarray, template_spectrum: np.ndarray, shape, centers: np.ndarray,
+                  reach: int, upsample_factor: int, finish: str = "parabola"):
+    """Rigid shifts searched only within ``+-reach`` px (integer lags) of a given shift per frame.
+
+    For frames whose free search disagreed with their neighbours in time: the search window
+    is put around where the neighbours say the frame should be, so a stronger but distant
+    peak (a burst of activity matched to other cells, a repeating structure) cannot win.
+
+    Parameters
+    ----------
+    frame_spectra : ndarray of shape (n, H, W // 2 + 1), complex64
+        Overwritten (as in :func:`register_spectra`).
+    template_spectrum : ndarray broadcastable to ``frame_spectra``, complex64
+    shape : (int, int)
+    centers : ndarray of shape (n, 2)
+        Expected shift of each frame (rounded to whole px for the window).
+    reach : int
+        Half-width of the integer search window, px.
+    upsample_factor : int
+    finish : {"dft", "parabola"}
+
+    Returns
+    -------
+    shifts : ndarray of shape (n, 2), float64
+    value : ndarray of shape (n,), float64
+        Correlation at the shift (same scale as :func:`register_spectra`'s peak).
+    at_edge : ndarray of shape (n,), bool
+        The best integer lag was on the window's border: the correlation still rises towards
+        the outside, so the window does not hold the frame's peak.
+    curvature : ndarray of shape (n, 2), float64
+        As :func:`refine_peak`.
+    """
+    cross = np.conjugate(frame_spectra, out=frame_spectra)
+    cross *= template_spectrum
+    n = cross.shape[0]
+    base = np.round(np.asarray(centers, float))
+    offsets = np.arange(-int(reach), int(reach) + 1, dtype=float)
+    g = correlation_near(cross, shape, base, offsets)
+    L = len(offsets)
+    iy, ix = np.divmod(g.reshape(n, -1).argmax(axis=1), L)
+    at_edge = (iy == 0) | (iy == L - 1) | (ix == 0) | (ix == L - 1)
+    start = base + np.stack([offsets[iy], offsets[ix]], axis=1)
+    shifts, value, _, curv = refine_peak(cross, shape, start, upsample_factor, finish)
+    return shifts, value, at_edge, curv

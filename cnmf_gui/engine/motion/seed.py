@@ -77,8 +77,32 @@ def correlate_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
+def calm_frames(frames: np.ndarray, usable: np.ndarray, window: int = 0) -> np.ndarray:
+    """Frames of a time-ordered sample no brighter than is usual for their time, (n,) bool.
+
+    A burst of activity makes frames bright and very much alike (the same few cells dominate
+    them), so the most mutually similar frames are often a burst: a template seeded there is
+    the burst's pattern, against which the resting frames register badly. The brightness
+    trend (bleaching, slow changes) is the running median over ``window`` sample frames (0: a
+    quarter of the sample, at least 9, so that a burst spanning many sample frames of a short
+    movie does not become the trend); frames at or below the median excess over it are calm.
+    """
+    from scipy.ndimage import median_filter
+
+    idx = np.flatnonzero(usable)
+    calm = np.zeros(len(frames), bool)
+    if len(idx) < 3:
+        calm[idx] = True
+        return calm
+    b = frames[idx].mean(axis=(1, 2), dtype=np.float64)
+    size = window if window > 0 else max(9, len(b) // 4)
+    excess = b - median_filter(b, size=min(size, len(b)), mode="nearest")
+    calm[idx[excess <= np.median(excess)]] = True
+    return calm
+
+
 def seed_template(frames: np.ndarray, usable: np.ndarray, k: int = SEED_NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of the most mutually similar frames of a sample.
+    """Mean of the most mutually similar calm frames of a sample (see :func:`calm_frames`).
 
     Parameters
     ----------
@@ -99,6 +123,7 @@ def seed_template(frames: np.ndarray, usable: np.ndarray, k: int = SEED_NEIGHBOU
         return (frames.mean(axis=0) if len(frames) else np.zeros(frames.shape[1:], np.float32)), members
     if len(idx) <= 2:
         return frames[idx].mean(axis=0), idx
+    idx = np.flatnonzero(calm_frames(frames, usable))
     z = _binned(frames)[idx].astype(np.float64)
     z -= z.mean(axis=1, keepdims=True)
     norm = np.linalg.norm(z, axis=1)

@@ -39,7 +39,7 @@ from cnmf_gui.engine.motion.binning import read_bins, template_bins
 from cnmf_gui.engine.motion.parallel import batch_size, map_batches
 from cnmf_gui.engine.motion.prep import SpectralPrep, clean_frames, static_background
 from cnmf_gui.engine.motion.rigid import register_spectra
-from cnmf_gui.engine.motion.seed import (_binned, correlate_rows, read_frames, sample_indices,  # noqa: F401
+from cnmf_gui.engine.motion.seed import (_binned, calm_frames, correlate_rows, read_frames, sample_indices,  # noqa: F401
                                          seed_template)
 from cnmf_gui.engine.motion.warp import shift_frames
 from cnmf_gui.progress import checkpoint
@@ -50,6 +50,13 @@ TARGET_PRECISION = 0.25
 # Expected correlation peak over the noise's standard deviation that a registration needs: the
 # noise alone reaches about 4 somewhere in a search window of a few thousand lags.
 MIN_PEAK_SNR = 10.0
+# Zero band (px) at the edges of the template's window. It was once the largest shift, to keep
+# the frame's wrapped-around opposite edge out of the correlation; but it also kept out every
+# cell near the edges, and a frame whose activity sits there (a burst of edge cells) then
+# matched the template only at a wrong lag that pulls those cells inward (14 px off on an
+# 80 x 96 movie). The normalised peak search (:func:`~cnmf_gui.engine.motion.rigid.integer_peak`)
+# and the cosine ramp deal with the wrapped content instead.
+WINDOW_MARGIN = 2
 # Longest automatic bin, and at least this many bins over the movie.
 MAX_BIN = 64
 MIN_BINS = 4
@@ -117,6 +124,7 @@ def _register_loo(frames, template, members, source, prep, params, n_workers) ->
     """
     H, W = frames.shape[1:]
     spec = prep.template_spectrum(template)
+    norm = prep.norm_terms()
     K = len(members)
     pos = np.full(len(frames), -1, np.int64)
     pos[members] = np.arange(K)
@@ -125,14 +133,14 @@ def _register_loo(frames, template, members, source, prep, params, n_workers) ->
         fs = prep.frame_spectra(prep.flatten(frames[a:b]))
         own = np.flatnonzero(pos[a:b] >= 0) if K >= 2 else np.zeros(0, np.int64)
         if len(own) == 0:
-            return register_spectra(fs, spec, (H, W), params.max_shift, params.upsample_factor)[0]
+            return register_spectra(fs, spec, (H, W), params.max_shift, params.upsample_factor, norm=norm)[0]
         out = np.empty((b - a, 2))
         rest = np.setdiff1d(np.arange(b - a), own)
         if len(rest):
-            out[rest] = register_spectra(fs[rest], spec, (H, W), params.max_shift, params.upsample_factor)[0]
+            out[rest] = register_spectra(fs[rest], spec, (H, W), params.max_shift, params.upsample_factor, norm=norm)[0]
         own_spec = prep.template_spectrum(source[members[pos[a:b][own]]])
         own_spec = (np.float32(K) * spec - own_spec) / np.float32(K - 1)
-        out[own] = register_spectra(fs[own], own_spec, (H, W), params.max_shift, params.upsample_factor)[0]
+        out[own] = register_spectra(fs[own], own_spec, (H, W), params.max_shift, params.upsample_factor, norm=norm)[0]
         return out
 
     return np.concatenate(map_batches(register, len(frames), batch_size(H * W), n_workers))
@@ -159,6 +167,7 @@ def _build(frames, usable, prep, params, order, n_workers, progress, label, span
         The images as averaged (aligned).
     """
     template, members = seed_template(frames, usable)
+    calm = calm_frames(frames, usable)
     shifts = np.zeros((len(frames), 2))
     if not usable.any():
         return template, shifts, members, frames
@@ -177,6 +186,8 @@ def _build(frames, usable, prep, params, order, n_workers, progress, label, span
         aligned = shift_frames(frames, shifts - centre, order=order, n_workers=n_workers)
         corr = correlate_rows(_binned(aligned), _binned(template[None])[0])
         keep = usable & (corr >= np.median(corr[usable])) if usable.sum() >= 4 else usable
+        if (keep & calm).sum() >= 2:
+            keep &= calm    # a burst's frames stay out of the template, as they do of the seed
         members = np.flatnonzero(keep)
         source = aligned
         template = _mean_of(aligned, members)
@@ -292,7 +303,7 @@ def build_template(movie, params, *, order: int = 3, n_workers: int = 1, progres
     # halves' spectra (which decide the high-pass and the bins) would then count misalignment
     # as noise.
     prep_kw = dict(taper_fraction=params.taper_fraction, highpass_sigma=0.0,
-                   margin=int(math.ceil(params.max_shift)), background=None)
+                   margin=WINDOW_MARGIN, background=None)
     template, shifts, signal, _, _ = _build_halves(frames, usable, 1.0, prep_kw, params, order, n_workers, None,
                                                    progress, span=(0.05, 0.3), keep_members=False)
     member_bins = member_images = None
