@@ -134,8 +134,10 @@ def remove_stale_temporaries(folder: str | os.PathLike, *, max_age_s: float = ST
     """Delete temporary files of earlier crashed writes in ``folder``; returns their paths.
 
     Only names of the writer's own pattern (``.NAME.XXXXXXXX.part[.EXT]``), only regular
-    files, only those not modified for ``max_age_s`` seconds. Errors are ignored: cleaning
-    up is a courtesy, never a reason for a write to fail.
+    files, only those not modified for ``max_age_s`` seconds, and never one that a live writer
+    holds (each writer keeps a shared ``flock`` on its temporary file while it exists, so a
+    long computation that has not written for a while keeps its file). Errors are ignored:
+    cleaning up is a courtesy, never a reason for a write to fail.
     """
     now = time.time() if now is None else now
     removed = []
@@ -148,12 +150,50 @@ def remove_stale_temporaries(folder: str | os.PathLike, *, max_age_s: float = ST
             continue
         try:
             st = entry.stat(follow_symlinks=False)
-            if stat.S_ISREG(st.st_mode) and now - st.st_mtime > max_age_s:
+            if stat.S_ISREG(st.st_mode) and now - st.st_mtime > max_age_s and not _held(entry.path):
                 os.unlink(entry.path)
                 removed.append(entry.path)
         except OSError:
             continue
     return removed
+
+
+def _hold(path: str) -> int | None:
+    """Open ``path`` and take a shared lock on it: "a writer is alive" (None where unsupported)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: the age alone decides
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        pass  # a file system without locks: the age alone decides
+    return fd
+
+
+def _held(path: str) -> bool:
+    """Whether a live writer holds ``path`` (its shared lock blocks an exclusive one)."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # releases the probe's lock
 
 
 def _fsync_path(path: str, directory: bool = False) -> None:
@@ -259,6 +299,7 @@ def _temporary(path, suffix: str):
         tmp = _new_temporary(path, suffix)
     except OSError as exc:
         raise _as_write_error(path, exc) from None
+    guard = _hold(tmp)
     try:
         # The mode of the file it replaces, if any (the new one got the umask's default).
         try:
@@ -269,6 +310,8 @@ def _temporary(path, suffix: str):
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if guard is not None:
+            os.close(guard)
 
 
 def _commit(pairs: Sequence[tuple[str, str]]) -> None:

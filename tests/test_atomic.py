@@ -246,3 +246,16 @@ def test_a_failed_rename_puts_back_the_files_already_replaced(tmp_path, monkeypa
                 open(tmp, "w").write("new")
     assert [p.read_text() for p in paths] == ["old", "old"]
     assert sorted(os.listdir(tmp_path)) == ["a.csv", "b.csv"]
+
+
+def test_a_live_writer_keeps_its_temporary_file_however_old(tmp_path):
+    """A long computation may not write for an hour; its temporary file is not a crash's."""
+    with atomic_path(tmp_path / "slow.h5") as tmp:
+        past = time.time() - 10 * STALE_AFTER_S
+        os.utime(tmp, (past, past))
+        with atomic_path(tmp_path / "other.csv") as other:  # another write to the folder sweeps it
+            open(other, "w").close()
+        assert os.path.exists(tmp)
+        assert remove_stale_temporaries(tmp_path) == []
+        open(tmp, "w").write("done")
+    assert (tmp_path / "slow.h5").read_text() == "done"
