@@ -32,6 +32,7 @@ def test_motion_verb_writes_corrected_hdf5_with_motion_group(tmp_path, movie_fil
     assert main(["motion", str(path), "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "correlation:" in text and "crispness:" in text and str(out) in text
+    assert "flagged:      0 frames" in text
     result = read_motion(out)
     assert rmse(result.shifts, truth) < 0.05
     with h5py.File(out, "r") as fh:
@@ -90,3 +91,15 @@ def test_motion_verb_refuses_to_overwrite_an_hdf5_named_with_its_dataset(tmp_pat
         fh["data"] = np.zeros((3, 16, 16), np.float32)
     assert main(["motion", f"{raw}:/data", "--out", str(raw)]) == 2
     assert "is the input movie" in capsys.readouterr().err
+
+
+def test_run_summary_counts_flagged_frames(tmp_path, capsys):
+    from tests.motion_scenes import resampled_movie
+
+    movie, _ = resampled_movie(n_frames=120, shape=(64, 72), n_cells=10, seed=4)
+    movie[[30, 70]] = 0.0                      # two blank frames
+    path = tmp_path / "raw.npy"
+    np.save(path, movie)
+    out = tmp_path / "s.h5"
+    assert main(["run", str(path), "--out", str(out), "--fs", "30", "--quiet"]) == 0
+    assert "motion: 2 flagged frames" in capsys.readouterr().out

@@ -44,3 +44,32 @@ def test_motion_qc_panel_shows_the_warning(qtbot):
     qtbot.addWidget(panel)
     session.set_data(data, movie=synth.movie)
     assert panel.summary.text().startswith("WARNING: registration not possible")
+
+
+def test_motion_qc_panel_marks_and_counts_flagged_frames(qtbot):
+    import pyqtgraph as pg
+
+    from cnmf_gui.app import configure_pyqtgraph
+    from cnmf_gui.gui.motion_qc import MotionQC
+    from cnmf_gui.results import MotionResult
+    from cnmf_gui.session import Session
+    from cnmf_gui.synthetic import make_session
+
+    configure_pyqtgraph()
+    data, synth = make_session(n_frames=40, shape=(32, 32), n_neurons=2)
+    T = 40
+    flagged = np.zeros(T, bool)
+    flagged[[5, 17, 30]] = True
+    data.motion = MotionResult(
+        shifts=np.zeros((T, 2), np.float32), template=np.zeros((32, 32), np.float32),
+        metrics={"corr_before": np.zeros(T), "corr_after": np.zeros(T), "bad_frames": flagged,
+                 "flagged_frames": flagged, "n_flagged": 3.0})
+    session = Session()
+    panel = MotionQC(session)
+    qtbot.addWidget(panel)
+    session.set_data(data, movie=synth.movie)
+    assert "3 flagged frames" in panel.summary.text()
+    marks = [item for plot, item in panel._items
+             if plot is panel.shift_plot and isinstance(item, pg.ScatterPlotItem)]
+    assert len(marks) == 2
+    assert sorted(marks[0].data["x"].tolist()) == [5 / 30, 17 / 30, 1.0]

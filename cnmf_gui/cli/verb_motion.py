@@ -121,6 +121,9 @@ def _summary(result, T: int, elapsed: float, written: list) -> None:
         after = np.nanmax(m["pc_shift_after"]) if np.isfinite(m["pc_shift_after"]).any() else float("nan")
         print(f"PC motion:    {before:.2f} -> {after:.2f} px (largest along the leading components)")
     print(f"bad frames:   {int(np.sum(m['bad_frames']))}")
+    if "n_flagged" in m:
+        print(f"flagged:      {int(m['n_flagged'])} frames (blank, flashed, untrusted peak, or out of step with "
+              f"their neighbours)")
     from cnmf_gui.engine.motion.metrics import reliability_warning
 
     warning = reliability_warning(m)

@@ -121,6 +121,9 @@ def run(args) -> int:
     counts = [int((comps.status == s).sum()) for s in (1, 0, -1, 2)]
     print(f"{comps.n_components} components ({counts[0]} accepted, {counts[1]} undecided, "
           f"{counts[2]} rejected, {counts[3]} inactive) -> {args.out}")
+    if data.motion is not None and "n_flagged" in (data.motion.metrics or {}):
+        print(f"motion: {int(data.motion.metrics['n_flagged'])} flagged frames (blank, flashed, untrusted, or "
+              f"out of step with their neighbours: see the Motion QC panel)")
     how = "set by you" if params.init.neuron_radius > 0 else "estimated from the movie"
     print(f"neuron radius: {data.params.init.neuron_radius:g} px ({how})")
     if not args.quiet:

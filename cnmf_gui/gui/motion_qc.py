@@ -2,7 +2,8 @@
 before and after, crispness, bad frames. Clicking a plot seeks the movie there.
 
 Reads ``session.data.motion`` (a :class:`~cnmf_gui.results.MotionResult`) and its ``metrics``
-(``corr_before``, ``corr_after``, ``crispness_before``, ``crispness_after``, ``bad_frames``).
+(``corr_before``, ``corr_after``, ``crispness_before``, ``crispness_after``, ``bad_frames``,
+``flagged_frames``: marked on the shift trace and counted in the summary).
 """
 
 from __future__ import annotations
@@ -92,7 +93,19 @@ class MotionQC(QWidget):
                                          size=9, pen=pg.mkPen((213, 94, 0), width=2), name="bad frames")
             self.corr_plot.addItem(scatter)
             self._items.append((self.corr_plot, scatter))
+        flagged = np.flatnonzero(np.asarray(m.get("flagged_frames", []), bool))
+        if flagged.size and flagged.max() < len(shifts):
+            # Flagged frames on the shift trace: their shift came from their neighbours or
+            # disagrees with them (blank, flashed, untrusted, out of step).
+            for axis in range(2):
+                marks = pg.ScatterPlotItem(t[flagged], shifts[flagged, axis], symbol="t", size=9,
+                                           pen=pg.mkPen((213, 94, 0), width=1), brush=pg.mkBrush(213, 94, 0),
+                                           name="flagged" if axis == 0 else None)
+                self.shift_plot.addItem(marks)
+                self._items.append((self.shift_plot, marks))
         parts = [f"largest rigid shift {np.abs(shifts).max():.2f} px" if shifts.size else "no frames"]
+        if "flagged_frames" in m:
+            parts.append(f"{flagged.size} flagged frame{'s' * (flagged.size != 1)}")
         if "crispness_before" in m and "crispness_after" in m:
             parts.append(f"crispness {float(m['crispness_before']):.3g} -> {float(m['crispness_after']):.3g}")
         parts.append(f"{bad.size} bad frame{'s' * (bad.size != 1)}")
