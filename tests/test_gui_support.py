@@ -64,13 +64,17 @@ def synthetic(tmp_path, n_frames=200, shape=(48, 48), n_neurons=6, seed=3):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, answers):
-    """A main window showing a small synthetic session (6 neurons, 48 x 48, 200 frames)."""
+def window(qtbot, tmp_path, answers, monkeypatch):
+    """A main window showing a small synthetic session (6 neurons, 48 x 48, 200 frames).
+
+    The user's folder (autosaves of never-saved sessions) is the test's own.
+    """
     from PyQt6.QtCore import QSettings
 
     from cnmf_gui.app import configure_pyqtgraph
     from cnmf_gui.gui.main_window import MainWindow
 
+    monkeypatch.setenv("CNMF_GUI_HOME", str(tmp_path / "home"))
     configure_pyqtgraph()
     data, synth = synthetic(tmp_path)
     session = Session()

@@ -43,6 +43,7 @@ def test_rerun_over_a_curated_session_asks_before_saving_and_keeps_ids_retired(
     w = window
     rates = []
     monkeypatch.setattr(dialogs, "ask_number", lambda *a, **k: rates.append(a[1]) or 30.0, raising=False)
+    monkeypatch.setattr(dialogs, "choose_save", lambda parent, title, default, pattern: default)
     assert w.open_path(movie)                      # "Open the movie only" (the cautious answer)
     assert "Open the saved session?" in answers.asked and w.session.path is None
     assert any("frame rate unknown" in line for line in w.log_view.lines())
@@ -147,13 +148,19 @@ def test_a_parameter_change_alone_is_autosaved(qtbot, window, tmp_path):
     assert load_session(find_recovery(w.session.path)).params.init.neuron_radius == 6.0
 
 
-def test_a_default_location_that_cannot_be_written_is_chosen_by_the_user(qtbot, window, monkeypatch, tmp_path):
-    from cnmf_gui.gui import dialogs, file_ops
+def test_the_first_save_of_a_movies_session_asks_where_and_autosave_stays_out_of_its_folder(
+        qtbot, window, monkeypatch, tmp_path):
+    from cnmf_gui.gui import dialogs
 
     w = window
     w.session.data.movie_path = str(tmp_path / "readonly" / "movie.npy")
     assert w.session.path is None
-    monkeypatch.setattr(file_ops.os, "access", lambda path, mode: False)
+    w.session.reject([1])
+    w.autosave_now()
+    assert w.autosaver.flush()
+    rec = w.session.recovery_path()
+    assert rec.exists() and (tmp_path / "home") in rec.parents
+    assert not (tmp_path / "readonly").exists()               # nothing written beside the raw data
     offered = []
     chosen = tmp_path / "mine.h5"
     monkeypatch.setattr(dialogs, "choose_save", lambda parent, title, default, pattern:
@@ -162,6 +169,7 @@ def test_a_default_location_that_cannot_be_written_is_chosen_by_the_user(qtbot, 
         qtbot.keyClick(w.table.table, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     assert offered == [str(tmp_path / "readonly" / "movie.cnmf.h5")]
     assert chosen.exists() and w.session.path == chosen
+    assert not rec.exists()                                    # saved: the autosave is gone
 
 
 def test_a_recovery_file_is_offered_even_when_the_session_was_touched_and_ignoring_keeps_it(

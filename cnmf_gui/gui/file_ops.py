@@ -11,7 +11,6 @@ The rules are the session's (:mod:`cnmf_gui.session.files`); here they become qu
 from __future__ import annotations
 
 import logging
-import os
 import traceback
 from pathlib import Path
 
@@ -78,15 +77,11 @@ def open_path(window, path, *, frame_rate: float | None = None) -> bool:
 
 def save(window) -> bool:
     s = window.session
-    target = s.save_target()
-    if target is None:
+    if s.path is None:
+        # The first save of a session started from a movie: where it goes (the movie's folder
+        # may be shared or read-only) is the user's choice, offered with the default beside it.
         return save_as(window)
-    if s.path is None and not os.access(target.parent, os.W_OK):
-        # The default beside the movie is not writable (a shared or read-only data folder):
-        # where the session goes is the user's choice, never a silent write elsewhere.
-        s.message(f"{target.parent} cannot be written: choose where to save the session")
-        return save_as(window)
-    return save_to(window, target, make_current=True)
+    return save_to(window, s.path, make_current=True)
 
 
 def save_as(window) -> bool:
@@ -180,9 +175,11 @@ def confirm_discard(window) -> bool:
     answer = window.ask("Unsaved changes", "The session has unsaved changes. Save them?",
                         ("Save", "Discard", "Cancel"))
     if answer == "Save":
-        target = s.save_target()
-        if target is None:
-            chosen = dialogs.choose_save(window, "Save session", "session.h5", "Session (*.h5)")
+        target = s.path
+        if target is None:              # never saved: the user says where (see save)
+            default = s.save_target()
+            chosen = dialogs.choose_save(window, "Save session", str(default or "session.h5"),
+                                         "Session (*.h5)")
             if not chosen:
                 return False
             target = Path(chosen)

@@ -373,16 +373,12 @@ class Session:
         return (self.curation.state, self._other_changes)
 
     def save_target(self) -> Path | None:
-        """Where Ctrl+S writes: the session file, or the default beside the movie."""
-        if self.path is not None:
-            return self.path
-        if self.data is not None and self.data.movie_path:
-            return default_session_path(self.data.movie_path)
-        return None
+        """The session file, or the default offered beside the movie (None: nothing to suggest)."""
+        return files.save_target(self)
 
     def recovery_path(self) -> Path | None:
-        target = self.save_target()
-        return recovery_path_for(target) if target is not None else None
+        """Where autosave writes: beside the session file, or the user's folder before a first save."""
+        return files.recovery_path(self)
 
     def curation_at_risk(self, path) -> int:
         """Curation lines in ``path`` that a save there would drop (0 for this session's own file)."""

@@ -95,23 +95,55 @@ def set_aside(recovery: Path) -> Path:
     return target
 
 
-def recovery_for_open(path: str | os.PathLike) -> tuple[Path, Path] | None:
+def unsaved_recovery_path(movie_path: str | os.PathLike) -> Path:
+    """Where a session never saved yet autosaves: the user's folder, never beside the raw data.
+
+    A movie's folder may be shared or read-only; writing there is the user's choice (the first
+    save asks where). The name carries the movie's name and a hash of its full path.
+    """
+    import hashlib
+
+    from cnmf_gui.paths import user_data_dir
+    movie_path = Path(os.path.abspath(os.fspath(movie_path)))
+    key = hashlib.sha1(os.fspath(movie_path).encode("utf-8")).hexdigest()[:12]
+    return user_data_dir() / "recovery" / f"{movie_path.name}-{key}.recovery.h5"
+
+
+def save_target(session) -> Path | None:
+    """The session's file, or the default offered beside its movie (None: nothing to suggest)."""
+    if session.path is not None:
+        return session.path
+    if session.data is not None and session.data.movie_path:
+        return default_session_path(session.data.movie_path)
+    return None
+
+
+def recovery_path(session) -> Path | None:
+    """Where the session autosaves: beside its file, or the user's folder before a first save."""
+    if session.path is not None:
+        return recovery_path_for(session.path)
+    if session.data is not None and session.data.movie_path:
+        return unsaved_recovery_path(session.data.movie_path)
+    return None
+
+
+def recovery_for_open(path: str | os.PathLike) -> tuple[Path, Path | None] | None:
     """The autosave to offer when ``path`` is opened: ``(recovery file, session file it recovers)``.
 
-    A session started from a movie autosaves beside its default session file
-    (``MOVIE.cnmf.h5.recovery.h5``, see :meth:`Session.recovery_path`), so for a movie both that
-    and a recovery file beside the movie itself are looked for.
+    For a session file, its ``NAME.recovery.h5``. For a movie, the autosave of its never-saved
+    session in the user's folder (:func:`unsaved_recovery_path`; the session file is then None:
+    the first save asks where), or one beside its default session file (older programs).
     """
     path = Path(path)
-    candidates = [path]
-    if not is_session_file(path):
-        candidates.insert(0, default_session_path(path))
-    for target in candidates:
-        rec = find_recovery(target)
-        if rec is not None and rec.is_file():
-            # Never the movie itself as the session file: Ctrl+S would overwrite it.
-            return rec, candidates[0]
-    return None
+    if is_session_file(path):
+        rec = find_recovery(path)
+        return (rec, path) if rec is not None else None
+    unsaved = unsaved_recovery_path(path)
+    if unsaved.is_file():
+        return unsaved, None
+    beside = find_recovery(default_session_path(path))
+    # Never the movie itself as the session file: Ctrl+S would overwrite it.
+    return (beside, default_session_path(path)) if beside is not None else None
 
 
 def _edit_lines(lines) -> list[str]:
@@ -221,6 +253,7 @@ def mark_saved(session, path, revision: int | None = None, *, marker=None,
     bool
         True when the file holds everything (the session is clean now).
     """
+    unsaved = session.recovery_path() if session.path is None else None
     session.path = Path(path)
     session.file_revision = file_revision
     if marker is not None:
@@ -229,9 +262,9 @@ def mark_saved(session, path, revision: int | None = None, *, marker=None,
         session.emit("dirty", session.dirty)  # the title shows the new file name, still unsaved
         return False
     session._saved_at = session.save_marker()
-    rec = recovery_path_for(session.path)
-    if rec.exists():
-        rec.unlink()
+    for rec in (recovery_path_for(session.path), unsaved):
+        if rec is not None and rec.exists():
+            rec.unlink()
     session.set_dirty(False)
     return True
 
@@ -284,6 +317,7 @@ class Autosaver:
                     return
             snapshot, path = job
             try:
+                path.parent.mkdir(parents=True, exist_ok=True)   # the user's recovery folder
                 self._writer(snapshot, path)
                 self.writes += 1
                 self.last_path = path

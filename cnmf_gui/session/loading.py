@@ -111,13 +111,16 @@ def open_any(session, path, *, use_recovery: bool = False, frame_rate: float | N
     if is_session_file(path):
         open_session(session, path, use_recovery=use_recovery)
     elif use_recovery:
+        from cnmf_gui.io import read_revision
         found = recovery_for_open(path)
         if found is None:
             raise InputFileError(f"{path}: no recovery file to restore")
         from cnmf_gui.io import load_session
         rec, target = found
         data = load_session(rec)
-        set_data(session, data, movie=_open_movie_of(session, data), path=target, dirty=True)
+        revision = read_revision(target) if target is not None else None
+        set_data(session, data, movie=_open_movie_of(session, data), path=target, dirty=True,
+                 file_revision=revision)
     else:
         open_movie(session, path, frame_rate=frame_rate)
 
