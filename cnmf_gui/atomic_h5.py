@@ -19,17 +19,27 @@ from typing import Iterator
 from cnmf_gui.atomic import _as_write_error, _commit, _temporary
 
 
+# Discarded writes of up to this size are kept in memory after a failure, so that libhdf5 reads
+# back what it believes it wrote (its metadata: B-tree nodes, object headers, a few kB each),
+# never zeros it would fail to decode. Raw chunks are larger and never read back while writing.
+_KEEP_WRITE_BYTES = 2 ** 20
+_KEEP_TOTAL_BYTES = 64 * 2 ** 20
+
+
 class _NeverFailingFile(io.RawIOBase):
     """The temporary file as libhdf5 sees it: writes never fail, the first error is kept.
 
-    After a failed write, later writes are discarded (the file will be deleted); reads still
-    come from the disk. libhdf5 so never enters its broken error path on close.
+    After a failed write, later writes are discarded (the file will be deleted); small ones are
+    kept in memory and served back to reads. libhdf5 so never enters its broken error path on
+    close.
     """
 
     def __init__(self, fd: int):
         super().__init__()
         self._file = io.FileIO(fd, "r+", closefd=False)
         self.error: OSError | None = None
+        self._kept: dict[int, bytes] = {}
+        self._kept_bytes = 0
 
     def readable(self) -> bool:
         return True
@@ -47,20 +57,31 @@ class _NeverFailingFile(io.RawIOBase):
         return self._file.tell()
 
     def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        n = len(view)
+        start = self._file.tell()
         try:
-            return self._file.readinto(buffer)
+            got = self._file.readinto(view) or 0
         except OSError as exc:
             self.error = self.error or exc
-            n = len(memoryview(buffer))
-            memoryview(buffer).cast("B")[:] = b"\0" * n
-            return n
+            got = 0
+        if not self._kept:
+            return got
+        view[got:] = b"\0" * (n - got)
+        for offset, blob in self._kept.items():
+            lo, hi = max(offset, start), min(offset + len(blob), start + n)
+            if lo < hi:
+                view[lo - start:hi - start] = blob[lo - offset:hi - offset]
+        self._file.seek(start + n)
+        return n
 
     def write(self, data) -> int:
-        n = memoryview(data).nbytes
+        view = memoryview(data).cast("B")
+        n = len(view)
+        start = self._file.tell()
         if self.error is None:
             try:
                 written = 0
-                view = memoryview(data).cast("B")
                 while written < n:  # a short write is not an error; write the rest
                     k = self._file.write(view[written:])
                     if not k:
@@ -69,7 +90,10 @@ class _NeverFailingFile(io.RawIOBase):
                 return n
             except OSError as exc:
                 self.error = exc
-        self._file.seek(n, io.SEEK_CUR)
+        if n <= _KEEP_WRITE_BYTES and self._kept_bytes + n <= _KEEP_TOTAL_BYTES:
+            self._kept[start] = bytes(view)
+            self._kept_bytes += n
+        self._file.seek(start + n)
         return n
 
     def truncate(self, size: int | None = None) -> int:

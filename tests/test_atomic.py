@@ -259,3 +259,37 @@ def test_a_live_writer_keeps_its_temporary_file_however_old(tmp_path):
         assert remove_stale_temporaries(tmp_path) == []
         open(tmp, "w").write("done")
     assert (tmp_path / "slow.h5").read_text() == "done"
+
+
+def test_after_a_failed_write_libhdf5_reads_back_what_it_wrote(tmp_path):
+    """Metadata that libhdf5 wrote after the disk filled must read back as written, not as
+    zeros it cannot decode (a decoding error on close is the crash this writer avoids)."""
+    import errno
+
+    from cnmf_gui.atomic_h5 import _NeverFailingFile
+
+    fd = os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT)
+    try:
+        sink = _NeverFailingFile(fd)
+        assert sink.write(b"A" * 10) == 10
+        real_write = sink._file.write
+        calls = []
+
+        def failing(view):
+            calls.append(len(view))
+            if len(calls) == 1:
+                return real_write(view[:3])  # a short write, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        sink._file.write = failing
+        assert sink.write(b"BBBBBB") == 6  # 3 bytes reach the disk, the rest is kept
+        assert sink.error.errno == errno.ENOSPC and sink.tell() == 16
+        sink.seek(100)
+        assert sink.write(b"C" * 4) == 4 and sink.tell() == 104
+        sink.seek(0)
+        buf = bytearray(104)
+        assert sink.readinto(buf) == 104
+        assert bytes(buf[:16]) == b"A" * 10 + b"BBBBBB" and bytes(buf[100:]) == b"CCCC"
+        assert bytes(buf[16:100]) == bytes(84)
+    finally:
+        os.close(fd)
