@@ -79,3 +79,15 @@ def test_unchanged_file_reads_through_the_map(tmp_path):
     with open_movie(str(path)) as movie:
         np.testing.assert_array_equal(movie[[0, 5, 59]], FRAMES[[0, 5, 59]])
         assert not movie._array.changed
+
+
+def test_reads_after_a_change_work_without_pread(tmp_path, monkeypatch):
+    """Windows has no os.pread: the fallback seeks and reads."""
+    monkeypatch.delattr(os, "pread")
+    path = tmp_path / "m.npy"
+    np.save(path, FRAMES)
+    with open_movie(str(path)) as movie:
+        os.truncate(path, os.path.getsize(path) // 2)
+        np.testing.assert_array_equal(movie[[1, 3]], FRAMES[[1, 3]])
+        with pytest.raises(InputFileError, match="shrank"):
+            movie[59]

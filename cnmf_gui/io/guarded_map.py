@@ -121,6 +121,13 @@ class GuardedMap:
         out = np.stack(blocks) if blocks else np.empty((0,) + self.shape[1:], self.dtype)
         return out[(slice(None),) + rest]
 
+    def _pread(self, n: int, offset: int) -> bytes:
+        if hasattr(os, "pread"):
+            return os.pread(self._fd, n, offset)
+        with self._lock:  # Windows has no pread: seek and read as one step
+            os.lseek(self._fd, offset, os.SEEK_SET)
+            return os.read(self._fd, n)
+
     def _read_view(self, view: np.ndarray) -> np.ndarray:
         """The bytes under ``view`` (a view of the map, not read) fetched with pread."""
         if view.size == 0:
@@ -133,7 +140,7 @@ class GuardedMap:
         buf = bytearray(n_bytes)
         got = 0
         while got < n_bytes:
-            chunk = os.pread(self._fd, n_bytes - got, offset + got)
+            chunk = self._pread(n_bytes - got, offset + got)
             if not chunk:
                 size = os.fstat(self._fd).st_size
                 raise InputFileError(f"{self.path} shrank while being read (now {size} bytes; frame data "
