@@ -158,3 +158,16 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="radius_range"):
         make_realistic_movie(n_frames=5, radius_range=(5, 2))
     assert set(INDICATORS) == {"GCaMP6f", "GCaMP6s", "GCaMP8m"}
+
+
+def test_network_events_make_many_cells_fire_together():
+    kw = dict(SMALL, n_cells=12, n_frames=1500, silent_fraction=0.0, firing_rate=0.05,
+              photons_per_unit=None, motion_px=0.0, seed=13)
+    quiet = make_realistic_movie(**kw, sync_rate=0.0)
+    events = make_realistic_movie(**kw, sync_rate=0.3)
+    assert (events.spike_counts >= quiet.spike_counts).all()
+
+    def crowded(s):   # frames where at least half of the cells fire within 0.1 s
+        window = ndimage.maximum_filter1d((s.spike_counts > 0).astype(int), 3, axis=1)
+        return int((window.sum(axis=0) >= s.n_neurons // 2).sum())
+    assert crowded(quiet) == 0 and crowded(events) >= 10

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 __all__ = ["ar_coefficients", "simulate_calcium", "INDICATORS", "bursty_spike_counts",
-           "indicator_traces"]
+           "synchronous_events", "indicator_traces"]
 
 # Rise and decay time constants (s) of a difference-of-exponentials kernel for single action
 # potentials, in vivo, round figures from the published characterisations: GCaMP6f/6s from Chen
@@ -83,6 +83,37 @@ def bursty_spike_counts(rng, n_frames: int, frame_rate: float, rate: float,
         length = max(1, int(round(rng.exponential(burst_s) * frame_rate)))
         lam[start:start + length] += burst_hz / frame_rate
     return rng.poisson(lam)
+
+
+def synchronous_events(rng, counts: np.ndarray, frame_rate: float, rate: float) -> np.ndarray:
+    """Add network events: at Poisson times (``rate`` per second) many cells burst together.
+
+    Each event recruits each cell with its own probability (0.3-0.8, fixed per cell) for a burst
+    of 1 + Poisson(3) spikes spread over ~0.1 s: the synchronous population bursts of anaesthetised
+    or developing cortex, which brighten whole frames at once.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (K, T), int
+        Spike counts of the cells that may take part (silent cells: pass only the active rows).
+
+    Returns
+    -------
+    ndarray of shape (K, T), int
+        ``counts`` plus the events' spikes (a new array).
+    """
+    K, T = counts.shape
+    out = counts.copy()
+    if K == 0 or T == 0 or rate <= 0:
+        return out
+    recruit = rng.uniform(0.3, 0.8, K)
+    span = max(1, int(round(0.1 * frame_rate)))
+    for start in rng.integers(0, T, rng.poisson(rate * T / frame_rate)):
+        for k in np.nonzero(rng.random(K) < recruit)[0]:
+            n = 1 + rng.poisson(3.0)
+            frames = np.minimum(start + rng.integers(0, span, n), T - 1)
+            np.add.at(out[k], frames, 1)
+    return out
 
 
 def indicator_traces(rng, counts: np.ndarray, frame_rate: float, indicator: str):

@@ -24,7 +24,8 @@ import scipy.sparse as sp
 from scipy import ndimage
 
 from cnmf_gui.synthetic.footprints import cell_patch, place_centers
-from cnmf_gui.synthetic.kinetics import INDICATORS, bursty_spike_counts, indicator_traces
+from cnmf_gui.synthetic.kinetics import (INDICATORS, bursty_spike_counts, indicator_traces,
+                                         synchronous_events)
 from cnmf_gui.synthetic.motion import (SmoothDeformation, rigid_trajectory, sample_scene,
                                        sample_scene_translated)
 from cnmf_gui.synthetic.noise import photon_noise
@@ -39,7 +40,7 @@ def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 19
                          photons_per_unit: float | None = 10.0, motion_px: float = 3.0,
                          nonrigid_px: float = 0.0, frame_rate: float = 30.0,
                          indicator: str = "GCaMP6f", silent_fraction: float = 0.2,
-                         firing_rate: float = 0.3, process_fraction: float = 0.4,
+                         firing_rate: float = 0.3, sync_rate: float = 0.02, process_fraction: float = 0.4,
                          neuropil: float = 1.0, background: float = 0.5, vignetting: float = 0.3,
                          bleach: float = 0.25,
                          read_noise: float = 1.0, jump_rate: float = 1 / 30.0, psf_sigma: float = 0.5,
@@ -73,6 +74,9 @@ def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 19
         Fraction of cells that never fire (default 0.2).
     firing_rate : float
         Median single-spike rate, Hz (default 0.3; log-normal across cells), plus bursts.
+    sync_rate : float
+        Network events per second in which many active cells burst together (default 0.02:
+        about one per 50 s; :func:`kinetics.synchronous_events`).
     process_fraction : float
         Fraction of cells with 1-3 dendrite-like processes (default 0.4).
     neuropil, background : float
@@ -145,6 +149,7 @@ def make_realistic_movie(n_frames: int = 2000, shape: tuple[int, int] = (160, 19
     for k in np.nonzero(active)[0]:
         counts[k] = bursty_spike_counts(rng_act, T, frame_rate, rates[k],
                                         burst_rate=0.05 * rng_act.lognormal(0.0, 0.7))
+    counts[active] = synchronous_events(rng_act, counts[active], frame_rate, sync_rate)
     traces, spikes, g, _ = indicator_traces(rng_act, counts, frame_rate, indicator)
     # cells differ in expression and in calcium per spike: responses vary ~1.5x across cells
     response = rng_act.lognormal(0.0, 0.35, K)
