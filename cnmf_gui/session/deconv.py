@@ -96,8 +96,11 @@ def apply_deconvolution(curation, request: DeconvRequest, update) -> list[int]:
         return []
     ids = [int(request.ids[j]) for j in keep]
     rows = curation.indices_of(ids)
-    part = Redeconvolved(**{name: np.asarray(getattr(update, name))[keep]
-                            for name in ("c", "s", "b", "sn", "epsilon", "lam", "g", "snr")})
+    if len(keep) == len(request.ids):
+        part = update            # every component still there (the usual case): no copies
+    else:
+        part = Redeconvolved(**{name: np.asarray(getattr(update, name))[keep]
+                                for name in ("c", "s", "b", "sn", "epsilon", "lam", "g", "snr")})
     new = apply_rows(comps, rows, part)
     overrides = dict(curation.state.overrides)
     eps_used = np.asarray(request.epsilon)[keep]
