@@ -10,6 +10,7 @@ file is rewritten in place (atomically) unless ``--out`` names another file.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from cnmf_gui.session.actions import ACTIONS
 
@@ -101,6 +102,8 @@ def run(args) -> int:
         raise UserError("nothing to do: give --accept, --reject, --undecide, --merge, --thresholds, "
                         "--epsilon or --undo")
     session = Session()
+    # What the window shows in its status bar (a movie not found: a merge then has no r_value).
+    session.subscribe("message", lambda text: print(f"cnmf-gui curate: warning: {text}", file=sys.stderr))
     session.open_session(args.session)
     if session.components is None or session.n_components == 0:
         raise UserError(f"{args.session} holds no components to curate")
