@@ -62,12 +62,12 @@ def test_a_small_piece_with_the_cells_activity_is_a_fragment_one_with_its_own_is
 
 def test_silent_somata_of_the_mean_image_get_footprints():
     rng = np.random.default_rng(2)
-    centres = [(12, 12), (12, 34), (34, 12), (34, 34)]
+    centres = [(12, 12), (12, 34), (34, 12), (34, 34), (23, 23)]
     mean = 1.0 + rng.normal(0, 0.02, H * W)
     for r0, c0 in centres:
         mean += 2.0 * _disc(r0, c0, 4)
     mean = mean.reshape(H, W)
-    A = _A(_disc(12, 12, 4), _disc(34, 34, 4))  # two active cells found; two silent ones not
+    A = _A(_disc(12, 12, 4), _disc(34, 34, 4), _disc(23, 23, 4))  # three active cells found, two silent not
     new = find_silent_somata(mean, A, 4.0)
     assert new.shape == (H * W, 2)
     found = sorted(tuple(int(round(v)) for v in np.divmod(int(np.argmax(new[:, k].toarray())), W))
@@ -78,8 +78,9 @@ def test_silent_somata_of_the_mean_image_get_footprints():
     # unit norm, non-negative, about a soma's area
     assert np.allclose(sp.linalg.norm(new, axis=0), 1.0) and new.min() >= 0
     assert all(30 <= new[:, k].nnz <= 110 for k in range(2))
-    # every soma covered: nothing new
+    # every soma covered: nothing new; fewer than three active cells: nothing to learn from
     assert find_silent_somata(mean, _A(*(_disc(r, c, 4) for r, c in centres)), 4.0).shape[1] == 0
+    assert find_silent_somata(mean, _A(_disc(12, 12, 4), _disc(34, 34, 4)), 4.0).shape[1] == 0
 
 
 def test_every_automatic_decision_has_its_reason():

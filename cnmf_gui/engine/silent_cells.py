@@ -38,6 +38,8 @@ MIN_RELATIVE_CONTRAST = 0.5
 #: contrast over the whole image (on synthetic movies with cell-sized static texture, half of
 #: the false somata are below 1.5; few silent somata are).
 MIN_CONTRAST_Z = 1.5
+#: Fewest active components to learn the somata's look and brightness from.
+MIN_ACTIVE = 3
 #: A component covers a place when its shape holds it or its centre is within this many radii.
 COVER_REACH = 0.75
 #: Pixels of a new footprint: contrast at least this fraction of the blob's peak contrast.
@@ -127,6 +129,9 @@ def find_silent_somata(mean_image: np.ndarray, A: sp.csc_matrix, neuron_radius: 
     if not np.any(img != img.flat[0]):
         return empty
     Aa = A[:, np.flatnonzero(active)].tocsc()
+    if Aa.shape[1] < MIN_ACTIVE:
+        # nothing to learn what a soma looks like, or how bright it is, from
+        return empty
     template = soma_template(Aa, (H, W), r)
     contrast, ncc = _shape_match(img, template)
     size = max(3, int(round(r)) | 1)
