@@ -18,7 +18,7 @@ def test_mouse2p_somata_are_found():
     from cnmf_gui.params import PipelineParams
 
     path = data_file("mouse2p/mouse2p_first500.h5")
-    params = PipelineParams(frame_rate=30.0).replace("init", neuron_radius=6.0)
+    params = PipelineParams(frame_rate=30.0)          # the radius is estimated (issue 10 item 3)
     with open_movie(path, dataset="data/image") as movie:
         data = run_pipeline(movie, params)
     comps = data.components
@@ -36,3 +36,7 @@ def test_mouse2p_somata_are_found():
     assert np.mean(found(comps.status >= 0)) >= 0.9          # found (left for the user or accepted)
     assert np.mean(found(comps.status == 1)) >= 0.75         # accepted without curation
     assert (comps.status == 1).sum() <= 3 * len(somata) + 40      # not a carpet of components
+    # a soma's size, and no accepted piece under a quarter of a soma
+    r = data.params.init.neuron_radius
+    assert 3.0 <= r <= 6.5
+    assert np.all(comps.metrics["area"][comps.status == 1] >= 0.25 * np.pi * r * r)

@@ -88,7 +88,7 @@ def test_every_automatic_decision_has_its_reason():
     m = {"snr": np.array([10, 10, 10, 10, 0.5, 10, 1.5, 10, 10.0]),
          "r_value": np.array([0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.1, 0.9]),
          "area": np.array([50, 50, 5, 50, 50, 20, 50, 50, 50.0]),
-         "compactness": np.array([0.9, 0.9, 0.9, 0.5, 0.9, 0.9, 0.9, 0.9, 0.9]),
+         "compactness": np.array([0.9, 0.9, 0.9, 0.45, 0.9, 0.9, 0.9, 0.9, 0.9]),
          "from_mean_image": np.array([0, 0, 0, 0, 0, 0, 1, 0, 0.0]),
          "duplicate_of": np.array([np.nan, 0, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan]),
          "fragment_of": np.array([np.nan] * 8 + [0.0])}

@@ -196,8 +196,9 @@ def classify(metrics: dict, params, *, neuron_radius: float | None = None, expla
     reasons = np.where(accept, "", np.where(snr < params.min_snr, "SNR below min_snr",
                                             "r_value below min_r_value")).astype(object)
     # Not accepted without a look: smaller than a soma (out-of-focus somata, boutons, pieces) or
-    # irregular (dendrites, neuropil); on the realistic synthetic movies no true soma scored
-    # below 0.56 disc or 0.56 compactness, and most false positives did.
+    # irregular (dendrites, neuropil). On the realistic synthetic movies true somata scored at
+    # least ~0.5 disc and 0.56 compactness, most false positives less; real somata with a
+    # stretch of dendrite attached (mouse2p) score 0.52-0.58, hence 0.5.
     doubt = [(compact < params.accept_compactness, "irregular shape")]
     if disc > 0:
         doubt.append((area < params.accept_area_discs * disc, "smaller than a soma"))
