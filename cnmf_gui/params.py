@@ -185,7 +185,7 @@ class EvalParams(_Stage):
     min_compactness: float = param(0.35, "Reject components whose shape is less compact than this "
                                         "(1 = a disc; sprawling neuropil scores about 0.2 to 0.4; 0 = off).",
                                    low=0.0, high=1.0)
-    accept_compactness: float = param(0.5, "Accept only components at least this compact (dendrites and "
+    accept_compactness: float = param(0.55, "Accept only components at least this compact (dendrites and "
                                            "neuropil between the two limits stay undecided).", low=0.0, high=1.0)
     dff_quantile: float = param(8.0, "Percentile of the running baseline F0 for dF/F.", unit="%",
                                 low=0.0, high=100.0)

@@ -198,7 +198,7 @@ def classify(metrics: dict, params, *, neuron_radius: float | None = None, expla
     # Not accepted without a look: smaller than a soma (out-of-focus somata, boutons, pieces) or
     # irregular (dendrites, neuropil). On the realistic synthetic movies true somata scored at
     # least ~0.5 disc and 0.56 compactness, most false positives less; real somata with a
-    # stretch of dendrite attached (mouse2p) score 0.52-0.58, hence 0.5.
+    # stretch of dendrite attached (mouse2p) score 0.52-0.58: 0.55 is between the two.
     doubt = [(compact < params.accept_compactness, "irregular shape")]
     if disc > 0:
         doubt.append((area < params.accept_area_discs * disc, "smaller than a soma"))
