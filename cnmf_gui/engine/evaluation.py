@@ -142,8 +142,7 @@ def classify(metrics: dict, params, *, neuron_radius: float | None = None, expla
     - rejected, "too small" / "too large": area below ``min_area`` or ``min_area_discs`` discs
       of the soma radius, above ``max_area`` or ``max_area_discs`` discs;
     - rejected, "not compact": less compact than ``min_compactness``, or than
-      ``accept_compactness`` with r_value below the middle of ``r_value_lowest`` and
-      ``min_r_value`` (sprawling neuropil or noise;
+      ``accept_compactness`` with r_value below ``min_r_value`` (sprawling neuropil or noise;
       on the real mouse2p movie median compactness 0.35 against 0.89 for cells);
     - rejected, "low SNR" / "low spatial consistency": SNR below ``snr_lowest``, r_value below
       ``r_value_lowest`` or undefined;
@@ -185,7 +184,7 @@ def classify(metrics: dict, params, *, neuron_radius: float | None = None, expla
     compact = np.nan_to_num(np.asarray(metrics.get("compactness", np.ones(K)), float), nan=0.0)
     sprawling = compact < params.min_compactness if params.min_compactness > 0 else np.zeros(K, bool)
     # irregular and not consistent with the movie either: neuropil, not a cell left to judge
-    sprawling |= (compact < params.accept_compactness) & (r < 0.5 * (params.r_value_lowest + params.min_r_value))
+    sprawling |= (compact < params.accept_compactness) & (r < params.min_r_value)
     from_mean = np.nan_to_num(np.asarray(metrics.get("from_mean_image", np.zeros(K)), float)) > 0
     dup = np.asarray(metrics.get("duplicate_of", nan), float)
     frag = np.asarray(metrics.get("fragment_of", nan), float)
