@@ -138,7 +138,11 @@ class DeconvParams(_Stage):
 
     STAGE = "deconvolution"
 
-    p: int = param(1, "Order of the autoregressive calcium model (0 = no deconvolution).", low=0, high=2)
+    p: int = param(2, "Order of the autoregressive calcium model (0 = no deconvolution; with "
+                      "auto_order, 2 lets each component be AR(1) or AR(2)).", low=0, high=2)
+    auto_order: bool = param(True, "With p = 2, choose each component's order (AR(1) or AR(2), "
+                                   "i.e. whether its rise is resolved), kinetics and noise level "
+                                   "from a fit of its power spectrum.")
     epsilon: float = param(0.0, "Relaxation of the noise constraint: ||c + b - y|| <= (1 + epsilon) "
                                 "sigma sqrt(T).", low=-1.0, low_open=True, high=10.0)
     s_min: float = param(0.0, "Minimum spike size (0 = convex solution; negative = multiple of sigma).")

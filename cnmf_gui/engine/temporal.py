@@ -144,7 +144,9 @@ def _deconvolve_group(Y, deconv, p, deconvolve_many, g, progress):
     """Deconvolve raw traces Y (k, T); returns c, s, baseline, sn, g, lam, epsilon."""
     k, T = Y.shape
     if p > 0:
-        res = deconvolve_many(Y, p=p, g=g, sn=None, epsilon=deconv.epsilon, s_min=deconv.s_min,
+        # p = 2 with auto_order: AR(1) or AR(2) per component, from its spectrum (g is (k, 2)).
+        order = "auto" if p == 2 and getattr(deconv, "auto_order", False) else p
+        res = deconvolve_many(Y, p=order, g=g, sn=None, epsilon=deconv.epsilon, s_min=deconv.s_min,
                               method=deconv.method, baseline=deconv.baseline, progress=progress)
         return (np.asarray(res.c), np.asarray(res.s), np.asarray(res.b), np.asarray(res.sn),
                 np.asarray(res.g).reshape(k, -1), np.asarray(res.lam), np.asarray(res.epsilon))

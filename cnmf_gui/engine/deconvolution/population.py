@@ -17,6 +17,7 @@ from cnmf_gui.engine.deconvolution import validate as V
 from cnmf_gui.engine.deconvolution.result import DeconvManyResult
 from cnmf_gui.engine.deconvolution.single import solve_one
 from cnmf_gui.engine.deconvolution.solver import baseline_mode
+from cnmf_gui.engine.deconvolution.spectral import auto_kinetics
 from cnmf_gui.engine.noise import estimate_ar, estimate_noise
 from cnmf_gui.errors import Cancelled, ParameterError
 from cnmf_gui.progress import checkpoint
@@ -46,9 +47,11 @@ def deconvolve_many(traces, *, p: int = 1, g=None, sn=None, epsilon=0.0, s_min: 
     Parameters
     ----------
     traces : array_like of shape (K, T)
-    p : {0, 1, 2}
+    p : {0, 1, 2, "auto"}
+        AR order; "auto" chooses AR(1) or AR(2), the kinetics and the noise level per trace
+        from its power spectrum (:mod:`.spectral`); g is then returned as (K, 2).
     g : array_like of shape (p,) (shared) or (K, p), optional
-        Estimated per trace when None.
+        Estimated per trace when None (with "auto", p = 2 here, and (K, 1) is taken as AR(1)).
     sn : array_like of shape (K,) or float, optional
         Estimated per trace when None.
     epsilon : float or array_like of shape (K,)
@@ -77,18 +80,27 @@ def deconvolve_many(traces, *, p: int = 1, g=None, sn=None, epsilon=0.0, s_min: 
     eps = _per_component(epsilon, K, "epsilon")
     for k in range(K):
         V.check_epsilon(eps[k])
+    auto = p == "auto"
+    if auto:
+        p = 2  # per trace AR(1) (g2 = 0) or AR(2): the coefficients are stored as (K, 2)
     if sn is None:
-        sns = np.asarray(estimate_noise(Y, noise_range=noise_range, method=noise_method), float).reshape(K)
+        sns = None if auto and g is None else np.asarray(
+            estimate_noise(Y, noise_range=noise_range, method=noise_method), float).reshape(K)
     else:
         sns = _per_component(sn, K, "sn")
         for k in range(K):
             V.check_sn(sns[k], names[k])
-    if g is None:
+    if g is None and auto:
+        G, sns = auto_kinetics(Y, sn=sns, noise_range=noise_range, noise_method=noise_method,
+                               lags=lags, detrend_window=detrend_window)
+    elif g is None:
         G = estimate_ar(Y, p, lags=lags, detrend_window=detrend_window).reshape(K, p)
     else:
         garr = np.asarray(g, dtype=float)
         if garr.ndim <= 1:
             G = np.tile(V.check_g(garr, p, "all components"), (K, 1))
+        elif auto and garr.ndim == 2 and garr.shape == (K, 1):
+            G = np.array([V.check_g(np.r_[garr[k], 0.0], 2, names[k]) for k in range(K)])
         elif garr.shape == (K, p):
             G = np.array([V.check_g(garr[k], p, names[k]) for k in range(K)]).reshape(K, p)
         else:

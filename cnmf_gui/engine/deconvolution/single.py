@@ -9,6 +9,7 @@ from cnmf_gui.engine.deconvolution.kinetics import refine_g as _refine
 from cnmf_gui.engine.deconvolution.result import DeconvResult
 from cnmf_gui.engine.deconvolution.solver import (baseline_mode, solve_scaled, threshold,
                                                   zero_baseline)
+from cnmf_gui.engine.deconvolution.spectral import auto_kinetics
 from cnmf_gui.engine.noise import estimate_ar, estimate_noise
 
 #: Spikes below this many sigma are ignored when refining g on the thresholded support.
@@ -21,7 +22,16 @@ def prepare(y, *, p, g, sn, epsilon, s_min, noise_range, noise_method, lags, lab
     eps = V.check_epsilon(epsilon)
     sn_val = (estimate_noise(y, noise_range=noise_range, method=noise_method) if sn is None
               else V.check_sn(sn, label))
-    if g is None:
+    if p == "auto":
+        if g is None:
+            G, sns = auto_kinetics(y[None, :], sn=None if sn is None else [sn_val],
+                                   noise_range=noise_range, noise_method=noise_method, lags=lags,
+                                   detrend_window=detrend_window)
+            g_arr, sn_val = G[0], float(sns[0])
+        else:
+            g_arr = np.atleast_1d(np.asarray(g, dtype=float)).ravel()
+            g_arr = V.check_g(np.r_[g_arr, 0.0] if g_arr.size == 1 else g_arr, 2, label)
+    elif g is None:
         g_arr = estimate_ar(y, p, lags=lags, detrend_window=detrend_window) if p > 0 else np.zeros(0)
     else:
         g_arr = V.check_g(g, p, label)
@@ -128,10 +138,14 @@ def deconvolve(trace, *, p: int = 1, g=None, sn=None, b=None, epsilon: float = 0
     ----------
     trace : array_like of shape (T,)
         Fluorescence trace, T >= 4, finite.
-    p : {0, 1, 2}
-        AR order (0: G = I, spikes are the calcium itself).
+    p : {0, 1, 2, "auto"}
+        AR order (0: G = I, spikes are the calcium itself). "auto": AR(1) or AR(2), the
+        kinetics and (unless ``sn`` is given) the noise level chosen from a fit of the trace's
+        power spectrum (:func:`.spectral.select_kinetics`); ``g`` is then returned with 2
+        entries, g[1] = 0 for AR(1).
     g : array_like of shape (p,), optional
-        AR coefficients; estimated from the autocovariance when None.
+        AR coefficients; estimated from the autocovariance (p = 1, 2) or the spectrum ("auto")
+        when None.
     sn : float, optional
         Noise level; estimated from the power spectrum when None.
     b : float, optional

@@ -175,6 +175,8 @@ def solve_kernel(y, scale, g1, g2, p, theta, mode, b_fixed, lam0, b_start, has_s
         has_start = False
         lam0 = 0.0
         b_start = mean
+    if p == 2 and g2 == 0.0:
+        p = 1  # AR(2) with g2 = 0 is AR(1), with the same initial condition s_1 = c_1 - g1 c_0
     if p == 0 or (p == 1 and g1 >= 0.0):
         gg = g1 if p == 1 else 0.0
         lam, b, it, st = solve_ar1(ys, gg, theta2, mode, b_fixed, lam0, b_start, max_iter, c, s)

@@ -68,9 +68,16 @@ def check_sn(sn, label: str = "trace") -> float:
     return val
 
 
-def check_p(p) -> int:
-    if isinstance(p, bool) or int(p) != p or int(p) not in (0, 1, 2):
-        raise ParameterError(f"AR order p must be 0, 1 or 2, got {p!r}")
+def check_p(p, allow_auto: bool = True):
+    """0, 1, 2, or "auto" (AR(1) or AR(2) chosen per trace from its spectrum)."""
+    if allow_auto and isinstance(p, str) and p == "auto":
+        return "auto"
+    try:
+        ok = not isinstance(p, (bool, str)) and int(p) == p and int(p) in (0, 1, 2)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ParameterError(f"AR order p must be 0, 1, 2 or 'auto', got {p!r}")
     return int(p)
 
 
