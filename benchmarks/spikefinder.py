@@ -65,7 +65,7 @@ def load(dataset: int):
     return cells
 
 
-def ours(y, p=1):
+def ours(y, p="auto"):
     """Every setting estimated from the trace, as ``cnmf-gui deconvolve-traces --fs 100``."""
     return deconvolve(y, p=p, noise_range="auto", baseline="free", **rate_defaults(FS)).s
 
@@ -83,7 +83,10 @@ def oasis_default(y, p=1):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--p", type=int, nargs="+", default=[1, 2], help="AR orders to compare (default 1 2)")
+    ap.add_argument("--p", nargs="+", default=["auto", "1", "2"],
+                    help="our AR orders to compare (default auto 1 2; OASIS runs AR(1), and AR(2) "
+                         "with --oasis-ar2, which takes minutes: its time grows with T^2)")
+    ap.add_argument("--oasis-ar2", action="store_true", help="also run OASIS AR(2)")
     args = ap.parse_args(argv)
     if not DATA.is_dir():
         print(f"spikefinder data not found at {DATA}; nothing to do")
@@ -96,8 +99,10 @@ def main(argv=None) -> int:
         print("oasis-deconv is not installed: OASIS columns skipped (pip install oasis-deconv==0.3.2)")
     methods = {}
     for p in args.p:
+        p = p if p == "auto" else int(p)
         methods[f"ours AR({p})"] = lambda y, p=p: ours(y, p)
-        if have_oasis:
+    if have_oasis:
+        for p in (1, 2) if args.oasis_ar2 else (1,):
             methods[f"OASIS AR({p})"] = lambda y, p=p: oasis_default(y, p)
     print("per-neuron Pearson r of inferred activity vs true spikes in 40 ms bins, mean per dataset")
     print("ours: noise from the spectrum up to the band limit, g from the autocovariance (0.2 s of lags,")
@@ -113,7 +118,11 @@ def main(argv=None) -> int:
                 s = fn(y)
                 totals[m] += time.perf_counter() - t0
                 scores[m].append(binned_correlation(s, truth))
-        print(f"{ds} {label:<20}{len(cells):>6}" + "".join(f"{np.mean(scores[m]):>14.3f}" for m in methods))
+        ref = "OASIS AR(1)"
+        ratio = (f"   auto/OASIS {np.mean(scores['ours AR(auto)']) / np.mean(scores[ref]):.3f}"
+                 if ref in scores and "ours AR(auto)" in scores else "")
+        print(f"{ds} {label:<20}{len(cells):>6}" + "".join(f"{np.mean(scores[m]):>14.3f}" for m in methods)
+              + ratio, flush=True)
     print(f"{'seconds (all cells)':<28}" + "".join(f"{totals[m]:>14.2f}" for m in methods))
     return 0
 

@@ -46,7 +46,9 @@ def add_arguments(parser) -> None:
                         help="denoised traces OUT.csv; spikes and summary go beside it "
                              "(OUT.spikes.csv, OUT.summary.csv)")
     parser.add_argument("--force", action="store_true", help="replace existing output files")
-    parser.add_argument("--p", type=int, default=1, choices=(0, 1, 2), help="AR order (default 1)")
+    parser.add_argument("--p", default="auto", choices=("0", "1", "2", "auto"),
+                        help="AR order, or 'auto' (default): AR(1) or AR(2) per cell from its "
+                             "spectrum (resampled traces keep AR(1) from the autocovariance)")
     parser.add_argument("--epsilon", type=float, default=0.0,
                         help="relaxation of the noise constraint, > -1 (default 0)")
     parser.add_argument("--s-min", type=float, default=0.0,
@@ -229,11 +231,12 @@ def run(args) -> int:
         if not (math.isfinite(args.detrend) and args.detrend >= 0):
             raise ParameterError(f"--detrend must be a number of seconds >= 0, got {args.detrend}")
         kin["detrend_window"] = int(round(args.detrend * args.fs)) or None
+    order = args.p if args.p == "auto" else int(args.p)
     progress = TerminalProgress()
     results = []
     for k, (name, y) in enumerate(zip(names, traces)):
         checkpoint(progress, k / len(traces), f"deconvolution: cell {name}")
-        results.append(_deconvolve_in_range(y, deconvolve, p=args.p, epsilon=args.epsilon, s_min=args.s_min,
+        results.append(_deconvolve_in_range(y, deconvolve, p=order, epsilon=args.epsilon, s_min=args.s_min,
                                   baseline=args.baseline, refine_g=args.refine_g,
                                   method=args.method, noise_range=noise_range, **kin,
                                   label=f"column {name!r}"))
