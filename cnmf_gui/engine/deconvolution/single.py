@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from cnmf_gui.engine.deconvolution import validate as V
@@ -11,6 +13,8 @@ from cnmf_gui.engine.deconvolution.solver import (baseline_mode, solve_scaled, t
                                                   zero_baseline)
 from cnmf_gui.engine.deconvolution.spectral import auto_kinetics
 from cnmf_gui.engine.noise import estimate_ar, estimate_noise
+
+log = logging.getLogger("cnmf_gui.engine")
 
 #: Spikes below this many sigma are ignored when refining g on the thresholded support.
 REFINE_THRESHOLD = 2.0
@@ -61,8 +65,19 @@ def solve_one(y, g, sn, eps, s_abs, mode, b_fixed, method, refine=False, start=N
             status = "thresholded"
     else:
         # The compiled solve divides by the scale itself (no scaled copy made here).
-        c, s, b, lam, status, it = solve_scaled(y, g, theta, mode, bs, s_abs / scale, start,
-                                                scale=scale)
+        try:
+            c, s, b, lam, status, it = solve_scaled(y, g, theta, mode, bs, s_abs / scale, start,
+                                                    scale=scale)
+        except RuntimeError:
+            # The active-set solvers can fail to converge where no c meets the noise constraint
+            # (e.g. a trace mostly below a baseline held >= 0) or on near-double AR(2) roots:
+            # the CVXPY reference solves the same problem (slower, but rare).
+            log.warning("fast deconvolution did not converge (g = %s); solved with CVXPY", list(g))
+            ys = y / scale
+            c, s, b, lam, status, it = _solve_cvxpy(ys, g, theta, mode, bs)
+            if s_abs > 0 and status != "zero":
+                c, s, b = threshold(ys, g, mode, bs, s, s_abs / scale)
+                status = "thresholded"
         if status == "constant":
             return _constant(y, g, sn, eps, mode, b_fixed)
     if refine and len(g) > 0 and status != "zero":
