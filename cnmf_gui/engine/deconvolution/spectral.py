@@ -13,7 +13,7 @@ Bayesian information criterion, and AR(2) only where the rise lasts long enough 
 at the trace's sampling (tau_rise > 1 / (pi f_c) frames, f_c the band limit, 0.5 for a trace
 sampled as recorded).
 
-The lowest frequencies (below ``K0`` cycles per trace) are left out of the fit: slow drifts of
+The lowest frequencies (below ``F_LOW`` cycles per frame) are left out of the fit: slow drifts of
 the baseline (bleaching, focus) live there. A trace resampled from a lower rate (f_c < 0.5) has
 noise shaped by the interpolation filter, not white; the model does not hold for it and
 :func:`select_kinetics` reports ``valid = False`` (the caller keeps the autocovariance fit).
@@ -34,8 +34,13 @@ from scipy import optimize, special
 
 from cnmf_gui.engine.noise import MAX_ROOT
 
-#: Periodogram ordinates below this many cycles per trace are not fitted (baseline drifts).
-K0 = 5
+#: Periodogram ordinates below this frequency (cycles per frame) are not fitted: baseline drifts
+#: live there (1/1000: slower than 33 s at 30 Hz). At least the first ordinate above 0 is kept.
+F_LOW = 1e-3
+#: The rise is at least this many times faster than the decay (r <= d^RISE_RATIO): true of
+#: every published indicator (GCaMP6f ~8x, GCaMP6s ~9x, jGCaMP8 ~25x, OGB-1 far more). Without
+#: it, short or smoothed traces were fitted with a double root (rise = decay).
+RISE_RATIO = 4.0
 #: Ordinates are averaged into at most this many bins before fitting.
 MAX_BINS = 512
 #: Fewer fitted ordinates than this: no fit (the caller falls back to the autocovariance).
@@ -96,7 +101,7 @@ def fit_spectrum(freqs: np.ndarray, P: np.ndarray, p: int, start: dict, *, weigh
         neighbouring ordinates each.
     p : {1, 2}
     start : dict
-        Starting ``sigma2``, ``v``, ``d`` and (p = 2) ``r_frac`` (r / d).
+        Starting ``sigma2``, ``v``, ``d`` and (p = 2) ``r_frac`` (r / d^RISE_RATIO).
     weight : float
         Ordinates averaged into each of ``P`` (the likelihood counts each that many times).
     max_decay : float
@@ -119,7 +124,7 @@ def fit_spectrum(freqs: np.ndarray, P: np.ndarray, p: int, start: dict, *, weigh
         d = max_decay * _sigmoid(x[2])
         A = transfer(d)
         if p == 2:
-            A = A * transfer(d * _sigmoid(x[3]))
+            A = A * transfer(d ** RISE_RATIO * _sigmoid(x[3]))
         S = np.exp(x[0]) + np.exp(x[1]) / A
         return weight * float(np.sum(np.log(S) + Ps / S))
 
@@ -132,7 +137,7 @@ def fit_spectrum(freqs: np.ndarray, P: np.ndarray, p: int, start: dict, *, weigh
     res = optimize.minimize(nll, np.array(x0), method="BFGS", options={"gtol": 1e-4, "maxiter": 200})
     x = np.clip(res.x, -40.0, 20.0)
     d = float(max_decay * _sigmoid(x[2]))
-    r = min(float(d * _sigmoid(x[3])), d) if p == 2 else 0.0
+    r = float(d ** RISE_RATIO * _sigmoid(x[3])) if p == 2 else 0.0
     g = np.array([d + r, -d * r]) if p == 2 else np.array([d])
     n = int(round(P.size * weight))
     return SpectralFit(g=g, sigma=float(np.sqrt(np.exp(x[0]) * scale)), decay=d, rise=r,
@@ -184,7 +189,8 @@ def select_kinetics(y, *, sn_band: float, g1_start: float, band_limit: float = 0
     """
     y = np.asarray(y, dtype=np.float64)
     freqs, P = periodogram(y)
-    keep = np.arange(P.size) >= K0
+    k0 = max(1, int(round(F_LOW * y.size)))
+    keep = np.arange(P.size) >= k0
     if band_limit < 0.5 or keep.sum() < MIN_ORDINATES or sn_band <= 0 or not np.any(P[keep] > 0):
         return Kinetics(valid=False, g=np.zeros(2), order=0, sigma=float(sn_band))
     freqs, P = freqs[keep], P[keep]
@@ -194,9 +200,9 @@ def select_kinetics(y, *, sn_band: float, g1_start: float, band_limit: float = 0
     n_b = P.size // m
     freqs = freqs[:n_b * m].reshape(n_b, m).mean(axis=1)
     P = P[:n_b * m].reshape(n_b, m).mean(axis=1)
-    # A decay slower than the lowest fitted frequency (K0 cycles per trace) cannot be told
-    # from a drift of the baseline: the corner frequency -ln(d) / 2 pi stays above K0 / T.
-    max_decay = min(MAX_ROOT, float(np.exp(-2 * np.pi * K0 / y.size)))
+    # A decay slower than the lowest fitted frequency (k0 cycles per trace) cannot be told
+    # from a drift of the baseline: the corner frequency -ln(d) / 2 pi stays above k0 / T.
+    max_decay = min(MAX_ROOT, float(np.exp(-2 * np.pi * k0 / y.size)))
     d0 = min(max(float(g1_start), 0.05), 0.99)
     low = float(np.mean(P[:max(4, P.size // 100)]))
     start = {"sigma2": 0.8 * sn_band ** 2, "v": max(low * (1 - d0) ** 2, 1e-12), "d": d0}
