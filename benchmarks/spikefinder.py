@@ -65,7 +65,7 @@ def load(dataset: int):
     return cells
 
 
-def ours(y, p="auto"):
+def ours(y, p=1):
     """Every setting estimated from the trace, as ``cnmf-gui deconvolve-traces --fs 100``."""
     return deconvolve(y, p=p, noise_range="auto", baseline="free", **rate_defaults(FS)).s
 
@@ -119,8 +119,8 @@ def main(argv=None) -> int:
                 totals[m] += time.perf_counter() - t0
                 scores[m].append(binned_correlation(s, truth))
         ref = "OASIS AR(1)"
-        ratio = (f"   auto/OASIS {np.mean(scores['ours AR(auto)']) / np.mean(scores[ref]):.3f}"
-                 if ref in scores and "ours AR(auto)" in scores else "")
+        ratio = "".join(f"   {m.split()[1]}/OASIS {np.mean(scores[m]) / np.mean(scores[ref]):.3f}"
+                        for m in ("ours AR(1)", "ours AR(auto)") if ref in scores and m in scores)
         print(f"{ds} {label:<20}{len(cells):>6}" + "".join(f"{np.mean(scores[m]):>14.3f}" for m in methods)
               + ratio, flush=True)
     print(f"{'seconds (all cells)':<28}" + "".join(f"{totals[m]:>14.2f}" for m in methods))

@@ -46,8 +46,8 @@ def add_arguments(parser) -> None:
                         help="denoised traces OUT.csv; spikes and summary go beside it "
                              "(OUT.spikes.csv, OUT.summary.csv)")
     parser.add_argument("--force", action="store_true", help="replace existing output files")
-    parser.add_argument("--p", default="auto", choices=("0", "1", "2", "auto"),
-                        help="AR order, or 'auto' (default): AR(1) or AR(2) per cell from its "
+    parser.add_argument("--p", default="1", choices=("0", "1", "2", "auto"),
+                        help="AR order (default 1), or 'auto': AR(1) or AR(2) per cell from its "
                              "spectrum (resampled traces keep AR(1) from the autocovariance)")
     parser.add_argument("--epsilon", type=float, default=0.0,
                         help="relaxation of the noise constraint, > -1 (default 0)")
