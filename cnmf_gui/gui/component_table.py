@@ -17,12 +17,14 @@ from cnmf_gui.gui.binding import subscriptions
 from cnmf_gui.gui.contours import STATUS_COLOURS
 from cnmf_gui.session import STATUS_NAMES
 
-COLUMNS = ("id", "status", "SNR", "r_value", "size", "epsilon")
+COLUMNS = ("id", "status", "SNR", "r_value", "size", "epsilon", "reason")
 TOOLTIPS = ("Stable id (never reused; a merge makes a new one)",
             "accepted / undecided / rejected / inactive; * = decided by you (thresholds leave it alone)",
             "Signal-to-noise ratio of the trace", "Spatial consistency: correlation of the footprint "
             "with the movie during the component's transients", "Footprint area in pixels",
-            "Noise-constraint relaxation the trace was deconvolved with (* = your override)")
+            "Noise-constraint relaxation the trace was deconvolved with (* = your override)",
+            "Why the automatic status was given (too small, duplicate of N, low SNR, inactive: no "
+            "events, ...); empty where you decided")
 SORT_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -56,6 +58,8 @@ class ComponentModel(QAbstractTableModel):
             return int(comps.status[row])
         if name == "epsilon":
             return float(comps.epsilon[row])
+        if name == "reason":
+            return str(comps.reason[row])
         key = {"SNR": "snr", "size": "area"}.get(name, name)
         values = comps.metrics.get(key)
         return float(values[row]) if values is not None else float("nan")
@@ -83,7 +87,9 @@ class ComponentModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.BackgroundRole and name == "status":
             r, g, b = STATUS_COLOURS[value]
             return QColor(r, g, b, 90)
-        if role == Qt.ItemDataRole.TextAlignmentRole and name != "status":
+        if role == Qt.ItemDataRole.ToolTipRole and name == "reason" and value:
+            return value
+        if role == Qt.ItemDataRole.TextAlignmentRole and name not in ("status", "reason"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -140,7 +146,11 @@ class ComponentTable(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # Numbers in narrow columns; the reason (free text) takes the rest of the width.
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setDefaultSectionSize(68)
+        header.setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection)
 
         self.status_filter = QComboBox()

@@ -89,11 +89,13 @@ class StatusCommand(Command):
     action = "status"
     kind = "status"
 
-    def __init__(self, label, before, after, ids, statuses, source: str = "user", thresholds=None):
+    def __init__(self, label, before, after, ids, statuses, source: str = "user", thresholds=None,
+                 reasons=None):
         super().__init__(label, before, after, ids)
         self.statuses = [int(v) for v in statuses]
         self.source = source
         self.thresholds = thresholds
+        self.reasons = None if reasons is None else [str(r) for r in reasons]
 
     def entry(self) -> dict:
         out = {"action": self.action, "ids": list(self.ids), "source": self.source}
@@ -102,6 +104,8 @@ class StatusCommand(Command):
         else:
             out["statuses"] = self.statuses
             out["thresholds"] = self.thresholds or {}
+            if self.reasons is not None:
+                out["reasons"] = self.reasons
         return out
 
     @classmethod
@@ -111,7 +115,7 @@ class StatusCommand(Command):
             session.set_status(ids, int(entry["status"]))
         elif "statuses" in entry:
             session.curation.set_statuses(ids, entry["statuses"], source=entry.get("source", "threshold"),
-                                          thresholds=entry.get("thresholds"))
+                                          thresholds=entry.get("thresholds"), reasons=entry.get("reasons"))
         else:
             raise ReplayError(f"seq {entry.get('seq')}: a threshold line without statuses (older log)")
 

@@ -189,24 +189,29 @@ class Curation:
         changed = [i for i, r in zip(ids, rows) if comps.status[r] != status]
         if not changed and frozenset(decided) == self.state.user_decided:
             return 0
-        new = dataclasses.replace(comps, status=replace_rows(comps.status, rows, status))
+        # A user decision carries no automatic reason (the schema: empty for user decisions).
+        new = dataclasses.replace(comps, status=replace_rows(comps.status, rows, status),
+                                  reason=replace_rows(comps.reason, rows, ""))
         n = len(ids)
         self.do(StatusCommand(f"{USER_VERBS[status]} {n} component{'s' * (n != 1)}", self.state,
                               self.state.with_changes(components=new, user_decided=decided),
                               ids, [status] * n, source="user"))
         return len(changed)
 
-    def set_statuses(self, ids, statuses, *, source: str, thresholds=None) -> int:
-        """Statuses decided by a rule (not the user): user decisions are left as they are."""
+    def set_statuses(self, ids, statuses, *, source: str, thresholds=None, reasons=None) -> int:
+        """Statuses decided by a rule (not the user), with the rule's reasons when it gave them."""
         comps = self.require()
         ids = self.check_ids(ids)
         if not ids:
             return 0
         rows = self.indices_of(ids)
         new = dataclasses.replace(comps, status=replace_rows(comps.status, rows, np.asarray(statuses, np.int8)))
+        if reasons is not None:
+            new = dataclasses.replace(new, reason=replace_rows(comps.reason, rows,
+                                                               np.asarray([str(r) for r in reasons], object)))
         self.do(StatusCommand(f"Thresholds changed {len(ids)} statuses", self.state,
                               self.state.with_changes(components=new), ids, statuses,
-                              source=source, thresholds=thresholds))
+                              source=source, thresholds=thresholds, reasons=reasons))
         return len(ids)
 
     def apply_thresholds(self, evaluation, *, neuron_radius: float | None = None) -> tuple[int, int, int]:
@@ -226,7 +231,7 @@ class Curation:
         for k, v in comps.metrics.items():
             if k not in metrics and np.shape(v) == (K,):
                 metrics[k] = np.asarray(v, float)
-        status = classify(metrics, evaluation, neuron_radius=neuron_radius)
+        status, reasons = classify(metrics, evaluation, neuron_radius=neuron_radius, explain=True)
         free = np.array([int(i) not in self.state.user_decided for i in comps.ids], bool)
         if KEPT_BY_THRESHOLDS:
             free &= ~np.isin(comps.status, KEPT_BY_THRESHOLDS)
@@ -238,5 +243,5 @@ class Curation:
             if neuron_radius is not None:
                 rule["neuron_radius"] = float(neuron_radius)
             self.set_statuses([int(i) for i in comps.ids[change]], [int(v) for v in status[change]],
-                              source="threshold", thresholds=rule)
+                              source="threshold", thresholds=rule, reasons=[str(r) for r in reasons[change]])
         return counts
