@@ -91,3 +91,29 @@ def test_no_overwrite_without_force(tmp_path):
     assert target.read_bytes() == b"keep"
     export_nwb(_session(), target, force=True)
     assert target.read_bytes() != b"keep"
+
+
+def test_export_verb_writes_nwb(tmp_path, capsys):
+    from cnmf_gui.cli import main
+    from cnmf_gui.io import save_session
+
+    save_session(_session(), tmp_path / "s.h5")
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"indicator": "GCaMP7s", "session_description": "test"}))
+    assert main(["export", str(tmp_path / "s.h5"), "--nwb", str(tmp_path / "o.nwb"), "--all",
+                 "--metadata", str(meta)]) == 0
+    assert "exported 4 of 4 components" in capsys.readouterr().out
+    with pynwb.NWBHDF5IO(str(tmp_path / "o.nwb"), "r") as io:
+        nwb = io.read()
+        assert len(nwb.processing["ophys"]["ImageSegmentation"]["PlaneSegmentation"]) == 4
+        assert nwb.imaging_planes["ImagingPlane"].indicator == "GCaMP7s"
+    # Existing file without --force, unknown metadata key: one line, exit 2, file untouched.
+    before = (tmp_path / "o.nwb").read_bytes()
+    assert main(["export", str(tmp_path / "s.h5"), "--nwb", str(tmp_path / "o.nwb")]) == 2
+    assert "exists" in capsys.readouterr().err
+    meta.write_text(json.dumps({"indicatr": "x"}))
+    assert main(["export", str(tmp_path / "s.h5"), "--nwb", str(tmp_path / "o.nwb"), "--force",
+                 "--metadata", str(meta)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key(s) indicatr" in err and err.count("\n") == 1
+    assert (tmp_path / "o.nwb").read_bytes() == before
