@@ -1,4 +1,4 @@
-"""``cnmf-gui export SESSION.h5 --csv DIR [--all]``: write curated traces for other tools."""
+"""``cnmf-gui export SESSION.h5 [--csv DIR] [--nwb OUT.nwb [--metadata META.json] [--force]] [--all]``: write curated traces for other tools."""
 
 from __future__ import annotations
 
@@ -10,6 +10,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("session", help="session file (.h5) written by cnmf-gui")
     parser.add_argument("--csv", metavar="DIR",
                         help="folder for traces_C/S/F/dff.csv and components.csv (created if missing)")
+    parser.add_argument("--nwb", metavar="OUT.nwb",
+                        help="write an NWB file (needs pynwb: pip install 'cnmf-gui[nwb]')")
+    parser.add_argument("--metadata", metavar="META.json",
+                        help="for --nwb: JSON object with session_description, indicator, location, "
+                             "excitation_lambda, emission_lambda, device, subject, session_start_time")
+    parser.add_argument("--force", action="store_true", help="for --nwb: replace an existing file")
     parser.add_argument("--all", action="store_true",
                         help="export every component with its status, not only the accepted ones")
 
@@ -21,7 +27,11 @@ def run(args) -> int:
 
     outputs = [name for name in ("csv", "nwb") if getattr(args, name, None)]
     if not outputs:
-        raise UserError("export: nothing to write: give --csv DIR")
+        raise UserError("export: nothing to write: give --csv DIR or --nwb FILE.nwb")
+    meta = None
+    if getattr(args, "metadata", None):
+        from cnmf_gui.io.export_nwb import read_metadata
+        meta = read_metadata(args.metadata)
     data = load_session(args.session)
     if getattr(args, "csv", None):
         written = export_csv(data, args.csv, include_all=args.all)
@@ -32,4 +42,10 @@ def run(args) -> int:
               + ", ".join(p.name for p in written))
         if n == 0 and not args.all:
             print("note: no component is accepted yet; accept some, or export all with --all")
+    if getattr(args, "nwb", None):
+        from cnmf_gui.io.export_nwb import export_nwb
+        out = export_nwb(data, args.nwb, include_all=args.all, metadata=meta, force=args.force)
+        comps = data.components
+        n = comps.n_components if args.all else int((comps.status == 1).sum())
+        print(f"exported {n} of {comps.n_components} components to {out}")
     return 0
