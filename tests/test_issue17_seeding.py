@@ -14,10 +14,10 @@ from cnmf_gui.synthetic import make_movie
 
 
 def _model(m):
-    A = np.stack([fp.ravel(order="F") for fp in m.footprints], 1)
+    A = np.stack([fp.ravel() for fp in m.footprints], 1)
     C = m.traces + m.baselines[:, None]
     bs, bt = m.background
-    b = np.stack([x.ravel(order="F") for x in bs], 1)
+    b = np.stack([x.ravel() for x in bs], 1)
     return A, C, b, bt
 
 
@@ -38,7 +38,7 @@ def test_seed_recovers_dropped_cell(seed):
     # Only components touching the 2-radius disc are refitted, on their own support.
     H, W = m.movie.shape[1:]
     rr, cc = np.ogrid[:H, :W]
-    disc = (((rr - centre[0]) ** 2 + (cc - centre[1]) ** 2) <= 8.0 ** 2).ravel(order="F")
+    disc = (((rr - centre[0]) ** 2 + (cc - centre[1]) ** 2) <= 8.0 ** 2).ravel()
     expected = [i for i, k in enumerate(keep) if A[disc, k].any()]
     assert list(fit.overlapping) == expected
     for j, i in enumerate(fit.overlapping):

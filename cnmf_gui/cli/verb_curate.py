@@ -48,6 +48,9 @@ def add_arguments(parser) -> None:
                              "override), or of all components (the new global epsilon; overrides dropped)")
     parser.add_argument("--components", metavar="IDS",
                         help="with --epsilon: the component ids it applies to (default: all)")
+    parser.add_argument("--seed", dest="seed", metavar="ROW,COL", action=_Step,
+                        help="fit a missed cell at this pixel as a new component (the overlapping "
+                             "components are refitted with it); needs the movie")
     parser.add_argument("--undo", dest="undo", type=int, metavar="N", action=_Step,
                         help="undo the last N edits made by this command")
     parser.add_argument("--out", help="write the curated session here instead of in place")
@@ -71,6 +74,12 @@ def apply_steps(session, steps, components: str | None = None, progress=None, wh
             else:
                 session.deconvolve(ids, epsilon=value, progress=progress)
                 said.append(f"deconvolved {len(ids)} component(s) with epsilon override {value:g}")
+        elif name == "seed":
+            try:
+                row, col = (int(v) for v in value.split(","))
+            except ValueError:
+                raise UserError(f"--seed {value}: expected ROW,COL (two integers)") from None
+            said.append(f"seed {row},{col} -> new id {session.seed(row, col)}")
         elif name == "undo":
             if value < 1:
                 raise UserError(f"--undo {value}: expected a positive number of edits")
@@ -100,7 +109,7 @@ def run(args) -> int:
         raise UserError("--components goes with --epsilon")
     if not steps:
         raise UserError("nothing to do: give --accept, --reject, --undecide, --merge, --thresholds, "
-                        "--epsilon or --undo")
+                        "--epsilon, --seed or --undo")
     session = Session()
     # What the window shows in its status bar (a movie not found: a merge then has no r_value).
     session.subscribe("message", lambda text: print(f"cnmf-gui curate: warning: {text}", file=sys.stderr))

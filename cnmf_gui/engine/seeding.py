@@ -30,7 +30,7 @@ class SeedFit:
     Attributes
     ----------
     footprint : ndarray of shape (H*W,)
-        The new footprint (unit L2 norm), column-major (Fortran) pixel order like ``A``.
+        The new footprint (unit L2 norm), pixel index ``row * W + col`` like ``A``.
     trace : ndarray of shape (T,)
         Its raw trace (``F``: calcium plus noise, in footprint units).
     overlapping : ndarray of shape (K_o,), int
@@ -61,7 +61,7 @@ def seed_component(movie, A, C, seed, neuron_radius, b=None, f=None, n_iter: int
     movie : array of shape (T, H, W)
         Motion-corrected movie (a memmap is fine: only a window is read).
     A : sparse matrix of shape (H*W, K)
-        Current footprints, Fortran pixel order.
+        Current footprints, pixel index ``row * W + col`` (DESIGN.md).
     C : ndarray of shape (K, T)
         Their traces in the same units as the model (the ones with ``Y ~ A C + b f``).
     seed : (int, int)
@@ -86,21 +86,20 @@ def seed_component(movie, A, C, seed, neuron_radius, b=None, f=None, n_iter: int
     C = np.asarray(C, float)
     rad = max(2.0 * float(neuron_radius), 2.0)
     disc_img = _disc((H, W), (row, col), rad)
-    disc_flat = disc_img.ravel(order="F")
+    disc_flat = disc_img.ravel()
     # Components overlapping the disc are refitted; the window covers them entirely.
     touching = np.asarray(abs(A[disc_flat]).sum(axis=0)).ravel() > 0 if A.shape[1] else np.zeros(0, bool)
     overlapping = np.flatnonzero(touching)
     support = disc_img.copy()
     for k in overlapping:
-        support |= (A[:, k].toarray().ravel() > 0).reshape((H, W), order="F")
+        support |= (A[:, k].toarray().ravel() > 0).reshape((H, W))
     rows_, cols_ = np.nonzero(support)
     r0, r1, c0, c1 = rows_.min(), rows_.max() + 1, cols_.min(), cols_.max() + 1
     win = np.zeros((H, W), bool)
     win[r0:r1, c0:c1] = True
-    win_idx = np.flatnonzero(win.ravel(order="F"))  # Fortran order of the window's pixels
+    win_idx = np.flatnonzero(win.ravel())  # row-major, like the rows of A
     h, w = r1 - r0, c1 - c0
-    # Window pixels in Fortran order to match A's rows.
-    Y = np.asarray(movie[:, r0:r1, c0:c1], float).transpose(0, 2, 1).reshape(T, -1).T  # (P, T)
+    Y = np.asarray(movie[:, r0:r1, c0:c1], float).reshape(T, -1).T  # (P, T), row-major pixels
     A_w = A[win_idx].toarray()
     R = Y - A_w @ C
     if b is not None and f is not None and np.asarray(b).size:
@@ -110,7 +109,7 @@ def seed_component(movie, A, C, seed, neuron_radius, b=None, f=None, n_iter: int
     R_act = R - np.percentile(R, 20, axis=1, keepdims=True)
     disc_w = disc_flat[win_idx]
     # Start: correlation of each disc pixel with the mean trace of the seed's 3x3 neighbourhood.
-    near = _disc((H, W), (row, col), 1.5).ravel(order="F")[win_idx]
+    near = _disc((H, W), (row, col), 1.5).ravel()[win_idx]
     ref = R_act[near].mean(axis=0)
     ref = ref - ref.mean()
     Rc = R_act - R_act.mean(axis=1, keepdims=True)
@@ -158,7 +157,7 @@ def _largest_blob(a, h, w, centre):
     """Keep the connected part of ``a > 0`` containing (or nearest to) ``centre``."""
     from scipy import ndimage
 
-    img = a.reshape((w, h)).T  # Fortran window order -> image
+    img = a.reshape((h, w))
     labels, n = ndimage.label(img > 0)
     if n <= 1:
         return a
@@ -166,4 +165,18 @@ def _largest_blob(a, h, w, centre):
     if lab == 0:
         dist = ndimage.distance_transform_edt(labels == 0, return_indices=True)[1]
         lab = labels[dist[0][centre], dist[1][centre]]
-    return np.where(labels == lab, img, 0).T.ravel()
+    return np.where(labels == lab, img, 0).ravel()
+
+
+def typical_radius(A, default: float = 4.0) -> float:
+    """Median equivalent radius sqrt(area / pi) of the footprints (pixels above 20 % of the peak), px.
+
+    Used when the neuron radius was left to be estimated (0): the fitted cells say how big a
+    cell is. ``default`` when there are none.
+    """
+    A = sp.csc_matrix(A)
+    if A.shape[1] == 0:
+        return float(default)
+    peak = np.asarray(abs(A).max(axis=0).todense()).ravel()
+    counts = np.array([(abs(A[:, k].data) > 0.2 * peak[k]).sum() for k in range(A.shape[1])])
+    return float(max(np.median(np.sqrt(counts / np.pi)), 1.0))

@@ -234,9 +234,39 @@ class PipelineReset(Command):
                 "first_id": self.first_id, "last_id": self.first_id + self.n_components - 1}
 
 
+class SeedCommand(Command):
+    """A new component fitted at a clicked point, the overlapping ones refitted with it."""
+
+    action = "seed"
+    kind = "components"
+
+    def __init__(self, label, before, after, point, new_id: int, refitted):
+        super().__init__(label, before, after, tuple(refitted) + (new_id,))
+        self.point = [int(point[0]), int(point[1])]
+        self.new_id = int(new_id)
+        self.refitted = [int(i) for i in refitted]
+
+    def entry(self) -> dict:
+        return {"action": self.action, "ids": [self.new_id], "point": self.point, "new_id": self.new_id,
+                "refitted": self.refitted}
+
+    def selection_after_redo(self):
+        return [self.new_id]
+
+    @classmethod
+    def replay(cls, session, entry: dict) -> None:
+        new_id = session.seed(*[int(v) for v in entry["point"]])
+        if new_id != entry.get("new_id", new_id):
+            raise ReplayError(f"seq {entry.get('seq')}: seed made id {new_id}, the log says {entry['new_id']}")
+
+    @staticmethod
+    def note(entry, facts) -> None:
+        return None
+
+
 #: action name of a log line -> the command class that replays it
 COMMANDS: dict[str, type[Command]] = {cls.action: cls for cls in (
-    StatusCommand, MergeCommand, DeconvolutionCommand, PipelineReset)}
+    StatusCommand, MergeCommand, SeedCommand, DeconvolutionCommand, PipelineReset)}
 
 
 class ReplayError(Exception):
