@@ -282,9 +282,7 @@ class Session:
     def seed(self, row: int, col: int) -> int:
         """Fit a missed cell at (row, col) as a new component (:mod:`~cnmf_gui.session.seed`); returns its id."""
         from cnmf_gui.session.seed import seed
-        new_id = seed(self, int(row), int(col))
-        self.select([new_id])
-        return new_id
+        return seed(self, int(row), int(col))
 
     def undo(self) -> bool:
         """Undo the last edit; returns False when there is nothing to undo."""

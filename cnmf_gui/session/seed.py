@@ -19,7 +19,7 @@ from cnmf_gui.session.merge import merged_metrics
 
 
 def seed(session, row: int, col: int) -> int:
-    """Fit a new component at (row, col); returns its id."""
+    """Fit a new component at (row, col) and select it; returns its id."""
     from cnmf_gui.engine.dff import compute_dff
     from cnmf_gui.engine.redeconvolve import redeconvolve_rows
     from cnmf_gui.engine.seeding import seed_component, typical_radius
@@ -88,4 +88,5 @@ def seed(session, row: int, col: int) -> int:
     state = cur.state
     cur.do(SeedCommand(f"Seed component {new_id} at {row},{col}", state, state.with_changes(components=new),
                        (row, col), new_id, refitted))
+    session.select([new_id])
     return new_id
