@@ -21,7 +21,6 @@ motion correction of calcium imaging data. J Neurosci Methods 291:83-94.
 
 from __future__ import annotations
 
-import math
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np

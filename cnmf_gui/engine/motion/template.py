@@ -29,7 +29,6 @@ motion correction of calcium imaging data. Journal of Neuroscience Methods 291:8
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,7 +53,7 @@ MIN_PEAK_SNR = 10.0
 # the frame's wrapped-around opposite edge out of the correlation; but it also kept out every
 # cell near the edges, and a frame whose activity sits there (a burst of edge cells) then
 # matched the template only at a wrong lag that pulls those cells inward (14 px off on an
-# 80 x 96 movie). The normalised peak search (:func:`~cnmf_gui.engine.motion.rigid.integer_peak`)
+# 80 x 96 movie). The normalised peak search (:func:`~cnmf_gui.engine.motion.peaks.integer_peak`)
 # and the cosine ramp deal with the wrapped content instead.
 WINDOW_MARGIN = 2
 # Longest automatic bin, and at least this many bins over the movie.
