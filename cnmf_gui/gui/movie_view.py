@@ -14,6 +14,7 @@ from PyQt6.QtCore import QPoint, QPointF, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton,
                              QSlider, QStyle, QVBoxLayout, QWidget)
 
+from cnmf_gui.errors import UserError
 from cnmf_gui.gui.binding import subscriptions
 from cnmf_gui.gui.contours import ContourLayer
 from cnmf_gui.session.frames import footprint_outlines
@@ -312,10 +313,22 @@ class MovieView(QWidget):
         for box in (self.left, self.right):
             if box.isVisible() and box.sceneBoundingRect().contains(pos):
                 point = box.mapSceneToView(pos)
-                add = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
-                self.session.select_at(point.y(), point.x(), add=add)
+                if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                    self._seed_at(int(point.y()), int(point.x()))
+                else:
+                    add = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+                    self.session.select_at(point.y(), point.x(), add=add)
                 event.accept()
                 return
+
+    def _seed_at(self, row: int, col: int) -> None:
+        """Shift+click: a missed cell fitted at the click (the session's seed command, undoable)."""
+        try:
+            new_id = self.session.seed(row, col)
+        except UserError as exc:
+            self.session.message(f"cannot seed here: {exc}")
+            return
+        self.session.message(f"seeded component {new_id} at row {row}, column {col} (Ctrl+Z undoes it)")
 
     def widget_pos(self, row: float, col: float) -> QPoint:
         """Where pixel (row, col)'s centre is in ``self.graphics.viewport()`` coordinates (tests, demos)."""
