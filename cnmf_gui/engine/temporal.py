@@ -146,7 +146,15 @@ def _deconvolve_group(Y, deconv, p, deconvolve_many, g, progress):
     if p > 0:
         # p = 2 with auto_order: AR(1) or AR(2) per component, from its spectrum (g is (k, 2)).
         order = "auto" if p == 2 and getattr(deconv, "auto_order", False) else p
-        res = deconvolve_many(Y, p=order, g=g, sn=None, epsilon=deconv.epsilon, s_min=deconv.s_min,
+        sn = None
+        if order == 1 and getattr(deconv, "noise_fit", "band") == "joint" and T >= 4:
+            # The upper band of a fast indicator's spectrum at a low frame rate still holds
+            # calcium power, so the band level overstates the noise (~2x at 7.5 Hz) and
+            # over-smooths C; the joint Whittle fit of noise floor + AR(1) separates the two.
+            from cnmf_gui.engine.deconvolution.spectral import auto_kinetics
+            sn = auto_kinetics(Y, noise_range=deconv.noise_range, noise_method=deconv.noise_method,
+                               lags=deconv.lags, max_order=1)[1]
+        res = deconvolve_many(Y, p=order, g=g, sn=sn, epsilon=deconv.epsilon, s_min=deconv.s_min,
                               method=deconv.method, baseline=deconv.baseline, progress=progress)
         return (np.asarray(res.c), np.asarray(res.s), np.asarray(res.b), np.asarray(res.sn),
                 np.asarray(res.g).reshape(k, -1), np.asarray(res.lam), np.asarray(res.epsilon))
