@@ -6,20 +6,16 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from PyQt6.QtCore import QSettings, Qt
+from PyQt6.QtCore import Qt
 
 from cnmf_gui.io import save_session
 from cnmf_gui.session import Session
 from cnmf_gui.synthetic import make_session
-from tests.test_gui_support import answers, no_dangling_threads  # noqa: F401
+from tests.test_gui_support import answers, no_dangling_threads, window  # noqa: F401
 from tests.test_issue17_seed_session import _drop, _strip
 
 
-def test_shift_click_seeds_the_missed_cell_like_the_api(qtbot, answers, tmp_path, monkeypatch):  # noqa: F811
-    from cnmf_gui.app import configure_pyqtgraph
-    from cnmf_gui.gui.main_window import MainWindow
-
-    monkeypatch.setenv("CNMF_GUI_HOME", str(tmp_path / "home"))
+def test_shift_click_seeds_the_missed_cell_like_the_api(qtbot, window, tmp_path):  # noqa: F811
     drop = 2
     data, synth = make_session(n_frames=300, shape=(48, 48), n_neurons=6, seed=3, folder=tmp_path)
     data = dataclasses.replace(data, components=_drop(data.components, drop))
@@ -31,27 +27,18 @@ def test_shift_click_seeds_the_missed_cell_like_the_api(qtbot, answers, tmp_path
     api.open_session(str(base))
     api_id = api.seed(row, col)
 
-    configure_pyqtgraph()
-    session = Session()
-    w = MainWindow(session, settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    try:
-        session.open_session(str(base))
-        n_before = session.n_components
-        viewport = w.movie_view.graphics.viewport()
-        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
-                         w.movie_view.widget_pos(row, col))
-        assert session.n_components == n_before + 1
-        assert list(session.selection) == [api_id]
-        assert (session.components.A != api.components.A).nnz == 0
-        np.testing.assert_allclose(session.components.C, api.components.C)
-        assert _strip(session.data.curation_log) == _strip(api.data.curation_log)
-        # Undo takes the seeded cell back out.
-        qtbot.mouseClick(w.curation.buttons["undo"], Qt.MouseButton.LeftButton)
-        assert session.n_components == n_before
-    finally:
-        w._closing_ok = True
-        w.shutdown()
+    w = window
+    session = w.session
+    session.open_session(str(base))
+    n_before = session.n_components
+    viewport = w.movie_view.graphics.viewport()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
+                     w.movie_view.widget_pos(row, col))
+    assert session.n_components == n_before + 1
+    assert list(session.selection) == [api_id]
+    assert (session.components.A != api.components.A).nnz == 0
+    np.testing.assert_allclose(session.components.C, api.components.C)
+    assert _strip(session.data.curation_log) == _strip(api.data.curation_log)
+    # Undo takes the seeded cell back out.
+    qtbot.mouseClick(w.curation.buttons["undo"], Qt.MouseButton.LeftButton)
+    assert session.n_components == n_before

@@ -26,6 +26,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from cnmf_gui import __version__
+from cnmf_gui.atomic import check_target
 from cnmf_gui.atomic_h5 import atomic_h5
 from cnmf_gui.errors import InputFileError, UserError
 from cnmf_gui.io.session_revision import ATTRIBUTE as REVISION_ATTRIBUTE, locked, next_revision
@@ -119,12 +120,9 @@ def save_session(data: SessionData, path, *, expected_revision: int | None = Non
     StaleSessionError
         ``expected_revision`` was given and the file was saved by someone else since.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UserError(f"cannot write session {path}: folder {folder} does not exist")
-    if os.path.isdir(path):
-        raise UserError(f"cannot write session {path}: it is a folder")
+    # The one writer's checks (missing folder, a folder, a read-only file); replacing is the
+    # session rule below, not --force.
+    path = check_target(path, force=True, what="session")
     # The movie itself (or any other file) is never a session file, so this also protects it.
     if os.path.exists(path) and not is_session_file(path):
         raise UserError(f"{path} exists and is not a cnmf_gui session file: refusing to overwrite it")
