@@ -187,10 +187,25 @@ class Components:
 
 @dataclass
 class Background:
-    """Low-rank background ``b f``: b (H*W, nb) spatial, f (nb, T) temporal."""
+    """The background model as plain arrays (DESIGN.md ``/background``).
+
+    Attributes
+    ----------
+    b : ndarray of shape (H*W, nb)
+        Low-rank spatial background (nb = 0 for the ring model).
+    f : ndarray of shape (nb, T)
+        Low-rank temporal background.
+    model : str
+        ``"low_rank"`` (``b f``) or ``"ring"`` (one-photon, CNMF-E).
+    arrays : dict of str to ndarray, optional
+        The ring model's arrays (``W_data``, ``W_indices``, ``W_indptr``, ``W_shape``, ``b0``
+        (H, W), ``radius``, ``factor``, ``max_points``); see ``engine.background.ring``.
+    """
 
     b: np.ndarray
     f: np.ndarray
+    model: str = "low_rank"
+    arrays: dict | None = None
 
 
 @dataclass

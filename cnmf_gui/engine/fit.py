@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from cnmf_gui.engine.background import LowRankBackground
 from cnmf_gui.engine.merging import find_merge_groups, merge_refit
 from cnmf_gui.engine.spatial import (clean_footprints, dilate_supports, pixel_statistics, restrict,
                                      update_spatial)
@@ -41,12 +42,16 @@ class FitResult:
     b : ndarray of shape (H*W, nb)
     n_merged : int
         Components removed by merging.
+    background : BackgroundModel
+        The background behind the :mod:`cnmf_gui.engine.background` interface: a
+        ``LowRankBackground(b, temporal.f)`` or a ``RingBackground`` (then b is (H*W, 0)).
     """
 
     A: sp.csc_matrix
     temporal: TemporalResult
     b: np.ndarray
     n_merged: int = 0
+    background: object = None
 
 
 def _temporal_pass(movie, A, b, C, f, deconv, chunk_frames, progress):
@@ -141,12 +146,13 @@ def fit_cnmf(movie, A: sp.csc_matrix, C: np.ndarray, f: np.ndarray, params, *,
     if tr is None or A.shape[1] == 0 or tr.C.shape[0] != A.shape[1]:
         if A.shape[1] == 0:
             return FitResult(A=sp.csc_matrix((P, 0)), temporal=_empty_temporal(T, f, params), b=b,
-                             n_merged=n_merged)
+                             n_merged=n_merged, background=LowRankBackground(b, f, (H, W)))
         tr = _temporal_pass(movie, A, b, C, f, params.deconvolution, chunk,
                             SubProgress(progress, 1 - 1 / steps, 1.0, "temporal update"))
         A, tr = _drop_empty(A, tr, tr.C.max(axis=1) > 0)
     checkpoint(progress, 1.0, f"cnmf: {A.shape[1]} components")
-    return FitResult(A=sp.csc_matrix(A), temporal=tr, b=b, n_merged=n_merged)
+    return FitResult(A=sp.csc_matrix(A), temporal=tr, b=b, n_merged=n_merged,
+                     background=LowRankBackground(b, tr.f, (H, W)))
 
 
 def _soma_radius(A: sp.spmatrix, params) -> float:

@@ -82,9 +82,16 @@ class ModelViews:
         return self._image(self._A @ self.components.C[:, self._check(t)].astype(np.float32))
 
     def background(self, t: int) -> np.ndarray:
-        """b f[t]: the low-rank background, (H, W) float32 (zeros without a background)."""
+        """The background of frame t, (H, W) float32 (zeros without a background): b f[t] for the
+        low-rank model; for the ring model (one-photon) W (Y[t] - A c[t] - b0) + b0."""
         t = self._check(t)
         bg = self.background_model
+        if bg is not None and getattr(bg, "model", "low_rank") == "ring":
+            if getattr(self, "_ring", None) is None:
+                from cnmf_gui.engine.background import from_result
+                self._ring = from_result(bg, self.shape[1:])
+            return self._ring.render(t, t + 1, frames=self.corrected(t)[None],
+                                     neural=self.denoised(t)[None])[0]
         if bg is None or np.size(bg.b) == 0:
             return np.zeros(self.shape[1:], np.float32)
         return self._image(np.asarray(bg.b) @ np.asarray(bg.f)[:, t])

@@ -133,7 +133,10 @@ def build_session(tree: dict, path: str) -> SessionData:
 
     background = None
     if "/background" in groups:
-        background = Background(b=_need(data, "/background/b", path, 2), f=_need(data, "/background/f", path, 2))
+        model = text(groups["/background"].get("model")) or "low_rank"
+        arrays = _group_items(data, "/background/ring/") if model == "ring" else None
+        background = Background(b=_need(data, "/background/b", path, 2), f=_need(data, "/background/f", path, 2),
+                                model=model, arrays=arrays)
 
     log = data.get("/curation/log", [])
     log = [log] if isinstance(log, str) else list(log)

@@ -196,8 +196,13 @@ def _write(h5, data: SessionData, path: str) -> None:
 
     if data.background is not None:
         g = h5.create_group("background")
+        g.attrs["model"] = getattr(data.background, "model", "low_rank") or "low_rank"
         g["b"] = np.asarray(data.background.b)
         g["f"] = np.asarray(data.background.f)
+        if g.attrs["model"] == "ring":   # one-photon (CNMF-E): sparse ring weights W and constant b0
+            ring = g.create_group("ring")
+            for key, value in (data.background.arrays or {}).items():
+                ring[key] = np.asarray(value)
 
     g = h5.create_group("curation")
     g.create_dataset("log", data=np.array([str(line) for line in data.curation_log], dtype=object),

@@ -97,6 +97,16 @@ def validate_tree(tree: dict, path: str) -> None:
         b = check.array("/background/b", (H * W, None), "f", finite=True)
         nb = None if b is None else b.shape[1]
         check.array("/background/f", (nb, T), "f", finite=True)
+        model = groups["/background"].get("model", "low_rank")
+        model = model.decode() if isinstance(model, bytes) else str(model)
+        if model not in ("low_rank", "ring"):
+            check.fail(f"/background has model {model!r}, expected 'low_rank' or 'ring'")
+        if model == "ring":
+            check.array("/background/ring/b0", (H, W), "f", finite=True)
+            check.array("/background/ring/W_data", (None,), "f", finite=True)
+            for key in ("W_indices", "W_indptr", "W_shape", "radius", "factor"):
+                if f"/background/ring/{key}" not in check.data:
+                    check.fail(f"dataset /background/ring/{key} is missing")
 
 
 def _validate_components(check: _Checker, groups: dict, T: int, H: int, W: int) -> None:
