@@ -180,7 +180,7 @@ def test_bad_axes_option(tmp_path, axes, match):
 def test_options_that_do_not_apply(tmp_path):
     path = tmp_path / "m.npy"
     np.save(path, _frames())
-    _fails(ParameterError, "dataset applies to HDF5 files only", path, dataset="x")
+    _fails(ParameterError, "dataset applies to HDF5 and NWB files only", path, dataset="x")
     _fails(ParameterError, "plane=0 given but .* has no planes", path, plane=0)
     _fails(ParameterError, "frame_rate must be a positive number", path, frame_rate=-3)
     _fails(ParameterError, "format must be one of", path, format="avi")

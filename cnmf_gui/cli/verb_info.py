@@ -14,7 +14,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("movie", nargs="+",
                         help="movie file, FILE.h5:/dataset, a folder or glob of TIFFs, or several TIFF "
                              "files read as one movie; a session file is summarised instead")
-    parser.add_argument("--dataset", help="HDF5: the dataset to read when there are several")
+    parser.add_argument("--dataset", help="HDF5: the dataset to read when there are several; NWB: the "
+                                          "imaging series (e.g. TwoPhotonSeries)")
     parser.add_argument("--axes", help="stored axis order, e.g. hwt for rows, columns, time "
                                        "(t time, h rows, w columns, z plane, c channel)")
     parser.add_argument("--plane", type=int, help="which plane of 4-D data to read")
@@ -84,6 +85,10 @@ def run(args) -> int:
         _line("format", f"{movie.format} ({how})" if how else movie.format)
         _line("shape", f"{T} x {H} x {W} {movie.dtype}  (T x H x W)")
         _line("frame rate", "unknown" if movie.frame_rate is None else f"{movie.frame_rate:g} Hz")
+        if movie.format == "nwb":
+            from cnmf_gui.io.nwb_source import list_series
+            for k, text in enumerate(list_series(movie.paths[0])):
+                _line("series" if k == 0 else "", text)
         _line("size on disk", f"{_size(movie.size_on_disk)} ({_size(movie.nbytes)} decoded)")
         if movie.dtype.kind != "f":
             _line("values", "integers (cannot hold NaN or inf)")

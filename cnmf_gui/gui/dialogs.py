@@ -39,7 +39,7 @@ def ask(parent: QWidget, title: str, question: str, buttons=("Yes", "No")) -> st
     return chosen.get(box.clickedButton(), buttons[-1])
 
 
-MOVIE_FILTER = "Movies and sessions (*.tif *.tiff *.h5 *.hdf5 *.npy);;All files (*)"
+MOVIE_FILTER = "Movies and sessions (*.tif *.tiff *.h5 *.hdf5 *.nwb *.npy);;All files (*)"
 
 
 def choose_open(parent: QWidget) -> str:

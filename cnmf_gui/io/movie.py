@@ -278,11 +278,12 @@ def open_movie(path, *, dataset: str | None = None, axes: str | None = None, pla
     Parameters
     ----------
     path : str, path-like or list of them
-        A TIFF/BigTIFF, HDF5 or NPY file; ``file.h5:/group/name`` for one dataset of an HDF5
+        A TIFF/BigTIFF, HDF5, NWB or NPY file; ``file.h5:/group/name`` for one dataset of an HDF5
         file; a folder of TIFF files, a glob (``"run1_*.tif"``) or a list of TIFF files, read
         in natural order (``2.tif`` before ``10.tif``) as one movie.
     dataset : str, optional
-        HDF5 only: the dataset to read when the file holds several 3-D datasets.
+        HDF5: the dataset to read when the file holds several 3-D datasets. NWB: the imaging
+        series (TwoPhotonSeries / OnePhotonSeries) to read when ``/acquisition`` holds several.
     axes : str, optional
         The stored axis order, one letter per dimension: ``t`` time, ``h`` rows, ``w``
         columns, ``z`` plane, ``c`` channel. E.g. ``"hwt"`` for files stored as rows, columns,
@@ -291,7 +292,7 @@ def open_movie(path, *, dataset: str | None = None, axes: str | None = None, pla
         Which plane / channel to read from 4-D or 5-D data.
     frame_rate : float, optional
         Frames per second, overriding (or supplying) the file's metadata.
-    format : {"tiff", "hdf5", "npy"}, optional
+    format : {"tiff", "hdf5", "nwb", "npy"}, optional
         Force a reader for a file whose extension is not recognised.
 
     Returns
@@ -310,8 +311,8 @@ def open_movie(path, *, dataset: str | None = None, axes: str | None = None, pla
     if frame_rate is not None and (isinstance(frame_rate, bool) or not isinstance(frame_rate, (int, float))
                                    or not np.isfinite(frame_rate) or frame_rate <= 0):
         raise ParameterError(f"option frame_rate must be a positive number of Hz, got {frame_rate!r}")
-    if format is not None and format not in ("tiff", "hdf5", "npy"):
-        raise ParameterError(f"option format must be one of 'tiff', 'hdf5', 'npy', got {format!r}")
+    if format is not None and format not in ("tiff", "hdf5", "nwb", "npy"):
+        raise ParameterError(f"option format must be one of 'tiff', 'hdf5', 'nwb', 'npy', got {format!r}")
     options = dict(dataset=dataset, axes=axes, plane=plane, channel=channel)
 
     if isinstance(path, (list, tuple)):

@@ -13,10 +13,13 @@ from cnmf_gui.errors import InputFileError
 TIFF_EXTENSIONS = (".tif", ".tiff", ".btf", ".tf2", ".tf8")
 HDF5_EXTENSIONS = (".h5", ".hdf5", ".hdf", ".he5")
 NPY_EXTENSIONS = (".npy",)
+NWB_EXTENSIONS = (".nwb",)
 # "file.h5:/group/name" names a dataset inside an HDF5 file.
 DATASET_IN_PATH = re.compile(r"^(?P<file>.+\.(?:h5|hdf5|hdf|he5)):(?P<dataset>/?[^:\\]+)$", re.IGNORECASE)
 MAGIC = {b"II*\x00": "tiff", b"MM\x00*": "tiff", b"II+\x00": "tiff", b"MM\x00+": "tiff",
          b"\x89HDF\r\n\x1a\n": "hdf5", b"\x93NUMPY": "npy"}
+# Formats stored inside another's container: their first bytes are the container's.
+CONTAINER = {"nwb": "hdf5"}
 
 
 def natural_key(path: str):
@@ -46,6 +49,8 @@ def format_from_extension(path: str) -> str | None:
         return "hdf5"
     if ext in NPY_EXTENSIONS:
         return "npy"
+    if ext in NWB_EXTENSIONS:
+        return "nwb"
     return None
 
 

@@ -12,7 +12,7 @@ import os
 from typing import TYPE_CHECKING
 
 from cnmf_gui.errors import InputFileError, ParameterError
-from cnmf_gui.io.paths import DATASET_IN_PATH, format_from_extension, natural_key, sniff_format, tiffs_in_folder
+from cnmf_gui.io.paths import CONTAINER, DATASET_IN_PATH, format_from_extension, natural_key, sniff_format, tiffs_in_folder
 
 if TYPE_CHECKING:
     from cnmf_gui.io.movie import Movie
@@ -51,8 +51,8 @@ def _open_file(path: str, format: str | None, options: dict) -> Movie:
         ext = os.path.splitext(path)[1] or "(none)"
         hint = f"; it looks like {sniffed.upper()}: pass format='{sniffed}'" if sniffed else ""
         raise InputFileError(f"unknown movie format {ext} for {path}: expected .tif/.tiff, .h5/.hdf5, "
-                             f".npy or a folder of TIFFs{hint}")
-    if sniffed != fmt:
+                             f".nwb, .npy or a folder of TIFFs{hint}")
+    if sniffed != CONTAINER.get(fmt, fmt):
         if os.path.getsize(path) == 0:
             raise InputFileError(f"{path} is empty (0 bytes): expected a {fmt.upper()} movie")
         what = f"it is {sniffed.upper()}" if sniffed else "its first bytes are not a known header"
@@ -64,6 +64,9 @@ def _open_file(path: str, format: str | None, options: dict) -> Movie:
     if fmt == "hdf5":
         from cnmf_gui.io.hdf5_source import open_hdf5
         return open_hdf5(path, **options)
+    if fmt == "nwb":
+        from cnmf_gui.io.nwb_source import open_nwb
+        return open_nwb(path, **options)
     from cnmf_gui.io.npy_source import open_npy
     return open_npy(path, axes=options["axes"], plane=options["plane"], channel=options["channel"])
 
@@ -82,5 +85,5 @@ def _open_files(files: list[str], source: str | None, options: dict) -> Movie:
 
 
 def _reject_options(path: str, fmt: str, options: dict) -> None:
-    if fmt != "hdf5" and options.get("dataset") is not None:
-        raise ParameterError(f"option dataset applies to HDF5 files only, but {path} is {fmt.upper()}")
+    if fmt not in ("hdf5", "nwb") and options.get("dataset") is not None:
+        raise ParameterError(f"option dataset applies to HDF5 and NWB files only, but {path} is {fmt.upper()}")
