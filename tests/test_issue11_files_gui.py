@@ -193,8 +193,10 @@ def test_a_recovery_file_is_offered_even_when_the_session_was_touched_and_ignori
     w.session.accept([2])
     w.autosave_now()                                     # must not overwrite the crash's work
     assert w.autosaver.flush()
-    kept = [p for p in tmp_path.iterdir() if p.name.startswith("s.h5.recovery-")]
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("s.h5.recovery-") and p.suffix == ".h5"]
     assert len(kept) == 1 and load_session(kept[0]).components.status[1] == -1
+    # its journal went with it, under the same stamp
+    assert (kept[0].parent / (kept[0].name + ".journal")).is_file()
     assert load_session(recovery_path_for(path)).components.status[2] == 1
 
 

@@ -18,6 +18,7 @@ from cnmf_gui.errors import UserError
 from cnmf_gui.gui import dialogs
 from cnmf_gui.session import default_session_path, is_session_file, jobs, recovery_for_open
 from cnmf_gui.session.files import set_aside
+from cnmf_gui.session.recovery import discard as discard_recovery
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def open_path(window, path, *, frame_rate: float | None = None) -> bool:
                                 f"({recovery.name}). Restore them?", ("Restore", "Discard", "Ignore"))
             use_recovery = answer == "Restore"
             if answer == "Discard":
-                recovery.unlink()
+                discard_recovery(recovery)
             window.kept_recovery = recovery if answer not in ("Restore", "Discard") else None
         beside = None if use_recovery else _session_beside(path)
         if beside is not None and window.ask(

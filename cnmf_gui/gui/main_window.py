@@ -30,6 +30,7 @@ from cnmf_gui.gui.params_panel import ParamsPanel
 from cnmf_gui.gui.trace_view import TraceView
 from cnmf_gui.gui.worker import Worker
 from cnmf_gui.session import Autosaver, AutosaveSchedule, Session, jobs
+from cnmf_gui.session.recovery import EditJournal
 
 log = logging.getLogger(__name__)
 AUTOSAVE_DELAY_S = 2.0          # after the edits pause ...
@@ -58,6 +59,8 @@ class MainWindow(QMainWindow):
         # A failed autosave is told in the status bar (the signal crosses from the writer thread).
         self.autosave_failed.connect(lambda text: self.session.message(text))
         self.autosaver = Autosaver(on_error=self._autosave_error)
+        # Every edit reaches the disk at once (the autosave follows within seconds).
+        self.journal = EditJournal(self.session, on_error=self.session.message)
         self.error_dialog = None
         self._closing_ok = False
         # False for windows nobody looks at (screenshots): every question gets its cautious answer.
@@ -383,3 +386,4 @@ class MainWindow(QMainWindow):
         # The views stop listening: the session may outlive the window (scripts, tests).
         release_all(self, self.movie_view, self.table, self.traces, self.motion_qc, self.params_panel,
                     self.curation, self.deconv, self.log_view)
+        self.journal.close()

@@ -87,12 +87,9 @@ def find_recovery(path: str | os.PathLike) -> Path | None:
 
 
 def set_aside(recovery: Path) -> Path:
-    """Rename an unclaimed recovery file so the next autosave cannot overwrite it; returns the new name."""
-    import time
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = recovery.with_name(recovery.name.replace(".recovery.h5", f".recovery-{stamp}.h5"))
-    os.replace(recovery, target)
-    return target
+    """Rename an unclaimed recovery file (and its journal) so new work cannot overwrite it."""
+    from cnmf_gui.session.recovery import set_aside as move
+    return move(recovery)
 
 
 def unsaved_recovery_path(movie_path: str | os.PathLike) -> Path:
@@ -135,8 +132,11 @@ def recovery_for_open(path: str | os.PathLike) -> tuple[Path, Path | None] | Non
     the first save asks where), or one beside its default session file (older programs).
     """
     path = Path(path)
+    from cnmf_gui.session.recovery import has_journal
     if is_session_file(path):
         rec = find_recovery(path)
+        if rec is None and has_journal(recovery_path_for(path)):
+            rec = recovery_path_for(path)       # edits journaled before the first autosave
         return (rec, path) if rec is not None else None
     unsaved = unsaved_recovery_path(path)
     if unsaved.is_file():
@@ -262,9 +262,10 @@ def mark_saved(session, path, revision: int | None = None, *, marker=None,
         session.emit("dirty", session.dirty)  # the title shows the new file name, still unsaved
         return False
     session._saved_at = session.save_marker()
+    from cnmf_gui.session.recovery import discard
     for rec in (recovery_path_for(session.path), unsaved):
-        if rec is not None and rec.exists():
-            rec.unlink()
+        if rec is not None:
+            discard(rec)          # the autosave and the journal: the file holds it all now
     session.set_dirty(False)
     return True
 
@@ -339,9 +340,8 @@ class Autosaver:
         with self._lock:
             self._pending = None
         self.flush()
-        path = Path(path)
-        if path.exists():
-            path.unlink()
+        from cnmf_gui.session.recovery import discard
+        discard(path)
 
 
 class AutosaveSchedule:

@@ -100,9 +100,13 @@ def open_session(session, path, *, use_recovery: bool = False) -> None:
     """Open a session file (and its movie when it can be found); see Session.open_session."""
     from cnmf_gui.io import load_session, read_revision
     path = Path(path)
+    if use_recovery:
+        from cnmf_gui.session import recovery
+        recovery.restore(session, path, recovery_path_for(path))
+        return
     revision = read_revision(path)
-    data = load_session(recovery_path_for(path) if use_recovery else path)
-    set_data(session, data, movie=_open_movie_of(session, data), path=path, dirty=use_recovery,
+    data = load_session(path)
+    set_data(session, data, movie=_open_movie_of(session, data), path=path, dirty=False,
              file_revision=revision)
 
 
@@ -111,16 +115,12 @@ def open_any(session, path, *, use_recovery: bool = False, frame_rate: float | N
     if is_session_file(path):
         open_session(session, path, use_recovery=use_recovery)
     elif use_recovery:
-        from cnmf_gui.io import read_revision
         found = recovery_for_open(path)
         if found is None:
             raise InputFileError(f"{path}: no recovery file to restore")
-        from cnmf_gui.io import load_session
+        from cnmf_gui.session import recovery
         rec, target = found
-        data = load_session(rec)
-        revision = read_revision(target) if target is not None else None
-        set_data(session, data, movie=_open_movie_of(session, data), path=target, dirty=True,
-                 file_revision=revision)
+        recovery.restore(session, target, rec)
     else:
         open_movie(session, path, frame_rate=frame_rate)
 
