@@ -38,6 +38,7 @@ def application(*, offscreen_ok: bool = False):
 
     from cnmf_gui.paths import resource
 
+    quiet_platform_notes()
     app = QApplication(sys.argv[:1])
     app.setApplicationName("cnmf-gui")
     app.setOrganizationName("cnmf-gui")
@@ -46,6 +47,24 @@ def application(*, offscreen_ok: bool = False):
         app.setWindowIcon(QIcon(str(icon)))
     configure_pyqtgraph()
     return app
+
+
+#: Qt notes that say what a platform plugin cannot do, not that anything went wrong (the
+#: offscreen platform of screenshots has no window manager to take size hints).
+PLATFORM_NOTES = ("does not support propagateSizeHints",)
+
+
+def quiet_platform_notes() -> None:
+    """Keep Qt's platform notes off stderr (one line per problem is the rule there); others pass."""
+    from PyQt6.QtCore import QtMsgType, qInstallMessageHandler
+
+    def handler(kind, context, text):
+        if any(note in text for note in PLATFORM_NOTES):
+            return
+        if kind != QtMsgType.QtDebugMsg:
+            sys.stderr.write(text + "\n")
+
+    qInstallMessageHandler(handler)
 
 
 def configure_pyqtgraph() -> None:

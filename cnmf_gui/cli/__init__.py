@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import os
 import sys
 import warnings
 
@@ -82,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
             warnings.showwarning = _one_line_warning(args.verb)
             status = verbs[args.verb].run(args)
         return int(status or 0)
+    except BrokenPipeError:
+        # `cnmf-gui info x.tif | head -1`: the reader left, which is no error of ours. Later
+        # writes (and the interpreter's flush at exit) go nowhere instead of failing again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except UserError as exc:
         if debug:
             raise
