@@ -15,7 +15,7 @@ import sys
 from cnmf_gui.session.actions import ACTIONS
 
 NAME = "curate"
-HELP = "curate a session without the window: accept, reject, merge, thresholds, epsilon, undo"
+HELP = "curate a session without the window: accept, reject, merge, split, seed, thresholds, epsilon, undo"
 
 
 class _Step(argparse.Action):
@@ -92,7 +92,8 @@ def apply_steps(session, steps, components: str | None = None, progress=None, wh
             if act.cli_ids:
                 ids = resolve_ids(session, value, act.cli, where)
                 out = act.run(session, ids)
-                said.append(f"{act.id} {','.join(map(str, ids))}" + (f" -> new id {out}" if name == "merge" else ""))
+                said.append(f"{act.id} {','.join(map(str, ids))}" + (f" -> new id {out}" if name == "merge" else "")
+                            + (f" -> new ids {','.join(map(str, out))}" if name == "split" else ""))
             else:
                 acc, rej, und = act.run(session)
                 said.append(f"thresholds: {acc} accepted, {rej} rejected, {und} undecided (your decisions kept)")
@@ -109,7 +110,7 @@ def run(args) -> int:
         raise UserError("--components goes with --epsilon")
     if not steps:
         raise UserError("nothing to do: give --accept, --reject, --undecide, --merge, --thresholds, "
-                        "--epsilon, --seed or --undo")
+                        "--split, --epsilon, --seed or --undo")
     session = Session()
     # What the window shows in its status bar (a movie not found: a merge then has no r_value).
     session.subscribe("message", lambda text: print(f"cnmf-gui curate: warning: {text}", file=sys.stderr))

@@ -29,13 +29,15 @@ class CurationPanel(QWidget):
         self._loading = False
         grid = QGridLayout()
         self.buttons = {}
-        order = ("accept", "reject", "undecide", "merge", "undo", "redo")
-        for i, key in enumerate(order):
+        # Decisions, then edits of the components, then history, two to a row.
+        places = {"accept": (0, 0), "reject": (0, 1), "undecide": (1, 0), "merge": (1, 1), "split": (2, 0),
+                  "undo": (3, 0), "redo": (3, 1)}
+        for key, (row, column) in places.items():
             act = BY_ID[key]
             button = QPushButton(act.button or act.title)
             button.setToolTip(act.tip)
             button.clicked.connect(lambda _c=False, act=act: self._run(act))
-            grid.addWidget(button, i // 2, i % 2)
+            grid.addWidget(button, row, column)
             self.buttons[key] = button
         self.message = QLabel("")
         self.message.setWordWrap(True)

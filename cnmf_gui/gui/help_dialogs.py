@@ -11,6 +11,8 @@ from PyQt6.QtWidgets import (QDialog, QDialogButtonBox, QPushButton, QTextBrowse
 EXTRA_KEYS = (
     ("Up / Down", "Move through the component table (Shift extends the selection)"),
     ("Ctrl+click", "Select several components on the movie or in the table"),
+    ("Shift+click", "Fit a missed cell at that point on the movie as a new component"),
+    ("Alt+click twice", "Split the selected component with one cell at each point"),
     ("Mouse wheel / drag", "Zoom and pan the movie"),
 )
 

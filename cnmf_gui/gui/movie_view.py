@@ -39,6 +39,7 @@ class MovieView(QWidget):
         self._contours: dict = {}
         self._auto_levels = True
         self._frames_shown = 0
+        self._split_points: list = []     # Alt+clicks so far: (component id, row, col)
 
         self.view_combo = QComboBox()
         self.view_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -315,6 +316,8 @@ class MovieView(QWidget):
                 point = box.mapSceneToView(pos)
                 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
                     self._seed_at(int(point.y()), int(point.x()))
+                elif event.modifiers() & Qt.KeyboardModifier.AltModifier:
+                    self._split_point(int(point.y()), int(point.x()))
                 else:
                     add = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
                     self.session.select_at(point.y(), point.x(), add=add)
@@ -329,6 +332,26 @@ class MovieView(QWidget):
             self.session.message(f"cannot seed here: {exc}")
             return
         self.session.message(f"seeded component {new_id} at row {row}, column {col} (Ctrl+Z undoes it)")
+
+    def _split_point(self, row: int, col: int) -> None:
+        """Alt+click twice on the selected component: split it with one cell at each point."""
+        selection = self.session.selection
+        if len(selection) != 1:
+            self._split_points = []
+            self.session.message("select the component to split first, then Alt+click each of its two cells")
+            return
+        points = [p for p in self._split_points if p[0] == selection[0]] + [(selection[0], row, col)]
+        self._split_points = points
+        if len(points) < 2:
+            self.session.message(f"split {selection[0]}: Alt+click the second cell")
+            return
+        self._split_points = []
+        try:
+            new_ids = self.session.split(selection[0], [p[1:] for p in points])
+        except UserError as exc:
+            self.session.message(str(exc))
+            return
+        self.session.message(f"split {points[0][0]} into {new_ids[0]} and {new_ids[1]} (Ctrl+Z undoes it)")
 
     def widget_pos(self, row: float, col: float) -> QPoint:
         """Where pixel (row, col)'s centre is in ``self.graphics.viewport()`` coordinates (tests, demos)."""

@@ -29,7 +29,7 @@ from pathlib import Path
 from cnmf_gui.errors import InputFileError
 from cnmf_gui.params import PipelineParams
 from cnmf_gui.results import STATUS_ACCEPTED, STATUS_REJECTED, STATUS_UNDECIDED, SessionData
-from cnmf_gui.session import deconv, files, loading
+from cnmf_gui.session import deconv, files, loading, seed as seeding, split as splitting
 from cnmf_gui.session.commands import COMMANDS, ReplayError, read_log, replay
 from cnmf_gui.session.curation import STATUS_NAMES, Curation
 from cnmf_gui.session.deconv import DeconvRequest
@@ -281,26 +281,25 @@ class Session:
 
     def seed(self, row: int, col: int) -> int:
         """Fit a missed cell at (row, col) as a new component (:mod:`~cnmf_gui.session.seed`); returns its id."""
-        from cnmf_gui.session.seed import seed
-        return seed(self, int(row), int(col))
+        return seeding.seed(self, int(row), int(col))
+
+    def split(self, component_id=None, points=None) -> list[int]:
+        """Split a component (default: the selected one) in two (:mod:`~cnmf_gui.session.split`); returns the new ids."""
+        return splitting.split(self, component_id, points)
 
     def undo(self) -> bool:
         """Undo the last edit; returns False when there is nothing to undo."""
-        command = self.curation.undo()
-        if command is None:
-            return False
-        if command.selection_after_undo() is not None:
-            self.select(command.selection_after_undo())
-        return True
+        return self._reselect(self.curation.undo(), undone=True)
 
     def redo(self) -> bool:
         """Redo the last undone edit; returns False when there is nothing to redo."""
-        command = self.curation.redo()
-        if command is None:
-            return False
-        if command.selection_after_redo() is not None:
-            self.select(command.selection_after_redo())
-        return True
+        return self._reselect(self.curation.redo(), undone=False)
+
+    def _reselect(self, command, *, undone: bool) -> bool:
+        ids = None if command is None else (command.selection_after_undo() if undone else command.selection_after_redo())
+        if ids is not None:
+            self.select(ids)
+        return command is not None
 
     def replay(self, lines: list[str]) -> int:
         """Do the edits of a curation log again on these components (see :func:`commands.replay`)."""

@@ -74,6 +74,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("merge", "Merge selected", "M", lambda s: _has(s) and len(s.selection) > 1,
            lambda s, ids=None: s.merge(_need(s, ids, 2)),
            tip="Refit the selected components as one, with a new id", button="Merge (M)", cli="--merge"),
+    Action("split", "Split selected", "S", lambda s: _has(s) and len(s.selection) == 1,
+           lambda s, ids=None: sum((s.split(i) for i in ids), []) if ids else s.split(_need(s, ids)),
+           tip="Refit the selected component as two cells (rank-2 NMF on its footprint; Alt+click "
+               "two points on the movie to say where they are), new ids", button="Split (S)", cli="--split"),
     Action("thresholds", "Apply thresholds", None, _has, lambda s, ids=None: s.apply_thresholds(),
            tip="Statuses from the evaluation thresholds for every component you have not decided",
            cli="--thresholds", cli_ids=False),

@@ -7,8 +7,7 @@ do the same edit again on the same components: :func:`replay` rebuilds each comm
 line through :data:`COMMANDS`, so the window, ``cnmf-gui curate`` and scripts that make the same
 edits write the same lines, and replaying a log reproduces the curation.
 
-A new kind of edit (split, seed, import) is a new class with an ``action`` name, registered in
-:data:`COMMANDS`; nothing else in the session changes.
+A new kind of edit is a new class with an ``action`` name, registered in :data:`COMMANDS`.
 """
 
 from __future__ import annotations
@@ -259,14 +258,42 @@ class SeedCommand(Command):
         if new_id != entry.get("new_id", new_id):
             raise ReplayError(f"seq {entry.get('seq')}: seed made id {new_id}, the log says {entry['new_id']}")
 
+
+class SplitCommand(Command):
+    """One component replaced by two fitted on its support (:mod:`~cnmf_gui.session.split`), new ids."""
+
+    action = "split"
+    kind = "components"
+
+    def __init__(self, label, before, after, split_id: int, new_ids, points, seeds):
+        super().__init__(label, before, after, (split_id, *new_ids))
+        self.split_id, self.new_ids = int(split_id), [int(i) for i in new_ids]
+        self.points, self.seeds = points, seeds
+
+    def entry(self) -> dict:
+        return {"action": self.action, "ids": [self.split_id], "split": self.split_id, "new_ids": self.new_ids,
+                "points": self.points, "seeds": self.seeds}
+
+    def selection_after_undo(self):
+        return [self.split_id]
+
+    def selection_after_redo(self):
+        return self.new_ids
+
+    @classmethod
+    def replay(cls, session, entry: dict) -> None:
+        new_ids = session.split(int(entry["split"]), entry.get("points"))
+        if list(new_ids) != entry.get("new_ids", list(new_ids)):
+            raise ReplayError(f"seq {entry.get('seq')}: split made ids {new_ids}, the log says {entry['new_ids']}")
+
     @staticmethod
     def note(entry, facts) -> None:
-        return None
+        facts.user_decided.discard(entry.get("split")), facts.overrides.pop(entry.get("split"), None)
 
 
 #: action name of a log line -> the command class that replays it
 COMMANDS: dict[str, type[Command]] = {cls.action: cls for cls in (
-    StatusCommand, MergeCommand, SeedCommand, DeconvolutionCommand, PipelineReset)}
+    StatusCommand, MergeCommand, SeedCommand, SplitCommand, DeconvolutionCommand, PipelineReset)}
 
 
 class ReplayError(Exception):
@@ -286,7 +313,7 @@ class LogFacts:
 
 def _max_id(entry: dict) -> int:
     best = -1
-    for key in ("ids", "merged"):
+    for key in ("ids", "merged", "new_ids"):
         for i in entry.get(key, []) or []:
             if isinstance(i, int):
                 best = max(best, i)

@@ -83,7 +83,7 @@ def seed(session, row: int, col: int) -> int:
         status=np.append(comps.status, STATUS_UNDECIDED).astype(np.int8),
         ids=np.append(comps.ids, new_id),
         metrics={k: np.append(v, vals.get(k, np.nan)) for k, v in metrics.items()},
-        lam=np.append(lam, dec.lam[j]))
+        lam=np.append(lam, dec.lam[j]), reason=np.append(comps.reason, ""))
     refitted = [int(i) for i in comps.ids[rows]]
     state = cur.state
     cur.do(SeedCommand(f"Seed component {new_id} at {row},{col}", state, state.with_changes(components=new),
