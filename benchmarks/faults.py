@@ -233,6 +233,46 @@ def item7_touched_session(work: Path) -> None:
            lost="" if offered and Path(offered[0]) == recovery else "recovery not offered")
 
 
+def item2_window_kill(work: Path, n_edits: int = 21, interval_s: float = 1.5) -> None:
+    """The issue's window scenario: 21 edits at 1.5 s intervals (31 s, the autosave's pause
+    never comes), then kill -9 at once; reopening must offer and restore every edit."""
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+
+    from cnmf_gui.session import Session, recovery_for_open
+
+    session = work / "edited.h5"
+    session.write_bytes((work / "session.h5").read_bytes())
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen", CNMF_GUI_HOME=str(work / "home"))
+    child = subprocess.Popen([sys.executable, "-m", "tests.crash_child", str(session), str(n_edits),
+                              str(interval_s), str(work / "settings.ini")], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    shown = None
+    for line in child.stdout:
+        if line.startswith("done "):
+            shown = json.loads(line[5:])
+            break
+    child.send_signal(signal.SIGKILL)
+    child.wait(30)
+    lost = ""
+    if shown is None:
+        lost = "the window ended before its edits"
+    elif recovery_for_open(session) is None:
+        lost = f"all {n_edits} edits (nothing offered on reopen)"
+    else:
+        s = Session()
+        s.open(session, use_recovery=True)
+        undone = 0
+        while s.undo():
+            undone += 1
+        s2 = Session()
+        s2.open(session, use_recovery=True)
+        if not np.array_equal(s2.components.status, shown) or undone != n_edits:
+            lost = f"restored {undone} of {n_edits} edits"
+    report(f"2 window: {n_edits} edits over {n_edits * interval_s:.0f} s, then kill -9: all offered back "
+           f"and undoable", 0, [], expect=(0,), lost=lost)
+
+
 def item9_bad_input(work: Path) -> None:
     (work / "bin.json").write_bytes(bytes(range(256)) * 4)
     (work / "deep.json").write_text("[" * 100000 + "]" * 100000)
@@ -320,7 +360,7 @@ def main() -> int:
         print(f"inputs in {work} (demo movie 300 x 64 x 64, its session, a 1800 x 128 x 128 .npy)", flush=True)
         make_inputs(work)
         for scenario in (item1_full_disk, item1_stale_temporaries, item4_overwrite, item5_shrinking_movie,
-                         item6_read_only, item7_touched_session, item8_concurrent, item9_bad_input,
+                         item6_read_only, item2_window_kill, item7_touched_session, item8_concurrent, item9_bad_input,
                          item10_damaged, also_orphans):
             scenario(work)
     bad = [r for r in RESULTS if not r[1]]

@@ -116,3 +116,31 @@ def test_a_journal_that_cannot_be_written_is_told_and_the_edit_stands(tmp_path, 
     journal.close()
     assert s.components.status[s.index_of(1)] == -1
     assert len(told) == 1 and "no space left" in told[0] and "s.h5" in told[0]
+
+
+def test_a_line_appended_after_a_torn_one_is_whole(tmp_path):
+    path = tmp_path / "j"
+    path.write_text('{"seq": 0}\n{"seq": 1, "act')
+    append_line(path, '{"seq": 1}')
+    assert read_lines(path)[-1] == '{"seq": 1}'
+
+
+def test_a_second_crash_before_saving_still_has_every_edit(tmp_path):
+    s, path = saved_session(tmp_path)
+    journal = EditJournal(s)
+    s.reject([1])
+    s.accept([2])
+    journal.close()                                       # crash 1 (no autosave)
+    t = Session()
+    j2 = EditJournal(t)
+    t.open(path, use_recovery=True)                       # restored...
+    t.reject([3])                                         # ...edited again, crash 2
+    shown = t.components.status.copy()
+    j2.close()
+    lines = read_lines(journal_path_for(recovery_path_for(path)))
+    seqs = [json.loads(line)["seq"] for line in lines]
+    assert seqs == list(range(seqs[0], seqs[0] + 3))             # each edit once
+    u = Session()
+    u.open(path, use_recovery=True)
+    assert np.array_equal(u.components.status, shown)
+    assert u.undo() and u.undo() and u.undo() and not u.undo()

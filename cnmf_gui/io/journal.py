@@ -31,9 +31,12 @@ def append_line(path: str | os.PathLike, line: str) -> None:
     try:
         new = not path.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, (line + "\n").encode("utf-8"))
+            size = os.fstat(fd).st_size
+            # A line torn by a crash is ended first, so it cannot swallow this one.
+            torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+            os.write(fd, (("\n" if torn else "") + line + "\n").encode("utf-8"))
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -8,6 +8,9 @@ crash, the autosave (or the session file, when no autosave was written yet) is l
 journal's lines that continue its log are done again, so no edit the user saw is lost, however
 soon after it the program died.
 
+The journal stays until the work is saved: a restored session continues it (its lines are not
+written twice), so a second crash before a save still finds every edit.
+
 When the session file and its autosave are both there, the autosave's edits are also done again
 on the session file, so the restored session can undo them as if nothing had happened; when that
 replay does not give the autosave's exact statuses and ids, the autosave itself is used.
@@ -100,6 +103,9 @@ class EditJournal:
             return
         path = journal_path_for(recovery)
         last = self._owned.get(path)
+        adopted = getattr(self.session, "adopted_journal", None)   # set by restore()
+        if last is None and adopted is not None and adopted[0] == path and path.exists():
+            last = adopted[1]
         if last is None or not path.exists():
             if path.exists():
                 # Another program's journal (a crash whose work the user left alone): keep it.
@@ -178,9 +184,9 @@ def restore(session, path, recovery) -> int:
     open_movie = loading._open_movie_of
     journal = journal_path_for(recovery)
     pending = read_lines(journal)
-    if journal.exists():
-        # Adopted: its lines are done again below and journaled anew as they are.
-        journal.unlink()
+    # The journal stays until a save: this session continues it (see EditJournal), so a second
+    # crash before the save still finds every edit.
+    session.adopted_journal = (journal, max((_seq(line) or 0) for line in pending) if pending else -1)
     if autosave is not None and saved is not None and _log_extends(autosave.curation_log, saved.curation_log):
         # Redo the autosave's edits on the saved file, so they can be undone after the restore.
         extra = autosave.curation_log[len(saved.curation_log):]
