@@ -13,6 +13,19 @@ def test_reliability_warning_thresholds():
     assert "not possible" in reliability_warning({"template_trusted_fraction": 0.25})
     assert "35%" in reliability_warning({"template_trusted_fraction": 1.0, "unreliable_fraction": 0.35})
     assert reliability_warning({}) is None
+    assert reliability_warning({"template_trusted_fraction": 1.0, "predicted_precision": [0.02, 0.02]}) is None
+    text = reliability_warning({"predicted_precision": [0.25, 0.25], "temporal_bin": 13})
+    assert "uncertain" in text and "0.25 px" in text and "13 frames" in text
+
+
+def test_a_static_movie_without_fine_texture_is_told_uncertain(tmp_path, capsys):
+    """Issue 12: such a movie once got shifts of 15 px without a word."""
+    rng = np.random.default_rng(0)
+    r, c = np.mgrid[:64, :64]
+    glow = 200 + 30 * np.exp(-((r - 30) ** 2 + (c - 34) ** 2) / (2 * 25.0 ** 2))
+    np.save(tmp_path / "haze.npy", rng.poisson(np.broadcast_to(glow, (600, 64, 64))).astype(np.uint16))
+    assert main(["motion", str(tmp_path / "haze.npy"), "--out", str(tmp_path / "c.h5")]) == 0
+    assert "warning: motion estimates are uncertain" in capsys.readouterr().err
 
 
 @pytest.mark.realdata

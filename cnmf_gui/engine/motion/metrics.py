@@ -253,6 +253,11 @@ def pc_motion(frames: np.ndarray, *, n_components: int = 3, bin_factor: int = 1,
     return out
 
 
+#: Predicted shift error (px, one standard deviation) beyond which the user is warned; real
+#: two-photon movies predict 0.01-0.05 px, a textureless static movie 0.25 px.
+UNCERTAIN_PX = 0.15
+
+
 def reliability_warning(metrics: dict) -> str | None:
     """One sentence for the user when registration could not be trusted, else None.
 
@@ -265,10 +270,18 @@ def reliability_warning(metrics: dict) -> str | None:
     """
     trusted = metrics.get("template_trusted_fraction")
     unreliable = metrics.get("unreliable_fraction")
+    predicted = metrics.get("predicted_precision")
     if trusted is not None and float(trusted) < 0.5:
         return ("registration not possible: the movie is too noisy for a trustworthy template, "
                 "so frames were left uncorrected")
     if unreliable is not None and float(unreliable) > 0.2:
         return (f"{float(unreliable):.0%} of frames had no trustworthy shift and took their "
                 "neighbours' (check the motion QC)")
+    if predicted is not None and np.size(predicted) and float(np.max(predicted)) > UNCERTAIN_PX:
+        # A movie with little fine texture (a haze, a smooth glow) registers, but only roughly:
+        # a static such movie came out with frames 0.5-1.4 px apart. Say how rough.
+        n = int(metrics.get("temporal_bin", 1) or 1)
+        where = f" even in bins of {n} frames" if n > 1 else ""
+        return (f"motion estimates are uncertain: about +/-{float(np.max(predicted)):.2f} px{where} "
+                "(the movie has little fine texture; check the motion QC)")
     return None
