@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from cnmf_gui.engine.movie_window import read_window
+
 
 @dataclass
 class SeedFit:
@@ -99,7 +101,7 @@ def seed_component(movie, A, C, seed, neuron_radius, b=None, f=None, n_iter: int
     win[r0:r1, c0:c1] = True
     win_idx = np.flatnonzero(win.ravel())  # row-major, like the rows of A
     h, w = r1 - r0, c1 - c0
-    Y = np.asarray(movie[:, r0:r1, c0:c1], float).reshape(T, -1).T  # (P, T), row-major pixels
+    Y = read_window(movie, (0, T), (r0, r1), (c0, c1)).astype(float).reshape(T, -1).T  # (P, T), row-major
     A_w = A[win_idx].toarray()
     R = Y - A_w @ C
     if b is not None and f is not None and np.asarray(b).size:

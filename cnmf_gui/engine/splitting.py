@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from cnmf_gui.engine.movie_window import read_window
 from cnmf_gui.engine.seeding import _largest_blob
 
 
@@ -120,7 +121,7 @@ def split_component(movie, A, C, k: int, seeds=None, b=None, f=None, n_iter: int
     h, w = r1 - r0, c1 - c0
     win_rows, win_cols = np.mgrid[r0:r1, c0:c1]
     win_idx = (win_rows * W + win_cols).ravel()
-    Y = np.asarray(movie[:, r0:r1, c0:c1], float).reshape(T, -1).T          # (P_w, T)
+    Y = read_window(movie, (0, T), (r0, r1), (c0, c1)).astype(float).reshape(T, -1).T   # (P_w, T)
     A_w = A[win_idx].toarray()
     R = Y - A_w @ C + np.outer(A_w[:, k], C[k])
     if b is not None and f is not None and np.asarray(b).size:

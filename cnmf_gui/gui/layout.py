@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import Qt
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2      # 2: the event snippets dock beside the traces
 
 
 def arrange_docks(window) -> None:
@@ -14,11 +14,14 @@ def arrange_docks(window) -> None:
     window.tabifyDockWidget(d["curation"], d["deconvolution"])
     window.tabifyDockWidget(d["deconvolution"], d["params"])
     d["curation"].raise_()
+    # Split before tabifying: a dock already in a tab group would get the snippets as a new tab.
+    window.splitDockWidget(d["traces"], d["snippets"], Qt.Orientation.Horizontal)
     window.tabifyDockWidget(d["traces"], d["motion"])
     window.tabifyDockWidget(d["motion"], d["log"])
     d["traces"].raise_()
     window.resizeDocks([d["table"]], [420], Qt.Orientation.Horizontal)
     window.resizeDocks([d["traces"]], [260], Qt.Orientation.Vertical)
+    window.resizeDocks([d["traces"], d["snippets"]], [560, 420], Qt.Orientation.Horizontal)
     window.resizeDocks([d["table"], d["curation"]], [420, 260], Qt.Orientation.Vertical)
 
 

@@ -27,6 +27,7 @@ from cnmf_gui.gui.menus import build_menus, update_actions
 from cnmf_gui.gui.motion_qc import MotionQC
 from cnmf_gui.gui.movie_view import MovieView
 from cnmf_gui.gui.params_panel import ParamsPanel
+from cnmf_gui.gui.snippets_view import SnippetsView
 from cnmf_gui.gui.trace_view import TraceView
 from cnmf_gui.gui.worker import Worker
 from cnmf_gui.session import Autosaver, AutosaveSchedule, Session, jobs
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.curation = CurationPanel(s)
         self.deconv = DeconvPanel(s)
         self.log_view = LogView(s)
+        self.snippets = SnippetsView(s)
         self.docks = {}
         for name, title, widget, area in (
                 ("table", "Components", self.table, Qt.DockWidgetArea.RightDockWidgetArea),
@@ -89,6 +91,7 @@ class MainWindow(QMainWindow):
                 ("deconvolution", "Deconvolution", self.deconv, Qt.DockWidgetArea.RightDockWidgetArea),
                 ("params", "Parameters", self.params_panel, Qt.DockWidgetArea.RightDockWidgetArea),
                 ("traces", "Traces", self.traces, Qt.DockWidgetArea.BottomDockWidgetArea),
+                ("snippets", "Event snippets", self.snippets, Qt.DockWidgetArea.BottomDockWidgetArea),
                 ("motion", "Motion QC", self.motion_qc, Qt.DockWidgetArea.BottomDockWidgetArea),
                 ("log", "Log", self.log_view, Qt.DockWidgetArea.BottomDockWidgetArea)):
             dock = QDockWidget(title, self)
@@ -385,5 +388,5 @@ class MainWindow(QMainWindow):
         self.autosaver.flush()
         # The views stop listening: the session may outlive the window (scripts, tests).
         release_all(self, self.movie_view, self.table, self.traces, self.motion_qc, self.params_panel,
-                    self.curation, self.deconv, self.log_view)
+                    self.curation, self.deconv, self.log_view, self.snippets)
         self.journal.close()
