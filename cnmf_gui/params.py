@@ -129,7 +129,16 @@ class CNMFParams(_Stage):
                             unit="px", low=0)
     patch_overlap: int = param(16, "Overlap of neighbouring CNMF patches.", unit="px", low=0)
     n_workers: int = param(0, "Worker processes for patches (0 = one per core).", low=0)
+    scheduler: str = param("", "Address of a dask scheduler to run patches on, e.g. tcp://HOST:8786 "
+                               "(workers must see the movie's file); empty = this machine.")
     chunk_frames: int = param(500, "Frames read per chunk when streaming the movie.", unit="frames", low=1)
+
+    def _check_consistency(self) -> None:
+        import re
+        if self.scheduler and not re.match(r"^((tcp|tls|inproc|ucx|ws|wss)://)?[^\s/:]+(:\d{1,5})?$",
+                                           self.scheduler.strip()):
+            raise ParameterError(f"parameter cnmf.scheduler = {self.scheduler!r}: expected a dask "
+                                 f"scheduler address such as tcp://HOST:8786")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ def add_arguments(parser) -> None:
                                        "e.g. thw, hwt, tzhw")
     parser.add_argument("--plane", type=int, help="the plane (z) to read from a volume")
     parser.add_argument("--channel", type=int, help="the channel to read from a multi-channel file")
+    parser.add_argument("--scheduler", help="run CNMF patches on this dask scheduler (tcp://HOST:PORT); its "
+                                            "workers must see the movie at the same path")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no timings")
     parser.add_argument("--force", action="store_true",
                         help="replace --out even when it holds curation (its ids stay retired)")
@@ -59,6 +61,31 @@ class _StderrHandler(logging.Handler):
         print(f"cnmf-gui run: {record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
 
 
+class _PatchNotes(logging.Handler):
+    """Collects what the patch runner decided (where patches ran) for the run summary."""
+
+    def __init__(self):
+        super().__init__(level=logging.INFO)
+        self.lines: list[str] = []
+        self._logger = logging.getLogger("cnmf_gui.engine.patches")
+        self._level = self._logger.level
+        self._logger.setLevel(logging.INFO)
+        self._logger.addHandler(self)
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+    def close(self):
+        self._logger.removeHandler(self)
+        self._logger.setLevel(self._level)
+        super().close()
+
+    def summary(self) -> str:
+        if self.lines:
+            return self.lines[-1]
+        return "patches: none, CNMF ran on the whole field (cnmf.patch_size = 0)"
+
+
 def _check_output(out: str, movie: str) -> None:
     from cnmf_gui.errors import UserError
     from cnmf_gui.session import is_session_file
@@ -85,6 +112,8 @@ def run(args) -> int:
         params = params.replace(None, frame_rate=args.fs)
     if args.no_motion:
         params = params.replace("motion", enabled=False)
+    if args.scheduler is not None:
+        params = params.replace("cnmf", scheduler=args.scheduler)
     _check_output(args.out, args.movie)
     session = Session(params)
     if not args.force and session.curation_at_risk(args.out):
@@ -95,6 +124,7 @@ def run(args) -> int:
     handler = _StderrHandler(level=logging.WARNING)
     logger = logging.getLogger("cnmf_gui.engine")
     logger.addHandler(handler)
+    patch_notes = _PatchNotes()
     bar = TerminalProgress(enabled=False if args.quiet else None)
     progress = StageClock(bar)
     t0 = time.perf_counter()
@@ -112,6 +142,7 @@ def run(args) -> int:
             session.close_movie()
     finally:
         logger.removeHandler(handler)
+        patch_notes.close()
     data = session.data
     if data.motion is not None:
         warning = motion_warning(data.motion.metrics)
@@ -124,6 +155,7 @@ def run(args) -> int:
     if data.motion is not None and "n_flagged" in (data.motion.metrics or {}):
         print(f"motion: {int(data.motion.metrics['n_flagged'])} flagged frames (blank, flashed, untrusted, or "
               f"out of step with their neighbours: see the Motion QC panel)")
+    print(patch_notes.summary())
     how = "set by you" if params.init.neuron_radius > 0 else "estimated from the movie"
     print(f"neuron radius: {data.params.init.neuron_radius:g} px ({how})")
     if not args.quiet:

@@ -16,9 +16,11 @@ Pnevmatikakis E. A. et al. (2016) Neuron 89(2):285-299.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import math
 import multiprocessing
 import os
+import time
 from typing import Any, Callable, Protocol
 
 import numpy as np
@@ -28,8 +30,11 @@ from cnmf_gui.engine.fit import FitResult, _merge, fit_cnmf
 from cnmf_gui.engine.merging import find_merge_groups
 from cnmf_gui.engine.neuron_size import resolve_neuron_radius
 from cnmf_gui.engine.streaming import iter_chunks, movie_shape
-from cnmf_gui.errors import Cancelled
+from cnmf_gui.errors import ParameterError
 from cnmf_gui.progress import SubProgress, checkpoint
+
+
+log = logging.getLogger("cnmf_gui.engine.patches")
 
 
 class Executor(Protocol):
@@ -132,6 +137,12 @@ def patch_grid(shape: tuple[int, int], size: int, overlap: int) -> list[tuple[in
     return [(r, min(r + size, H), c, min(c + size, W)) for r in starts(H) for c in starts(W)]
 
 
+def auto_patch_size(shape: tuple[int, int], overlap: int) -> int:
+    """Side of the patches when patches run (on a scheduler) but ``cnmf.patch_size`` is 0: a
+    2 x 2 grid, enough to keep two to four workers busy."""
+    return int(math.ceil((max(shape) + overlap) / 2))
+
+
 def _fit_patch(crop: np.ndarray, noise: np.ndarray, correlation: np.ndarray, params):
     """Worker: initialise and fit one patch; returns (A csc, C, f, b) in patch coordinates."""
     from cnmf_gui.engine.initialization import initialize
@@ -166,6 +177,75 @@ def _embed(A_patch: sp.csc_matrix, box, shape) -> sp.csc_matrix:
     return sp.csc_matrix((A_patch.data, idx, A_patch.indptr), shape=(shape[0] * shape[1], A_patch.shape[1]))
 
 
+def _fit_patch_remote(movie, box, noise, correlation, params):
+    """Worker on a cluster: read this patch's pixels from the movie (opened here), fit it.
+
+    ``movie`` is the chain of lazy views over a movie the worker reopens from its path; only
+    the box's pixels are kept, chunk by chunk. Returns the compact patch result of
+    :func:`_fit_patch`.
+    """
+    from cnmf_gui.engine.cropping import CroppedMovie
+    from cnmf_gui.engine.distributed import release_views
+
+    _limit_threads()
+    try:
+        crop = _read_crops(CroppedMovie(movie, box), [(0, box[1] - box[0], 0, box[3] - box[2])],
+                           params.cnmf.chunk_frames)[0]
+    finally:
+        release_views(movie)
+    return _fit_patch(crop, noise, correlation, params)
+
+
+def make_executor(params, n_patches: int, movie=None):
+    """The executor for ``n_patches`` patches, from ``cnmf.scheduler`` and ``cnmf.n_workers``.
+
+    A scheduler address: that dask cluster. Else one worker (or one patch): this process.
+    Else a local dask cluster of ``n_workers`` processes (one per core when 0) when dask is
+    installed and the workers can open ``movie`` themselves, or a local process pool that is
+    sent each patch's pixels.
+    """
+    from cnmf_gui.engine.distributed import DaskExecutor, dask_available, portable
+
+    cp = params.cnmf
+    scheduler = getattr(cp, "scheduler", "")
+    if scheduler:
+        if movie is not None and not portable(movie):
+            raise ParameterError("parameter cnmf.scheduler: the cluster's workers need a movie they "
+                                 "can open from its file; this one only exists in this process")
+        return DaskExecutor(scheduler)
+    n = cp.n_workers if cp.n_workers > 0 else (os.cpu_count() or 1)
+    if n == 1 or n_patches == 1:
+        return SerialExecutor()
+    if dask_available() and (movie is None or portable(movie)):
+        return DaskExecutor(None, n)
+    return LocalExecutor(n)
+
+
+def _collect(futures: dict, results: list, executor, progress, total: int) -> None:
+    """Wait for ``futures`` (future -> patch index), checking for cancellation while waiting."""
+    pending = dict(futures)
+    try:
+        while pending:
+            done = [f for f in pending if f.done()]
+            for fut in done:
+                results[pending.pop(fut)] = fut.result()
+            n = sum(r is not None for r in results)
+            checkpoint(progress, 0.7 * n / total, f"patches: {n}/{total}")
+            if pending and not done:
+                time.sleep(POLL_S)
+    except BaseException:
+        cancel = getattr(executor, "cancel", None)
+        if cancel is not None:
+            cancel(pending)
+        for fut in pending:
+            fut.cancel()
+        raise
+
+
+#: How often the patch runner looks at its futures (and at a cancel request), s.
+POLL_S = 0.1
+
+
 def fit_patches(movie, summary, noise, params, *, executor: Executor | None = None,
                 progress=None) -> FitResult:
     """CNMF patch by patch, merged across borders and refined on the whole field.
@@ -173,17 +253,20 @@ def fit_patches(movie, summary, noise, params, *, executor: Executor | None = No
     Parameters
     ----------
     movie : array-like of shape (T, H, W)
+        On a dask cluster it is sent to the workers: it must be a chain of lazy views over a
+        :class:`~cnmf_gui.engine.distributed.ReopenableMovie` (or an in-memory array).
     summary : SummaryImages
         Of the whole movie (the correlation image guides each patch's initialisation).
     noise : ndarray of shape (H, W)
         Per-pixel noise.
     params : PipelineParams
-        ``cnmf.patch_size``, ``cnmf.patch_overlap`` and ``cnmf.n_workers`` set the cutting and
-        the pool; ``init.n_components`` is per patch; ``init.neuron_radius`` 0 is estimated
-        from ``summary`` for the whole field.
+        ``cnmf.patch_size``, ``cnmf.patch_overlap``, ``cnmf.n_workers`` and ``cnmf.scheduler``
+        set the cutting and where patches run (:func:`make_executor`); ``init.n_components``
+        is per patch; ``init.neuron_radius`` 0 is estimated from ``summary`` for the whole field.
     executor : Executor, optional
-        Where patches run (default: a :class:`LocalExecutor` with ``cnmf.n_workers``
-        processes, or in this process when that is 1).
+        Where patches run (default: :func:`make_executor`). One with ``remote = True``
+        (:class:`~cnmf_gui.engine.distributed.DaskExecutor`) gets the movie and reads each
+        patch in the worker; others are sent each patch's pixels.
     progress : Progress, optional
 
     Returns
@@ -193,29 +276,36 @@ def fit_patches(movie, summary, noise, params, *, executor: Executor | None = No
     T, H, W = movie_shape(movie)
     params = resolve_neuron_radius(params, summary)  # one radius for every patch
     cp = params.cnmf
-    boxes = patch_grid((H, W), cp.patch_size, cp.patch_overlap)
+    size = cp.patch_size if cp.patch_size > 0 else auto_patch_size((H, W), cp.patch_overlap)
+    boxes = patch_grid((H, W), size, cp.patch_overlap)
     own = executor is None
     if own:
-        n = cp.n_workers if cp.n_workers > 0 else (os.cpu_count() or 1)
-        executor = SerialExecutor() if n == 1 or len(boxes) == 1 else LocalExecutor(n)
-    width = max(1, getattr(executor, "n_workers", 1))
+        executor = make_executor(params, len(boxes), movie)
+    log.info("patches: %d patches of %d px on %s", len(boxes), size,
+             getattr(executor, "description", type(executor).__name__))
     results: list = [None] * len(boxes)
     try:
-        # read and submit one batch of patches at a time: only `width` crops live at once
-        for b0 in range(0, len(boxes), width):
-            batch = list(range(b0, min(b0 + width, len(boxes))))
-            crops = _read_crops(movie, [boxes[i] for i in batch], cp.chunk_frames)
-            futures = {}
-            for i, crop in zip(batch, crops):
-                r0, r1, c0, c1 = boxes[i]
-                futures[executor.submit(_fit_patch, crop, noise[r0:r1, c0:c1],
-                                        summary.correlation[r0:r1, c0:c1], params)] = i
-            del crops
-            for fut in cf.as_completed(futures):
-                results[futures[fut]] = fut.result()
-                done = sum(r is not None for r in results)
-                checkpoint(progress, 0.7 * done / len(boxes), f"patches: {done}/{len(boxes)}")
-    except (Cancelled, KeyboardInterrupt):
+        if getattr(executor, "remote", False):
+            # every patch at once: the scheduler queues them, workers read their own pixels
+            shared = executor.share(movie)
+            futures = {executor.submit(_fit_patch_remote, shared, box, noise[box[0]:box[1], box[2]:box[3]],
+                                       summary.correlation[box[0]:box[1], box[2]:box[3]], params): i
+                       for i, box in enumerate(boxes)}
+            _collect(futures, results, executor, progress, len(boxes))
+        else:
+            width = max(1, getattr(executor, "n_workers", 1))
+            # read and submit one batch of patches at a time: only `width` crops live at once
+            for b0 in range(0, len(boxes), width):
+                batch = list(range(b0, min(b0 + width, len(boxes))))
+                crops = _read_crops(movie, [boxes[i] for i in batch], cp.chunk_frames)
+                futures = {}
+                for i, crop in zip(batch, crops):
+                    r0, r1, c0, c1 = boxes[i]
+                    futures[executor.submit(_fit_patch, crop, noise[r0:r1, c0:c1],
+                                            summary.correlation[r0:r1, c0:c1], params)] = i
+                del crops
+                _collect(futures, results, executor, progress, len(boxes))
+    except BaseException:   # cancelled, interrupted or failed: stop the other patches
         if own:
             executor.shutdown(cancel_futures=True)
         raise

@@ -148,7 +148,8 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=
     if info is not None:
         info.update(neuron_radius=params.init.neuron_radius, radius_estimated=estimated)
     cp = params.cnmf
-    if cp.patch_size > 0 and seeds is None and (H > cp.patch_size or W > cp.patch_size):
+    if seeds is None and ((cp.patch_size > 0 and (H > cp.patch_size or W > cp.patch_size))
+                          or getattr(cp, "scheduler", "")):
         from cnmf_gui.engine.patches import fit_patches
         fit = fit_patches(movie, summary, noise, params, progress=SubProgress(progress, 0.1, 0.85))
     else:

@@ -106,6 +106,9 @@ class ParamsPanel(QWidget):
             editor.setRange(float(low) if low is not None else -1e9, float(high) if high is not None else 1e9)
             editor.setSingleStep(_step(low, high))
             editor.editingFinished.connect(lambda s=stage, n=name, e=editor: self._apply(s, n, e.value()))
+        elif kind is str:   # free text (cnmf.scheduler's address)
+            editor = QLineEdit()
+            editor.editingFinished.connect(lambda s=stage, n=name, e=editor: self._apply(s, n, e.text().strip()))
         else:
             editor = QLineEdit()
             editor.editingFinished.connect(lambda s=stage, n=name, e=editor: self._apply_text(s, n, e.text()))
@@ -156,6 +159,8 @@ class ParamsPanel(QWidget):
                     editor.setChecked(bool(value))
                 elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
                     editor.setValue(value)
+                elif isinstance(value, str):
+                    editor.setText(value)
                 else:
                     editor.setText(", ".join(f"{v:g}" for v in value))
             fr = params.frame_rate

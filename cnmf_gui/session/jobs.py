@@ -55,11 +55,14 @@ def _movie_job(session, run):
 
 def run_pipeline(session):
     """Motion correction (when enabled), CNMF, deconvolution, evaluation, dF/F -> SessionData."""
+    from cnmf_gui.session.reopen import for_patch_workers, opener_for
     params = session.params
+    # patch workers in other processes open the movie themselves from this (picklable) callable
+    opener = opener_for(session)
 
     def run(movie, progress):
         from cnmf_gui.engine.pipeline import run_pipeline as pipeline
-        return pipeline(movie, params, progress=progress)
+        return pipeline(for_patch_workers(movie, opener, params), params, progress=progress)
     return _movie_job(session, run)
 
 

@@ -164,7 +164,9 @@ def run_pipeline(session, *, progress=None) -> None:
     from cnmf_gui.engine.pipeline import run_pipeline as pipeline
     if session.movie is None:
         raise InputFileError("no movie is open: open a movie first")
-    apply_pipeline_result(session, pipeline(session.movie, session.params, progress=progress))
+    from cnmf_gui.session.reopen import for_patch_workers, opener_for
+    movie = for_patch_workers(session.movie, opener_for(session), session.params)
+    apply_pipeline_result(session, pipeline(movie, session.params, progress=progress))
 
 
 def set_params(session, params) -> None:
