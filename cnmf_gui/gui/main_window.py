@@ -382,6 +382,8 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop playback, the worker and autosave; remember the layout. Safe to call twice."""
         self.movie_view.set_playing(False)
+        if getattr(self, "triage_dialog", None) is not None:
+            self.triage_dialog.close()          # releases its subscriptions
         self._autosave_timer.stop()
         self.save_layout()
         self.worker.shutdown()

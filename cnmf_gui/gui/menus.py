@@ -59,6 +59,8 @@ WINDOW_ACTIONS: tuple[WindowAction, ...] = (
     WindowAction("cancel", "Cancel job", "Esc", lambda w: True, lambda w: w.cancel_job(), "&Run"),
     WindowAction("demo", "Demo (synthetic movie)", None, lambda w: True, lambda w: w.run_demo(), "&Run"),
     WindowAction("play", "Play / pause", "Space", lambda w: True, lambda w: w.toggle_playing(), "&View"),
+    WindowAction("triage", "&Triage (one component at a time)...", "T", lambda w: w.session.components is not None,
+                 lambda w: _triage(w), "&View", "Judge the least certain components first, one key each"),
     WindowAction("help_start", "Getting started", QKeySequence.StandardKey.HelpContents, lambda w: True,
                  lambda w: _show(w, "getting_started"), "&Help"),
     WindowAction("help_keys", "Keyboard shortcuts", None, lambda w: True, lambda w: _show(w, "shortcuts"), "&Help"),
@@ -130,6 +132,12 @@ def update_actions(window) -> None:
         acts[act.id].setEnabled(bool(act.enabled(window)))
     acts["undo"].setText(f"Undo {s.history.undo_label}".strip())
     acts["redo"].setText(f"Redo {s.history.redo_label}".strip())
+
+
+def _triage(window) -> None:
+    from cnmf_gui.gui.triage_view import open_triage
+
+    open_triage(window)
 
 
 def _show(window, which: str) -> None:
