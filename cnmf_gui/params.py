@@ -27,6 +27,7 @@ from typing import Any
 from cnmf_gui.atomic import atomic_path
 from cnmf_gui.errors import ParameterError
 from cnmf_gui.param_fields import _Stage, describe_range, param  # noqa: F401 (describe_range: API)
+from cnmf_gui.params_online import OnlineParams
 
 # ----------------------------------------------------------------------------------------------
 # Stages
@@ -218,6 +219,7 @@ _STAGES = {
     "cnmf": CNMFParams,
     "deconvolution": DeconvParams,
     "evaluation": EvalParams,
+    "online": OnlineParams,
 }
 
 
@@ -230,6 +232,7 @@ class PipelineParams:
     cnmf: CNMFParams = field(default_factory=CNMFParams)
     deconvolution: DeconvParams = field(default_factory=DeconvParams)
     evaluation: EvalParams = field(default_factory=EvalParams)
+    online: OnlineParams = field(default_factory=OnlineParams)
     frame_rate: float | None = None
 
     def __post_init__(self):

@@ -1,0 +1,189 @@
+"""Online CNMF (OnACID): initialise with the batch pipeline, then take frames one at a time.
+
+:class:`OnlineCNMF` runs the batch pipeline (:func:`cnmf_gui.engine.pipeline.run_pipeline`) on
+the first ``online.init_frames`` frames, then for every further frame: rigid motion correction
+against the running template (:mod:`.motion`), demixing, deconvolution, statistics and the
+residual buffer (:class:`.state.OnlineState`); every ``search_every`` frames new components are
+searched in the buffer and accepted by the batch evaluation's rule (:mod:`.search`); every
+``update_every`` frames the footprints, background and template are updated and each trace's
+sparsity penalty is re-fitted to its noise constraint on a sliding window (:mod:`.deconv`).
+
+References
+----------
+Giovannucci A., Friedrich J., Kaufman M., Churchland A., Chklovskii D., Paninski L.,
+Pnevmatikakis E. A. (2017) OnACID: online analysis of calcium imaging data in real time. NIPS 30.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnmf_gui.engine.background import LowRankBackground
+from cnmf_gui.engine.online.deconv import OnlineAR1
+from cnmf_gui.engine.online.motion import OnlineMotion
+from cnmf_gui.engine.online.state import OnlineState
+from cnmf_gui.errors import InputFileError
+from cnmf_gui.params import PipelineParams
+from cnmf_gui.progress import SubProgress
+
+
+def ar1_decay(g: np.ndarray) -> np.ndarray:
+    """The AR(1) decay of each row of AR coefficients (K, p): g itself for p = 1, the dominant
+    root for p = 2 (the online deconvolution is AR(1); see the module notes of .deconv)."""
+    g = np.asarray(g, float)
+    K = g.shape[0]
+    if g.ndim != 2 or g.shape[1] == 0:
+        return np.zeros(K)
+    if g.shape[1] == 1:
+        return np.clip(g[:, 0], 0.0, 0.999)
+    disc = np.sqrt(np.maximum(g[:, 0] ** 2 + 4 * g[:, 1], 0.0))
+    return np.clip((g[:, 0] + disc) / 2, 0.0, 0.999)
+
+
+class OnlineCNMF:
+    """An online run: :meth:`initialize` once, then :meth:`process` frame by frame.
+
+    Parameters
+    ----------
+    params : PipelineParams
+        All stages; ``online`` holds the online ones.
+    """
+
+    def __init__(self, params: PipelineParams | None = None):
+        self.params = PipelineParams() if params is None else params
+        self.state: OnlineState | None = None
+        self.motion: OnlineMotion | None = None
+        self.added: list[int] = []       # components found online, in order (engine indices)
+
+    # ------------------------------------------------------------------------------------------
+    def initialize(self, frames: np.ndarray, *, progress=None) -> None:
+        """Batch pipeline on the first frames, then those frames through the online steps.
+
+        Parameters
+        ----------
+        frames : ndarray of shape (T0, H, W)
+        """
+        from cnmf_gui.engine.motion import apply_shifts
+        from cnmf_gui.engine.pipeline import run_pipeline
+        from cnmf_gui.engine.summary import compute_summary
+
+        frames = np.asarray(frames, np.float32)
+        if frames.ndim != 3 or frames.shape[0] < 10:
+            raise InputFileError(f"online CNMF needs at least 10 frames to start, got {frames.shape[0]}")
+        T0, H, W = frames.shape
+        data = run_pipeline(frames, self.params, progress=SubProgress(progress, 0.0, 0.8, "initialisation"))
+        self.params = data.params
+        self.init_data = data
+        comps, bg = data.components, data.background
+        if data.motion is not None:
+            order = 3 if self.params.motion.interpolation == "cubic" else 1
+            corrected = apply_shifts(frames, data.motion.shifts, order=order)
+            if self.params.online.motion:
+                self.motion = OnlineMotion(data.motion.template, self.params.motion)
+        else:
+            corrected = frames
+        summary, noise = compute_summary(corrected, noise_range=self.params.deconvolution.noise_range)
+        self.summary0 = data.summary
+        self.noise = noise
+        K = comps.n_components
+        lam = np.nan_to_num(np.asarray(comps.lam, float), nan=0.0)
+        sn = np.asarray(comps.sn, float)
+        deconv = OnlineAR1(ar1_decay(comps.g), comps.baseline, lam, sn, comps.epsilon,
+                           pool_limit=self.params.online.pool_limit)
+        ok = (lam > 0) & (sn > 0)
+        self.lam_per_sn = float(np.median(lam[ok] / sn[ok])) if ok.any() else 0.5
+        g = ar1_decay(comps.g)
+        self.g_new = float(np.median(g)) if K else 0.9
+        self.epsilon = float(self.params.deconvolution.epsilon)
+        bgm = LowRankBackground(np.asarray(bg.b, float).copy(), bg.f, (H, W))
+        self.state = OnlineState(comps.A, bgm, deconv, (H, W), self.params.init.neuron_radius, noise,
+                                 self.params.online, self.params.cnmf.dilation_radius)
+        self.metrics = {k: list(np.asarray(v, float)) for k, v in comps.metrics.items()}
+        self.status0 = list(comps.status)
+        self.sum = np.zeros((H, W))
+        self.max = np.full((H, W), -np.inf, np.float32)
+        shifts = data.motion.shifts if data.motion is not None else np.zeros((T0, 2))
+        for t in range(T0):
+            self._take(corrected[t], shifts[t])
+
+    # ------------------------------------------------------------------------------------------
+    @property
+    def n_frames(self) -> int:
+        return self.state.t if self.state is not None else 0
+
+    @property
+    def n_components(self) -> int:
+        return self.state.K if self.state is not None else 0
+
+    def process(self, frame: np.ndarray) -> None:
+        """One new raw frame (H, W)."""
+        frame = np.asarray(frame, np.float32)
+        if frame.shape != self.state.shape:
+            raise InputFileError(f"frame {self.n_frames} is {frame.shape[0]} x {frame.shape[1]} px, "
+                                 f"the stream started with {self.state.shape[0]} x {self.state.shape[1]}")
+        if self.motion is not None:
+            frame, shift = self.motion.correct(frame)
+        else:
+            shift = (0.0, 0.0)
+        self._take(frame, shift)
+
+    def _take(self, corrected: np.ndarray, shift) -> None:
+        st = self.state
+        y = np.ascontiguousarray(corrected, np.float32).ravel()
+        st.step(y)
+        st.traces.shifts[st.t - 1] = shift
+        np.add(self.sum, corrected, out=self.sum)
+        np.maximum(self.max, corrected, out=self.max)
+        self.newest = corrected
+        op = self.params.online
+        if st.t % op.search_every == 0:
+            self._search()
+        if st.t % op.update_every == 0:
+            self._update()
+
+    # ------------------------------------------------------------------------------------------
+    def _search(self) -> None:
+        st = self.state
+        op = self.params.online
+        for peak in st.buffer.peaks(op.min_new_pnr, op.max_new, st.t):
+            cand, _why = st.buffer.candidate(peak, self.noise, self.params.evaluation, st.radius)
+            st.buffer.forbid(peak, st.t + op.buffer_frames)
+            if cand is None or self._duplicate(cand):
+                continue
+            k = st.add_component(cand, g=self.g_new, lam_per_sn=self.lam_per_sn, epsilon=self.epsilon)
+            self.added.append(k)
+            for key in self.metrics:
+                self.metrics[key].append(cand.metrics.get(key, np.nan))
+            self.status0.append(1)
+            self._explain_buffer(cand)
+
+    def _duplicate(self, cand) -> bool:
+        """A candidate whose footprint is mostly an existing one's (cosine > 0.7)."""
+        st = self.state
+        if st.K == 0:
+            return False
+        A = st.A
+        overlap = np.asarray((A.T @ cand.footprint).todense()).ravel()
+        norms = np.sqrt(np.asarray(A.multiply(A).sum(axis=0)).ravel())
+        return bool(np.any(overlap > 0.7 * np.maximum(norms, 1e-12)))
+
+    def _explain_buffer(self, cand) -> None:
+        """Take the new component's part out of the buffered residual, so it is not found twice."""
+        buf = self.state.buffer
+        order = buf.order()
+        a = cand.footprint
+        pix = a.indices
+        trace = np.maximum(np.asarray(cand.trace, np.float32), 0.0)
+        for i, ti in zip(order, trace):
+            buf.residual[i, pix] -= ti * a.data.astype(np.float32)
+            buf.smooth[i] = buf._smoothed(buf.residual[i].reshape(buf.shape))
+
+    def _update(self) -> None:
+        st = self.state
+        st.update_footprints()
+        if self.motion is not None:
+            self.motion.update_template()
+        n = min(self.params.online.noise_window, st.t)
+        t0 = st.t - n
+        st.deconv.finish(st.traces.C, st.traces.S)
+        st.deconv.refit_lambda(st.traces.F[:st.K, t0:st.t].astype(float), st.traces.C[:st.K, t0:st.t].astype(float))

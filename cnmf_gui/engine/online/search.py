@@ -1,0 +1,186 @@
+"""The residual buffer of online CNMF and the search for new components in it.
+
+The last ``L`` frames of the residual ``r_t = y_t - A c_t - b f_t`` (and of the corrected
+frames and demixed traces, for the statistics of a component found in them) are kept in ring
+buffers of fixed size. Each residual frame is binned and smoothed once, on arrival, over a
+neuron's size; a search takes, per pixel, the largest 3-frame mean of that smoothed residual
+over the buffer divided by its noise (a peak-to-noise ratio of what no component explains),
+and at the best peaks fits a rank-1 non-negative factorisation of the buffer on a patch around
+it (Giovannucci et al. 2017). A candidate becomes a component only when the batch evaluation's
+rule accepts it (:func:`cnmf_gui.engine.evaluation.classify` on its SNR, spatial consistency,
+area and compactness, measured by the batch functions on the buffer).
+
+References
+----------
+Giovannucci A. et al. (2017) OnACID: online analysis of calcium imaging data in real time. NIPS 30.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import ndimage
+
+from cnmf_gui.engine.evaluation import classify, spatial_consistency, trace_snr
+from cnmf_gui.engine.footprints import areas, compactness
+from cnmf_gui.results import STATUS_ACCEPTED
+
+#: Frames averaged at each time point of the search (a transient lasts longer than noise).
+SEARCH_FRAMES = 3
+#: NMF iterations of a candidate.
+NMF_ITERATIONS = 8
+#: Footprint pixels below this fraction of the peak are dropped.
+SUPPORT_FRACTION = 0.2
+
+
+@dataclass
+class Candidate:
+    """A component found in the buffer, accepted by the evaluation rule.
+
+    footprint : sparse (P, 1), unit norm; trace : (L,) raw trace on the buffer frames (oldest
+    first); sn : its noise level; metrics : dict of float; centre : (row, col).
+    """
+
+    footprint: sp.csc_matrix
+    trace: np.ndarray
+    sn: float
+    metrics: dict
+    centre: tuple
+
+
+class ResidualBuffer:
+    """Ring buffers of the last ``length`` residual frames, corrected frames and traces.
+
+    Parameters
+    ----------
+    length : int
+    shape : (H, W)
+    radius : float
+        Neuron radius, px (sets the binning and smoothing of the search image).
+    noise : ndarray of shape (H, W)
+        Per-pixel noise of the movie (from the initialisation).
+    """
+
+    def __init__(self, length: int, shape, radius: float, noise: np.ndarray):
+        self.length = int(length)
+        self.shape = (int(shape[0]), int(shape[1]))
+        H, W = self.shape
+        self.radius = float(radius)
+        self.bin = 2 if radius >= 3 and H >= 32 and W >= 32 else 1
+        self.residual = np.zeros((self.length, H * W), np.float32)
+        self.frames = np.zeros((self.length, H * W), np.float32)
+        self.smooth = np.zeros((self.length,) + self._binned_shape(), np.float32)
+        self.count = 0
+        self.size = max(1, int(round(self.radius / self.bin)))
+        var = self._smoothed(np.asarray(noise, np.float64) ** 2)
+        n = self.bin ** 2 * self.size ** 2
+        # the smoothed residual averages n pixels: its noise is the root mean variance / sqrt(n)
+        self.noise = np.sqrt(np.maximum(var, 1e-12) / n).astype(np.float32)
+        self.tabu = np.full(self._binned_shape(), -1, np.int64)
+
+    def _binned_shape(self):
+        H, W = self.shape
+        return (H // self.bin, W // self.bin)
+
+    def _smoothed(self, image: np.ndarray) -> np.ndarray:
+        h, w = self._binned_shape()
+        b = self.bin
+        binned = image[:h * b, :w * b].reshape(h, b, w, b).mean(axis=(1, 3)) if b > 1 else image
+        return ndimage.uniform_filter(binned, size=max(1, int(round(self.radius / b))), mode="constant")
+
+    def push(self, residual: np.ndarray, frame: np.ndarray) -> None:
+        """Add one frame's residual (P,) and corrected frame (P,)."""
+        i = self.count % self.length
+        self.residual[i] = residual
+        self.frames[i] = frame
+        self.smooth[i] = self._smoothed(residual.reshape(self.shape))
+        self.count += 1
+
+    def order(self) -> np.ndarray:
+        """Ring positions from the oldest frame to the newest."""
+        n = min(self.count, self.length)
+        return (np.arange(self.count - n, self.count) % self.length).astype(int)
+
+    def peaks(self, min_pnr: float, max_peaks: int, now: int) -> list[tuple[int, int]]:
+        """Centres (row, col) of the strongest unexplained transients, at most ``max_peaks``."""
+        if self.count < SEARCH_FRAMES or max_peaks <= 0:
+            return []
+        s = self.smooth[self.order()]
+        kernel = np.ones(SEARCH_FRAMES, np.float32) / SEARCH_FRAMES
+        mean3 = ndimage.convolve1d(s, kernel, axis=0, mode="nearest")
+        score = mean3.max(axis=0) / (self.noise / np.sqrt(SEARCH_FRAMES))
+        score[self.tabu > now] = 0.0
+        out = []
+        reach = max(1, int(np.ceil(2 * self.radius / self.bin)))
+        for _ in range(max_peaks):
+            i = int(np.argmax(score))
+            r, c = divmod(i, score.shape[1])
+            if not score[r, c] >= min_pnr:
+                break
+            out.append((r, c))
+            score[max(r - reach, 0):r + reach + 1, max(c - reach, 0):c + reach + 1] = 0.0
+        return out
+
+    def forbid(self, peak, until: int) -> None:
+        """Do not search at this (binned) peak again before frame ``until``."""
+        r, c = peak
+        reach = max(1, int(np.ceil(self.radius / self.bin)))
+        self.tabu[max(r - reach, 0):r + reach + 1, max(c - reach, 0):c + reach + 1] = until
+
+    def candidate(self, peak, noise: np.ndarray, eval_params, neuron_radius: float):
+        """Fit and test a candidate at a binned peak; returns (Candidate or None, reason)."""
+        H, W = self.shape
+        row = min(peak[0] * self.bin + self.bin // 2, H - 1)
+        col = min(peak[1] * self.bin + self.bin // 2, W - 1)
+        half = int(np.ceil(2.5 * self.radius))
+        rr = np.arange(max(row - half, 0), min(row + half + 1, H))
+        cc = np.arange(max(col - half, 0), min(col + half + 1, W))
+        box = (rr[:, None] * W + cc[None, :]).ravel()
+        order = self.order()
+        D = self.residual[order][:, box].astype(np.float64)           # (L, n)
+        dr = rr[:, None] - row
+        dc = cc[None, :] - col
+        centre = ((dr ** 2 + dc ** 2) <= max(1.0, self.radius / 2) ** 2).ravel()
+        c = np.maximum(D[:, centre].mean(axis=1), 0.0)
+        if not c.any():
+            return None, "no positive transient"
+        a = np.zeros(len(box))
+        for _ in range(NMF_ITERATIONS):
+            a = np.maximum(D.T @ c, 0.0) / max(c @ c, 1e-12)
+            nrm = a @ a
+            if nrm <= 0:
+                return None, "empty footprint"
+            c = np.maximum(D @ a, 0.0) / nrm
+        a[a < SUPPORT_FRACTION * a.max()] = 0.0
+        a = _connected_at(a.reshape(len(rr), len(cc)), row - rr[0], col - cc[0]).ravel()
+        nrm = np.linalg.norm(a)
+        if nrm <= 0:
+            return None, "empty footprint"
+        a /= nrm
+        nz = np.flatnonzero(a)
+        A = sp.csc_matrix((a[nz], (box[nz], np.zeros(len(nz), int))), shape=(H * W, 1))
+        trace = D @ a                                                     # raw trace on the buffer
+        sn = float(np.sqrt(np.sum(a[nz] ** 2 * np.asarray(noise, float).ravel()[box[nz]] ** 2)))
+        denoised = np.maximum(ndimage.uniform_filter1d(trace, SEARCH_FRAMES), 0.0)
+        movie = self.residual[order].reshape(-1, H, W)
+        metrics = {"snr": trace_snr(denoised[None], np.array([sn])),
+                   "r_value": spatial_consistency(movie, A, denoised[None], np.zeros((H, W))),
+                   "area": areas(A), "compactness": compactness(A, (H, W))}
+        status, reasons = classify(metrics, eval_params, neuron_radius=neuron_radius, explain=True)
+        if status[0] != STATUS_ACCEPTED:
+            return None, str(reasons[0])
+        return Candidate(footprint=A, trace=trace, sn=sn, metrics={k: float(v[0]) for k, v in metrics.items()},
+                         centre=(row, col)), ""
+
+
+def _connected_at(img: np.ndarray, r: int, c: int) -> np.ndarray:
+    """The connected part of ``img > 0`` that holds (r, c) (or the largest one)."""
+    labels, n = ndimage.label(img > 0)
+    if n <= 1:
+        return img
+    keep = labels[r, c]
+    if keep == 0:
+        keep = 1 + int(np.argmax(ndimage.sum(img > 0, labels, index=np.arange(1, n + 1))))
+    return np.where(labels == keep, img, 0.0)

@@ -1,0 +1,196 @@
+"""The state of online CNMF and what one frame does to it.
+
+Per frame (Giovannucci et al. 2017): demix the corrected frame on the current footprints and
+background (HALS from the previous frame's values), keep the raw trace ``F = c + A^T r /
+||a||^2``, deconvolve every trace by one step of pool merging, add the frame to the sufficient
+statistics ``Y C^T`` (on each footprint's neighbourhood), ``Y f^T`` and ``[C; f][C; f]^T`` (sums,
+not averages: HALS only uses their ratios), push the residual into the search buffer; every
+``search_every`` frames look for new components there, every ``update_every`` frames update
+the footprints and background by HALS on the statistics (the batch engine's sweep,
+:func:`cnmf_gui.engine.spatial._hals_components`, and the background model's own step).
+
+Memory is fixed apart from the traces: the statistics live on the footprints' neighbourhoods,
+the buffers have a fixed length, and the traces (F, C, S, each K x T float32) grow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from cnmf_gui.engine.online.deconv import OnlineAR1
+from cnmf_gui.engine.online.kernels import add_masked_products, demix_frame, masked_products
+from cnmf_gui.engine.online.search import ResidualBuffer
+from cnmf_gui.engine.online.traces import TraceStore
+from cnmf_gui.engine.spatial import _hals_components, dilate_supports, restrict
+
+#: HALS sweeps over the footprints at each update.
+UPDATE_SWEEPS = 2
+
+
+class OnlineState:
+    """Footprints, background, statistics, traces and buffers of an online run.
+
+    Parameters
+    ----------
+    A : csc_matrix of shape (P, K)
+        Initial footprints.
+    background : LowRankBackground
+        The background model (only its spatial part ``b`` is used; f is estimated per frame).
+    deconv : OnlineAR1
+        Deconvolution state of the K traces.
+    shape : (H, W)
+    radius : float
+        Neuron radius, px.
+    noise : ndarray of shape (H, W)
+        Per-pixel noise.
+    online : OnlineParams
+    dilation : float
+        Neighbourhood of a footprint, in radii (cnmf.dilation_radius).
+    """
+
+    def __init__(self, A, background, deconv: OnlineAR1, shape, radius, noise, online, dilation: float):
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.P = self.shape[0] * self.shape[1]
+        self.radius = float(radius)
+        self.dilation = float(dilation)
+        self.params = online
+        self.background = background
+        self.b = np.asarray(background.b, float)
+        self.nb = self.b.shape[1]
+        A = sp.csc_matrix(A, dtype=float)
+        A.sort_indices()
+        self.masks = dilate_supports(A, self.shape, max(1.0, self.radius * self.dilation))
+        self.masks.sort_indices()
+        self.a_vals = restrict(A, self.masks)
+        self.deconv = deconv
+        K = A.shape[1]
+        self.U = np.zeros(self.masks.nnz)
+        self.Ub = np.zeros((self.P, self.nb))
+        self.V = np.zeros((K + self.nb, K + self.nb))
+        self.c = np.zeros(K + self.nb)
+        self.traces = TraceStore(K, self.nb)
+        self.buffer = ResidualBuffer(online.buffer_frames, self.shape, self.radius, noise)
+        self.noise = np.asarray(noise, np.float32)
+        self.hals_ring = np.zeros((online.buffer_frames, K + self.nb), np.float32)
+        self.born = np.zeros(K, np.int64)
+        self.t = 0
+        self._rebuild()
+
+    # ------------------------------------------------------------------------------------------
+    @property
+    def K(self) -> int:
+        return self.masks.shape[1]
+
+    @property
+    def A(self) -> sp.csc_matrix:
+        # copies: eliminate_zeros works in place and the mask pattern must stay whole
+        A = sp.csc_matrix((self.a_vals.copy(), self.masks.indices.copy(), self.masks.indptr.copy()),
+                          shape=(self.P, self.K))
+        A.eliminate_zeros()
+        return A
+
+    def _rebuild(self) -> None:
+        """Products of the footprints that each frame uses, after they changed."""
+        A = sp.csc_matrix((self.a_vals, self.masks.indices, self.masks.indptr), shape=(self.P, self.K))
+        self._A32 = A.astype(np.float32)
+        self._At = A.T.tocsr().astype(np.float32)
+        self._b32 = self.b.astype(np.float32)
+        AtA = np.zeros((self.K + self.nb,) * 2)
+        AtA[:self.K, :self.K] = (A.T @ A).toarray()
+        AtB = np.asarray(A.T @ self.b)
+        AtA[:self.K, self.K:] = AtB
+        AtA[self.K:, :self.K] = AtB.T
+        AtA[self.K:, self.K:] = self.b.T @ self.b
+        self.AtA = AtA
+        self._diag = np.maximum(np.diag(AtA)[:self.K], 1e-12)
+
+    # ------------------------------------------------------------------------------------------
+    def step(self, y: np.ndarray) -> None:
+        """Process one corrected frame ``y`` of shape (P,), float32."""
+        t = self.t
+        K, nb = self.K, self.nb
+        Aty = np.empty(K + nb)
+        Aty[:K] = self._At @ y
+        Aty[K:] = self._b32.T @ y
+        c = demix_frame(self.AtA, Aty, self.c, self.params.demix_iterations)
+        c32 = c.astype(np.float32)
+        recon = self._A32 @ c32[:K] + self._b32 @ c32[K:]
+        residual = y - recon
+        F = c[:K] + (self._At @ residual) / self._diag
+        self.traces.ensure(t + 1)
+        tr = self.traces
+        tr.F[:K, t] = F
+        tr.f[:, t] = c[K:]
+        self.deconv.step(F, t, tr.C, tr.S)
+        add_masked_products(self.U, self.masks.indptr, self.masks.indices, y, c[:K])
+        if nb:
+            self.Ub += np.outer(y, c[K:])
+        self.V += np.outer(c, c)
+        self.hals_ring[self.buffer.count % self.buffer.length] = c
+        self.buffer.push(residual, y)
+        self.t = t + 1
+
+    # ------------------------------------------------------------------------------------------
+    def update_footprints(self) -> None:
+        """HALS on the statistics: footprints, then the background's spatial part."""
+        K = self.K
+        V = self.V
+        if K:
+            indptr = self.masks.indptr.astype(np.int64)
+            indices = self.masks.indices.astype(np.int64)
+            col_of = np.repeat(np.arange(K), np.diff(indptr))
+            pattern = self.masks.astype(bool).astype(np.float64)
+            overlap = (pattern.T @ pattern).tocsr()
+            overlap.sort_indices()
+            Wcf = V[:K, K:]
+            stamp = np.full(self.P, -1, np.int64)
+            pos = np.zeros(self.P, np.int64)
+            for _ in range(UPDATE_SWEEPS):
+                bterm = (self.b[indices] * Wcf[col_of]).sum(axis=1) if self.nb else np.zeros(len(indices))
+                _hals_components(self.a_vals, indptr, indices, self.U, np.ascontiguousarray(V[:K, :K]), bterm,
+                                 overlap.indptr.astype(np.int64), overlap.indices.astype(np.int64), stamp, pos)
+        if self.nb:
+            A = sp.csc_matrix((self.a_vals, self.masks.indices, self.masks.indptr), shape=(self.P, K))
+            self.background.b = self.b
+            self.b = self.background.update_spatial(self.Ub, np.asarray(A @ V[:K, K:]), V[K:, K:])
+        self._rebuild()
+
+    # ------------------------------------------------------------------------------------------
+    def add_component(self, cand, *, g: float, lam_per_sn: float, epsilon: float) -> int:
+        """A candidate from the buffer becomes component K (statistics from the buffer frames)."""
+        K, nb, t = self.K, self.nb, self.t
+        order = self.buffer.order()
+        L = len(order)
+        mask = dilate_supports(cand.footprint, self.shape, max(1.0, self.radius * self.dilation))
+        mask.sort_indices()
+        vals = restrict(cand.footprint, mask)
+        trace = np.maximum(np.asarray(cand.trace, float), 0.0)
+        # statistics of the new component over the buffer frames (it was zero before them)
+        u_new = masked_products(self.buffer.frames[order], trace, mask.indices.astype(np.int64))
+        cross = self.hals_ring[order].astype(float).T @ trace            # (K + nb,)
+        self.masks = sp.hstack([self.masks, mask], format="csc")
+        self.a_vals = np.concatenate([self.a_vals, vals])
+        self.U = np.concatenate([self.U, u_new])
+        idx = np.r_[np.arange(K), K + 1 + np.arange(nb)]               # old rows in the new layout
+        V = np.zeros((K + 1 + nb,) * 2)
+        V[np.ix_(idx, idx)] = self.V
+        V[K, idx] = cross
+        V[idx, K] = cross
+        V[K, K] = trace @ trace
+        self.V = V
+        c = np.zeros(K + 1 + nb)
+        c[idx] = self.c
+        c[K] = trace[-1]
+        self.c = c
+        ring = np.zeros((self.hals_ring.shape[0], K + 1 + nb), np.float32)
+        ring[:, idx] = self.hals_ring
+        ring[order, K] = trace
+        self.hals_ring = ring
+        self.born = np.append(self.born, t - L)
+        self.traces.add_row(t)
+        self.traces.F[K, t - L:t] = cand.trace
+        self.deconv.add(g, 0.0, lam_per_sn * cand.sn, cand.sn, epsilon)
+        self.deconv.history(K, cand.trace, t - L, self.traces.C, self.traces.S)
+        self._rebuild()
+        return K

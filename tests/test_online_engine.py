@@ -1,0 +1,133 @@
+"""Online CNMF engine (issue 14): exact online deconvolution, known-answer detection, a cell that
+appears after initialisation, bounded memory, and agreement with the batch pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnmf_gui.engine.deconvolution.ar1 import pav_ar1
+from cnmf_gui.engine.online import OnlineCNMF, run_online, to_session_data
+from cnmf_gui.engine.online.deconv import OnlineAR1
+from cnmf_gui.params import PipelineParams
+from cnmf_gui.synthetic import make_movie
+
+
+def _batch_penalised(y, g, lam, b):
+    """The batch pool-merging solver on the online objective (the last frame's penalty is
+    lam (1 - g) like every other frame's: the batch solver gives it lam, so add lam g to y)."""
+    y = np.array(y, float)
+    y[-1] += lam * g
+    P = np.zeros((len(y), 8))
+    n = pav_ar1(y, g, lam, b, P)
+    c = np.zeros(len(y))
+    for i in range(n):
+        s, L = int(P[i, 0]), int(P[i, 1])
+        c[s:s + L] = max(P[i, 7] / P[i, 6], 0.0) * g ** np.arange(L)
+    return c
+
+
+@pytest.mark.parametrize("pool_limit", [16, 4096])
+def test_online_pool_merging_is_the_batch_optimum_at_every_frame(pool_limit):
+    rng = np.random.default_rng(3)
+    T, g, b, lam = 400, 0.92, 0.5, 0.3
+    spikes = (rng.random(T) < 0.04) * rng.exponential(2.0, T)
+    c = np.zeros(T)
+    for t in range(T):
+        c[t] = (g * c[t - 1] if t else 0.0) + spikes[t]
+    y = c + b + 0.3 * rng.standard_normal(T)
+    online = OnlineAR1([g], [b], [lam], [0.3], [0.0], pool_limit=pool_limit)
+    C = np.zeros((1, T), np.float32)
+    S = np.zeros((1, T), np.float32)
+    for t in range(T):
+        now = online.step(y[t:t + 1], t, C, S)
+        if t in (50, 199, T - 1):
+            ref = _batch_penalised(y[:t + 1], g, lam, b)
+            assert now[0] == pytest.approx(ref[t], abs=1e-6)   # the newest value, before finishing
+    online.finish(C, S)
+    ref = _batch_penalised(y, g, lam, b)
+    assert np.max(np.abs(C[0] - ref)) < 1e-5
+    # S is G C
+    assert np.allclose(S[0][1:], C[0][1:] - g * C[0][:-1], atol=1e-5)
+    assert np.corrcoef(C[0], c)[0, 1] > 0.95
+
+
+def _score(A, truth, sel=None):
+    from benchmarks.scoring import detection_scores, match_components
+    A = A if sel is None else A[:, sel]
+    pairs, _ = match_components(A, truth.footprints, np.full(len(truth.footprints), 4.0))
+    active = truth.spike_counts.sum(axis=1) > 0
+    return pairs, detection_scores(pairs, A.shape[1], active)
+
+
+@pytest.fixture(scope="module")
+def movie():
+    return make_movie(n_frames=600, shape=(64, 64), n_neurons=8, seed=4)
+
+
+def _params(**online):
+    p = PipelineParams(frame_rate=30.0).replace("motion", enabled=False).replace("init", neuron_radius=4.0)
+    return p.replace("online", init_frames=200, update_every=100, **online)
+
+
+def test_online_finds_the_cells_and_their_traces(movie):
+    out = run_online(iter(movie.movie), _params())
+    comps = out.data.components
+    assert out.stopped is None and out.data.movie_shape == (600, 64, 64)
+    assert comps.C.shape == (comps.n_components, 600)
+    pairs, det = _score(comps.A, movie)
+    assert det["recall"] >= 0.85
+    r = [np.corrcoef(comps.C[i], movie.traces[j])[0, 1] for i, j in pairs]
+    assert np.median(r) > 0.9
+    assert len(out.latency) == 400
+
+
+def test_a_cell_that_appears_after_initialisation_becomes_a_component(movie):
+    """A new cell, silent during initialisation, fires later: it is found in the residual buffer,
+    with its footprint where it is and its trace following the injected one."""
+    rng = np.random.default_rng(11)
+    frames = movie.movie.copy()
+    T, H, W = frames.shape
+    taken = movie.centers
+    spots = [(r, c) for r in range(8, H - 8, 2) for c in range(8, W - 8, 2)
+             if np.min(np.hypot(taken[:, 0] - r, taken[:, 1] - c)) > 12]
+    row, col = spots[len(spots) // 2]
+    yy, xx = np.mgrid[:H, :W]
+    blob = np.exp(-((yy - row) ** 2 + (xx - col) ** 2) / (2 * 2.5 ** 2))
+    trace = np.zeros(T)
+    spikes = np.zeros(T)
+    spikes[250:][rng.random(T - 250) < 0.04] = 1.0
+    for t in range(1, T):
+        trace[t] = 0.9 * trace[t - 1] + spikes[t]
+    frames += (trace[:, None, None] * blob * 2.0).astype(np.float32)
+    run = OnlineCNMF(_params())
+    run.initialize(frames[:200])
+    k0 = run.n_components
+    for f in frames[200:]:
+        run.process(f)
+    assert run.added, "no component was added"
+    data = to_session_data(run)
+    A = data.components.A.toarray()
+    cos = blob.ravel() @ A / np.linalg.norm(blob) / np.maximum(np.linalg.norm(A, axis=0), 1e-12)
+    k = int(np.argmax(cos))
+    assert k >= k0 and cos[k] > 0.8
+    assert np.corrcoef(data.components.C[k, 260:], trace[260:])[0, 1] > 0.8
+
+
+def test_memory_apart_from_traces_does_not_grow(movie):
+    run = OnlineCNMF(_params(max_new=0))
+    run.initialize(movie.movie[:200])
+    st = run.state
+
+    def fixed_bytes():
+        arrays = [st.U, st.Ub, st.V, st.c, st.hals_ring, st.buffer.residual, st.buffer.frames,
+                  st.buffer.smooth, st.deconv.pools, st.a_vals, run.sum, run.max]
+        return sum(a.nbytes for a in arrays)
+
+    for f in movie.movie[200:300]:
+        run.process(f)
+    before = fixed_bytes()
+    for f in movie.movie[300:600]:
+        run.process(f)
+    assert fixed_bytes() == before
+    assert st.traces.F.shape[1] < 2 * 600 + 1024   # traces: amortised doubling only
