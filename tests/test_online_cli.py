@@ -57,11 +57,11 @@ def test_follow_a_folder_being_written_gives_the_finished_files_components(tmp_p
     folder.mkdir()
     writer = threading.Thread(target=_write_folder, args=(folder, counts, 0.002))
     writer.start()
-    status = main(["online", str(folder), "--out", str(tmp_path / "b.h5"), "--follow", "--until-idle", "3",
+    status = main(["online", str(folder), "--out", str(tmp_path / "b.h5"), "--follow", "--until-idle", "5",
                    "--params", params, "--fs", "30", "--poll", "0.01", "--quiet"])
     writer.join()
-    out = capsys.readouterr().out
-    assert status == 0 and "stream ended" in out
+    captured = capsys.readouterr()
+    assert status == 0 and "stream ended" in captured.out, captured.err
     a, b = load_session(tmp_path / "a.h5"), load_session(tmp_path / "b.h5")
     assert a.movie_shape == b.movie_shape == (240, 48, 48)
     ca, cb = a.components, b.components
