@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
         self.kept_recovery = None    # an earlier crash's autosave the user chose to keep for now
         self.setWindowTitle("cnmf-gui")
         # Size first: docks laid out in a tiny window leave stale tab bars behind (Qt quirk).
-        self.resize(1400, 900)
+        self.resize(*layout.DEFAULT_SIZE)
         self.setDockOptions(QMainWindow.DockOption.AllowTabbedDocks | QMainWindow.DockOption.AnimatedDocks)
 
         s = self.session

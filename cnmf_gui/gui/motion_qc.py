@@ -27,14 +27,21 @@ class MotionQC(QWidget):
         self.summary.setWordWrap(True)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.shift_plot = self.graphics.addPlot(row=0, col=0, title="rigid shift (px)")
-        self.pw_plot = self.graphics.addPlot(row=1, col=0, title="piecewise-rigid shift, largest patch (px)")
-        self.corr_plot = self.graphics.addPlot(row=2, col=0, title="correlation with template")
+        self.graphics.setMinimumHeight(130)
+        # Side by side, not stacked: in the bottom dock of a 1400 x 900 window three stacked plots
+        # were ~30 px tall each; side by side each gets the dock's height. The legend is the
+        # title (coloured names), which is never cut or drawn over the curves.
+        self.shift_plot = self.graphics.addPlot(row=0, col=0)
+        self.pw_plot = self.graphics.addPlot(row=0, col=1)
+        self.corr_plot = self.graphics.addPlot(row=0, col=2)
         self.plots = (self.shift_plot, self.pw_plot, self.corr_plot)
+        self.titles = {self.shift_plot: "rigid shift (px)", self.pw_plot: "piecewise-rigid, largest patch (px)",
+                       self.corr_plot: "correlation with template"}
         self.cursors = []
         for plot in self.plots:
             plot.setMenuEnabled(False)
-            plot.addLegend(offset=(-5, 5))
+            plot.setTitle(self.titles[plot], size="9pt")
+            plot.getAxis("left").setWidth(42)
             if plot is not self.shift_plot:
                 plot.setXLink(self.shift_plot)
             line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((255, 255, 255), width=1))
@@ -64,9 +71,10 @@ class MotionQC(QWidget):
         for plot, item in self._items:
             plot.removeItem(item)
         self._items.clear()
+        self._names = {plot: [] for plot in self.plots}
+        # The x unit goes in the summary line, not an axis label: each plot keeps its height.
         for plot in self.plots:
-            if plot.legend is not None:
-                plot.legend.clear()
+            plot.setTitle(self.titles[plot], size="9pt")
         data = self.session.data
         motion = data.motion if data is not None else None
         self.graphics.setVisible(motion is not None)
@@ -93,6 +101,9 @@ class MotionQC(QWidget):
                                          size=9, pen=pg.mkPen((213, 94, 0), width=2), name="bad frames")
             self.corr_plot.addItem(scatter)
             self._items.append((self.corr_plot, scatter))
+            self._names[self.corr_plot].append("<span style='color: rgb(213, 94, 0)'>x bad frames</span>")
+            self.corr_plot.setTitle(f"{self.titles[self.corr_plot]}: {' '.join(self._names[self.corr_plot])}",
+                                    size="9pt")
         flagged = np.flatnonzero(np.asarray(m.get("flagged_frames", []), bool))
         if flagged.size and flagged.max() < len(shifts):
             # Flagged frames on the shift trace: their shift came from their neighbours or
@@ -103,7 +114,11 @@ class MotionQC(QWidget):
                                            name="flagged" if axis == 0 else None)
                 self.shift_plot.addItem(marks)
                 self._items.append((self.shift_plot, marks))
-        parts = [f"largest rigid shift {np.abs(shifts).max():.2f} px" if shifts.size else "no frames"]
+            self._names[self.shift_plot].append("<span style='color: rgb(213, 94, 0)'>&#9650; flagged</span>")
+            self.shift_plot.setTitle(f"{self.titles[self.shift_plot]}: {' '.join(self._names[self.shift_plot])}",
+                                     size="9pt")
+        parts = ["x: time (s)" if self.session.frame_rate else "x: frames (frame rate unknown)",
+                 f"largest rigid shift {np.abs(shifts).max():.2f} px" if shifts.size else "no frames"]
         if "flagged_frames" in m:
             parts.append(f"{flagged.size} flagged frame{'s' * (flagged.size != 1)}")
         if "crispness_before" in m and "crispness_after" in m:
@@ -121,8 +136,10 @@ class MotionQC(QWidget):
         self._on_frame(self.session.frame)
 
     def _add(self, plot, x, y, colour, name) -> None:
-        item = plot.plot(x, y, pen=pg.mkPen(colour, width=1), name=name)
+        item = plot.plot(x, y, pen=pg.mkPen(colour, width=1))
         self._items.append((plot, item))
+        self._names[plot].append(f"<span style='color: rgb{tuple(colour)}'>&#9473; {name}</span>")
+        plot.setTitle(f"{self.titles[plot]}: {' '.join(self._names[plot])}", size="9pt")
 
     def _on_frame(self, frame: int) -> None:
         # Hidden (a tab behind another dock) it need not follow playback.

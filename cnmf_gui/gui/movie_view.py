@@ -17,7 +17,8 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, 
 from cnmf_gui.errors import UserError
 from cnmf_gui.gui.binding import subscriptions
 from cnmf_gui.gui.contours import ContourLayer
-from cnmf_gui.session.frames import footprint_outlines
+from cnmf_gui.gui.outline_controls import OutlineControls
+from cnmf_gui.session.frames import colours_of, footprint_outlines
 from cnmf_gui.session import VIEWS
 
 
@@ -40,6 +41,7 @@ class MovieView(QWidget):
         self._auto_levels = True
         self._frames_shown = 0
         self._split_points: list = []     # Alt+clicks so far: (component id, row, col)
+        self._was_side = False
 
         self.view_combo = QComboBox()
         self.view_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -82,11 +84,16 @@ class MovieView(QWidget):
         top.addWidget(self.contours_box)
         top.addWidget(self.outline_filter)
         top.addWidget(self.auto_button)
+        self.outline_style = OutlineControls()
+        self.outline_style.changed.connect(self._on_components)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.left = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
-        self.right = self.graphics.addViewBox(row=0, col=1, lockAspect=True, invertY=True, enableMenu=False)
+        # Panel titles, shown side by side only: which one is raw, which corrected.
+        self.left_title = self.graphics.addLabel("raw", row=0, col=0)
+        self.right_title = self.graphics.addLabel("motion-corrected", row=0, col=1)
+        self.left = self.graphics.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMenu=False)
+        self.right = self.graphics.addViewBox(row=1, col=1, lockAspect=True, invertY=True, enableMenu=False)
         self.right.setXLink(self.left)
         self.right.setYLink(self.left)
         self.left_image = pg.ImageItem()
@@ -94,7 +101,7 @@ class MovieView(QWidget):
         self.left.addItem(self.left_image)
         self.right.addItem(self.right_image)
         self.histogram = pg.HistogramLUTItem(image=self.left_image)
-        self.graphics.addItem(self.histogram, row=0, col=2)
+        self.graphics.addItem(self.histogram, row=1, col=2)
         self.left_contours = ContourLayer(self.left)
         self.right_contours = ContourLayer(self.right)
         self.right.setVisible(False)
@@ -108,6 +115,7 @@ class MovieView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
+        layout.addWidget(self.outline_style)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.slider)
 
@@ -188,7 +196,9 @@ class MovieView(QWidget):
         comps = self.session.components
         ids = comps.ids if comps is not None else []
         status = comps.status if comps is not None else []
+        colours = {int(i): tuple(int(v) for v in 255 * rgb) for i, rgb in zip(ids, colours_of(ids))}
         for layer in (self.left_contours, self.right_contours):
+            layer.set_style(self.outline_style.mode, self.outline_style.filled.isChecked(), colours)
             layer.update(self._contours, ids, status, self.session.selection)
 
     # ------------------------------------------------------------------------------------------
@@ -211,6 +221,12 @@ class MovieView(QWidget):
             self.view_combo.blockSignals(False)
         side = name == "side_by_side"
         self.right.setVisible(side)
+        for title in (self.left_title, self.right_title):
+            title.setVisible(side)
+            title.setMaximumHeight(20 if side else 0)
+        if side != self._was_side and self.session.data is not None:
+            self.left.autoRange(padding=0.0)       # two panels: each image fills its half
+        self._was_side = side
         # Raw frames are not aligned with the footprints: outline cells only where they fit.
         misaligned = name == "raw" and self.session.data is not None and self.session.data.motion is not None
         shown = self.contours_box.isChecked()

@@ -29,6 +29,7 @@ def render(path, out, *, view=None, size=(1400, 900), frame=None, select=None, d
         try:
             window.resize(*size)
             window.show()
+            window.resize(*size)       # the first show arranges the docks at the default size
             if not window.open_path(path):
                 box = window.error_dialog
                 raise UserError(box.text() if box is not None else f"{path}: cannot open")

@@ -13,7 +13,8 @@ from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cnmf_gui.gui.binding import subscriptions
-from cnmf_gui.gui.contours import STATUS_COLOURS
+from cnmf_gui.session import STATUS_NAMES
+from cnmf_gui.session.frames import colours_of
 
 MAX_LANES = 12
 KINDS = {"F": ("Raw F", (150, 150, 150)), "C": ("Denoised C", None),
@@ -133,11 +134,13 @@ class TraceView(QWidget):
             return
         t = self._time_axis()
         n = len(ids)
+        # Each component's own colour, as its outline (coloured by component) and the demixed view.
+        own = {cid: tuple(int(v) for v in 255 * rgb) for cid, rgb in zip(ids, colours_of(ids))}
         for lane, cid in enumerate(ids):
             k = s.index_of(cid)
             base = n - 1 - lane
             status = int(comps.status[k])
-            colour = STATUS_COLOURS[status]
+            colour = own[cid]
             F = np.asarray(comps.F[k], float)
             lo, hi = np.nanmin(F), np.nanmax(F)
             for kind, (_, pen_colour) in KINDS.items():
@@ -154,7 +157,7 @@ class TraceView(QWidget):
                     y = _unit_range(np.asarray(comps.dff[k], float)) * 0.9
                 pen = pg.mkPen(pen_colour or colour, width=1.5 if kind == "C" else 1)
                 self.curves[(cid, kind)] = plot.plot(t, y + base, pen=pen)
-            text = pg.TextItem(f"#{cid}", color=colour, anchor=(0, 0))
+            text = pg.TextItem(f"#{cid} {STATUS_NAMES.get(status, '')}", color=colour, anchor=(0, 0))
             text.setPos(float(t[0]) if len(t) else 0.0, base + 0.95)
             plot.addItem(text)
             self.labels.append(text)
@@ -185,6 +188,14 @@ class TraceView(QWidget):
         dash = Qt.PenStyle.DashLine
         self.preview_curves.append(plot.plot(t, c, pen=pg.mkPen((255, 255, 255), width=1, style=dash)))
         self.preview_curves.append(plot.plot(t, s, pen=pg.mkPen((255, 200, 0), width=1, style=dash)))
+        # Say what the dashed lines are: a preview, not yet applied.
+        eps = getattr(result, "epsilon", None)
+        eps_text = f" at epsilon {float(np.ravel(eps)[0]):g}" if eps is not None and np.size(eps) else ""
+        legend = pg.TextItem(f"dashed: preview{eps_text} (white C, yellow S), not applied", color=(255, 255, 255),
+                             anchor=(1, 0))
+        legend.setPos(float(t[-1]) if len(t) else 0.0, 0.98)
+        plot.addItem(legend)
+        self.preview_curves.append(legend)
 
     # ------------------------------------------------------------------------------------------
     def _on_frame(self, frame: int) -> None:

@@ -48,27 +48,50 @@ def component_colours(K: int, seed: int = 0) -> np.ndarray:
     return np.array([colorsys.hsv_to_rgb(h, 0.85, 1.0) for h in hues]).reshape(K, 3)
 
 
-def footprint_outlines(A, shape: tuple[int, int], ids, cache: dict | None = None) -> dict:
+def footprint_outlines(A, shape: tuple[int, int], ids, cache: dict | None = None,
+                       fraction: float | None = None) -> dict:
     """Outlines of every component, reusing ``cache`` (id -> (n, 2) array) where present.
 
-    The outlines are the engine's (:func:`cnmf_gui.engine.footprints.contours`, pixel centres at
-    integer coordinates), moved by half a pixel into image coordinates (pixel (r, c) spans
-    [r, r+1] x [c, c+1]) and joined into one NaN-separated array per component.
+    Each outline is the iso-line of the footprint at ``fraction`` of its peak (default: the
+    fraction that defines a footprint's shape, :data:`cnmf_gui.engine.footprints.SHAPE_FRACTION`)
+    with sub-pixel vertices (:func:`cnmf_gui.engine.isolines.isolines`), moved by half a pixel
+    into image coordinates (pixel (r, c) spans [r, r+1] x [c, c+1]) and its loops joined into one
+    NaN-separated array per component.
     """
-    from cnmf_gui.engine.footprints import contours
+    from cnmf_gui.engine.footprints import SHAPE_FRACTION
+    from cnmf_gui.engine.isolines import isolines
 
+    fraction = SHAPE_FRACTION if fraction is None else float(fraction)
     cache = {} if cache is None else cache
     ids = [int(i) for i in np.asarray(ids)]
-    missing = [k for k, cid in enumerate(ids) if cid not in cache]
-    if missing:
-        loops_per_component = contours(A.tocsc()[:, missing], shape)
-        for k, loops in zip(missing, loops_per_component):
-            parts = []
-            for loop in loops:
-                parts.append(np.asarray(loop, float) + 0.5)
+    A = A.tocsc()
+    H, W = shape
+    for k, cid in enumerate(ids):
+        if cid in cache:
+            continue
+        start, stop = A.indptr[k], A.indptr[k + 1]
+        pix, val = A.indices[start:stop], A.data[start:stop]
+        parts = []
+        if val.size and val.max() > 0:
+            level = fraction * float(val.max())
+            r, c = np.divmod(pix[val >= level], W)
+            r0, r1, c0, c1 = max(r.min() - 1, 0), min(r.max() + 2, H), max(c.min() - 1, 0), min(c.max() + 2, W)
+            rr, cc = np.divmod(pix, W)
+            inside = (rr >= r0) & (rr < r1) & (cc >= c0) & (cc < c1)
+            crop = np.zeros((r1 - r0, c1 - c0))
+            crop[rr[inside] - r0, cc[inside] - c0] = val[inside]
+            for loop in isolines(crop, level):
+                parts.append(loop + (r0 + 0.5, c0 + 0.5))
                 parts.append(np.full((1, 2), np.nan))
-            cache[ids[k]] = np.vstack(parts) if parts else np.zeros((0, 2))
+        cache[cid] = np.vstack(parts) if parts else np.zeros((0, 2))
     return {cid: cache[cid] for cid in ids}
+
+
+def colours_of(ids) -> np.ndarray:
+    """One colour per component id, (K, 3) RGB in 0..1: stable across edits (a merge or split
+    changes the new components' colours only), shared by outlines, traces and the demixed view."""
+    hues = (np.asarray(ids, float).ravel() * 0.618033988749895 + 0.11) % 1.0
+    return np.array([colorsys.hsv_to_rgb(h, 0.8, 1.0) for h in hues]).reshape(-1, 3)
 
 
 def motion_warning(metrics) -> str | None:
@@ -127,7 +150,7 @@ class Frames:
             from cnmf_gui.engine.model_views import ModelViews
             s = self.session
             self._model_views = ModelViews(s.movie, s.components, s.data.background, motion=s.data.motion,
-                                           colours=component_colours(s.components.n_components))
+                                           colours=colours_of(s.components.ids))
         return self._model_views
 
     def corrected_movie(self):
@@ -159,7 +182,8 @@ class Frames:
 
     # ------------------------------------------------------------------------------------------
     def component_at(self, row: float, col: float):
-        """Id of the component whose footprint is strongest at pixel (row, col), or None."""
+        """Id of the component whose footprint, relative to its own peak, is strongest at pixel
+        (row, col); a click beside a small fragment (within a pixel) still finds it. None: none."""
         comps = self.session.components
         if comps is None or comps.n_components == 0:
             return None
@@ -170,11 +194,18 @@ class Frames:
         if self._pixel_rows is None:
             # Row access into a CSC matrix is slow; one CSR copy serves every click.
             self._pixel_rows = comps.A.tocsr()
-        pixel = self._pixel_rows[r * W + c]
-        if pixel.nnz == 0:
-            return None
-        k = pixel.indices[int(np.argmax(pixel.data))]
-        return int(comps.ids[k])
+            self._peaks = np.maximum(np.asarray(abs(comps.A).max(axis=0).todense()).ravel(), 1e-300)
+        for dr, dc in ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1)):
+            rr, cc = r + dr, c + dc
+            if not (0 <= rr < H and 0 <= cc < W):
+                continue
+            pixel = self._pixel_rows[rr * W + cc]
+            if pixel.nnz:
+                # Relative to each peak: the pixel belongs to the shape it is most inside of, so a
+                # dim fragment under a bright neighbour's tail is still picked where it is.
+                k = pixel.indices[int(np.argmax(pixel.data / self._peaks[pixel.indices]))]
+                return int(comps.ids[k])
+        return None
 
     def footprint(self, component_id: int) -> np.ndarray:
         """The footprint of a component as an image, (H, W)."""
