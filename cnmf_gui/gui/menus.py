@@ -56,6 +56,8 @@ WINDOW_ACTIONS: tuple[WindowAction, ...] = (
                  lambda w: w.run_pipeline(), "&Run"),
     WindowAction("rerun_all", "Rerun deconvolution (all)", None, lambda w: w.session.components is not None,
                  lambda w: w.rerun_deconvolution(), "&Run"),
+    WindowAction("run_online", "Online (live)...", None, lambda w: not w.worker.busy, lambda w: _online(w), "&Run",
+                 "Online CNMF on a file or a folder the microscope is writing, shown as it runs"),
     WindowAction("cancel", "Cancel job", "Esc", lambda w: True, lambda w: w.cancel_job(), "&Run"),
     WindowAction("demo", "Demo (synthetic movie)", None, lambda w: True, lambda w: w.run_demo(), "&Run"),
     WindowAction("play", "Play / pause", "Space", lambda w: True, lambda w: w.toggle_playing(), "&View"),
@@ -132,6 +134,11 @@ def update_actions(window) -> None:
         acts[act.id].setEnabled(bool(act.enabled(window)))
     acts["undo"].setText(f"Undo {s.history.undo_label}".strip())
     acts["redo"].setText(f"Redo {s.history.redo_label}".strip())
+
+
+def _online(window) -> None:
+    from cnmf_gui.gui.online_panel import ask_and_start
+    ask_and_start(window)
 
 
 def _triage(window) -> None:

@@ -132,6 +132,12 @@ class OnlineRun:
             data.motion = None      # the live view shows frames already corrected
         selection = s.selection
         if self.base_id is None:
+            if s.data is not None and s.data.movie_path != data.movie_path:
+                # Another recording was open: start from an empty session of this source (its
+                # log and decisions were about other cells).
+                from cnmf_gui.results import SessionData
+                loading.set_data(s, SessionData(movie_path=data.movie_path, movie_shape=data.movie_shape,
+                                                frame_rate=data.frame_rate, params=s.params), movie=None)
             self.base_id = s.next_id
             loading.apply_pipeline_result(s, data)
             s.movie = movie
