@@ -214,23 +214,32 @@ class PipelineReset(Command):
     """A pipeline run replaced every component (new ids from ``first_id``); not undoable.
 
     Lines before it describe components that no longer exist: reading a log forgets them.
+    ``provenance`` (an import's: tool, source...) is written into the line.
     """
 
     action = "pipeline"
     kind = "data"
     undoable = False
 
-    def __init__(self, n_components: int, first_id: int, n_accepted: int = 0, motion: bool = False):
+    def __init__(self, n_components: int, first_id: int, n_accepted: int = 0, motion: bool = False,
+                 provenance: dict | None = None):
         super().__init__("Run the pipeline", None, None, ())
         self.n_components = int(n_components)
         self.first_id = int(first_id)
         self.n_accepted = int(n_accepted)
         self.motion = bool(motion)
+        self.provenance = dict(provenance or {})
 
     def entry(self) -> dict:
         return {"action": self.action, "reset": True, "n_components": self.n_components,
                 "n_accepted": self.n_accepted, "motion": self.motion,
-                "first_id": self.first_id, "last_id": self.first_id + self.n_components - 1}
+                "first_id": self.first_id, "last_id": self.first_id + self.n_components - 1, **self.provenance}
+
+
+class ImportReset(PipelineReset):
+    """Another tool's results replaced every component, like a run (:mod:`cnmf_gui.session.importing`)."""
+
+    action = "import"
 
 
 class SeedCommand(Command):
@@ -293,7 +302,7 @@ class SplitCommand(Command):
 
 #: action name of a log line -> the command class that replays it
 COMMANDS: dict[str, type[Command]] = {cls.action: cls for cls in (
-    StatusCommand, MergeCommand, SeedCommand, SplitCommand, DeconvolutionCommand, PipelineReset)}
+    StatusCommand, MergeCommand, SeedCommand, SplitCommand, DeconvolutionCommand, PipelineReset, ImportReset)}
 
 
 class ReplayError(Exception):
@@ -329,7 +338,7 @@ def active_edits(entries: list[dict]) -> list[dict]:
     active: dict[int, bool] = {}
     for entry in entries:
         action = entry.get("action")
-        if COMMANDS.get(action) is PipelineReset:
+        if issubclass(COMMANDS.get(action, Command), PipelineReset):  # a run or an import
             edits.clear()
             active.clear()
             continue
@@ -375,7 +384,7 @@ def replay(session, lines: list[str]) -> int:
     entries, _ = parse_log(lines)
     start = 0
     for k, entry in enumerate(entries):
-        if COMMANDS.get(entry.get("action")) is PipelineReset:
+        if issubclass(COMMANDS.get(entry.get("action"), Command), PipelineReset):
             start = k + 1
     done = 0
     for entry in entries[start:]:

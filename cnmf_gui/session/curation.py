@@ -18,7 +18,7 @@ from cnmf_gui import results
 from cnmf_gui.engine.redeconvolve import replace_rows
 from cnmf_gui.errors import UserError
 from cnmf_gui.results import STATUS_ACCEPTED, STATUS_REJECTED, STATUS_UNDECIDED, Components
-from cnmf_gui.session.commands import Command, PipelineReset, StatusCommand, read_log
+from cnmf_gui.session.commands import Command, ImportReset, PipelineReset, StatusCommand, read_log
 from cnmf_gui.session.events import EventBus
 from cnmf_gui.session.history import CurationState, History
 
@@ -65,17 +65,20 @@ class Curation:
         self._reindex()
         return facts
 
-    def reset(self, components: Components, *, motion: bool = False) -> tuple[Components, str]:
+    def reset(self, components: Components, *, motion: bool = False, provenance: dict | None = None
+              ) -> tuple[Components, str]:
         """New components from a pipeline run: they get fresh ids and the log a reset line.
 
+        ``provenance`` (where imported components came from) makes the line an import's.
         Returns the components with their ids and the line written.
         """
         first = self.next_id
         # with_ids also renumbers the ids that reasons and metrics refer to ("duplicate of N")
         components = components.with_ids(first + np.arange(components.n_components, dtype=np.int64))
         self.next_id = first + components.n_components
-        command = PipelineReset(components.n_components, first,
-                                int(np.sum(components.status == STATUS_ACCEPTED)), motion)
+        n_accepted = int(np.sum(components.status == STATUS_ACCEPTED))
+        kind = PipelineReset if provenance is None else ImportReset
+        command = kind(components.n_components, first, n_accepted, motion, provenance)
         line = self.history.push(command)
         self.state = CurationState(components)
         self._reindex()

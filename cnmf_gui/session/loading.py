@@ -125,12 +125,12 @@ def open_any(session, path, *, use_recovery: bool = False, frame_rate: float | N
         open_movie(session, path, frame_rate=frame_rate)
 
 
-def apply_pipeline_result(session, data: SessionData) -> None:
+def apply_pipeline_result(session, data: SessionData, *, provenance: dict | None = None) -> None:
     """Replace the results with a fresh pipeline run on the open movie (not undoable).
 
     The new components get ids from the session's next id on (ids are never reused), and the
     user's decisions and overrides, which were about the old components, are reset: the log
-    keeps every earlier line and records the run as a reset.
+    keeps every earlier line and records the run as a reset (an import's, with ``provenance``).
     """
     s = session
     old = s.data
@@ -144,7 +144,8 @@ def apply_pipeline_result(session, data: SessionData) -> None:
     s.curation.history.log = data.curation_log      # the reset line goes to the new log
     line = None
     if data.components is not None:
-        data.components, line = s.curation.reset(data.components, motion=data.motion is not None)
+        data.components, line = s.curation.reset(data.components, motion=data.motion is not None,
+                                                 provenance=provenance)
     set_data(s, data, movie=s.movie, path=s.path, dirty=True, next_id=next_id, file_revision=s.file_revision)
     s._other_changes += 1
     if line is not None:
