@@ -214,7 +214,7 @@ class PipelineReset(Command):
     """A pipeline run replaced every component (new ids from ``first_id``); not undoable.
 
     Lines before it describe components that no longer exist: reading a log forgets them.
-    ``provenance`` (an import's: tool, source...) is written into the line.
+    With ``provenance`` (:mod:`cnmf_gui.session.importing`) its line is an ``import``.
     """
 
     action = "pipeline"
@@ -231,15 +231,9 @@ class PipelineReset(Command):
         self.provenance = dict(provenance or {})
 
     def entry(self) -> dict:
-        return {"action": self.action, "reset": True, "n_components": self.n_components,
-                "n_accepted": self.n_accepted, "motion": self.motion,
+        return {"action": "import" if self.provenance else self.action, "reset": True,
+                "n_components": self.n_components, "n_accepted": self.n_accepted, "motion": self.motion,
                 "first_id": self.first_id, "last_id": self.first_id + self.n_components - 1, **self.provenance}
-
-
-class ImportReset(PipelineReset):
-    """Another tool's results replaced every component, like a run (:mod:`cnmf_gui.session.importing`)."""
-
-    action = "import"
 
 
 class SeedCommand(Command):
@@ -302,7 +296,7 @@ class SplitCommand(Command):
 
 #: action name of a log line -> the command class that replays it
 COMMANDS: dict[str, type[Command]] = {cls.action: cls for cls in (
-    StatusCommand, MergeCommand, SeedCommand, SplitCommand, DeconvolutionCommand, PipelineReset, ImportReset)}
+    StatusCommand, MergeCommand, SeedCommand, SplitCommand, DeconvolutionCommand, PipelineReset)} | {"import": PipelineReset}
 
 
 class ReplayError(Exception):
@@ -338,7 +332,7 @@ def active_edits(entries: list[dict]) -> list[dict]:
     active: dict[int, bool] = {}
     for entry in entries:
         action = entry.get("action")
-        if issubclass(COMMANDS.get(action, Command), PipelineReset):  # a run or an import
+        if COMMANDS.get(action) is PipelineReset:  # a run or an import
             edits.clear()
             active.clear()
             continue
@@ -384,7 +378,7 @@ def replay(session, lines: list[str]) -> int:
     entries, _ = parse_log(lines)
     start = 0
     for k, entry in enumerate(entries):
-        if issubclass(COMMANDS.get(entry.get("action"), Command), PipelineReset):
+        if COMMANDS.get(entry.get("action")) is PipelineReset:
             start = k + 1
     done = 0
     for entry in entries[start:]:

@@ -18,7 +18,7 @@ from cnmf_gui import results
 from cnmf_gui.engine.redeconvolve import replace_rows
 from cnmf_gui.errors import UserError
 from cnmf_gui.results import STATUS_ACCEPTED, STATUS_REJECTED, STATUS_UNDECIDED, Components
-from cnmf_gui.session.commands import Command, ImportReset, PipelineReset, StatusCommand, read_log
+from cnmf_gui.session.commands import Command, PipelineReset, StatusCommand, read_log
 from cnmf_gui.session.events import EventBus
 from cnmf_gui.session.history import CurationState, History
 
@@ -77,8 +77,7 @@ class Curation:
         components = components.with_ids(first + np.arange(components.n_components, dtype=np.int64))
         self.next_id = first + components.n_components
         n_accepted = int(np.sum(components.status == STATUS_ACCEPTED))
-        kind = PipelineReset if provenance is None else ImportReset
-        command = kind(components.n_components, first, n_accepted, motion, provenance)
+        command = PipelineReset(components.n_components, first, n_accepted, motion, provenance)
         line = self.history.push(command)
         self.state = CurationState(components)
         self._reindex()

@@ -154,7 +154,7 @@ def _edit_lines(lines) -> list[str]:
         if not entries:
             continue
         action = entries[0].get("action")
-        if action in ("undo", "redo") or (action in COMMANDS and not issubclass(COMMANDS[action], PipelineReset)):
+        if action in ("undo", "redo") or (action in COMMANDS and COMMANDS[action] is not PipelineReset):
             out.append(line)
     return out
 
