@@ -165,11 +165,11 @@ class DeconvParams(_Stage):
     noise_method: str = param("logmexp", "How the band of the power spectrum is averaged.",
                               choices=("mean", "median", "logmexp"))
     noise_fit: str = param("joint", "Noise level of AR(1) traces: the upper band of the spectrum "
-                                    "('band'), or a joint fit of noise floor and AR(1) kinetics to the "
+                                    "('band'), or a joint fit of noise floor and AR(1) or AR(2) kinetics to the "
                                     "spectrum ('joint'; the band overstates the noise of fast "
                                     "indicators at low frame rates).", choices=("band", "joint"))
     lags: int = param(5, "Autocovariance lags used to fit the AR coefficients.", low=1, high=100)
-    refine_g: bool = param(False, "Refine the AR coefficients by maximising the fit after the first solve.")
+    refine_g: bool = param(True, "Refine the AR coefficients by maximising the fit after the first solve.")
     method: str = param("fast", "Solver: the exact active-set solver or the CVXPY reference.",
                         choices=("fast", "cvxpy"))
 

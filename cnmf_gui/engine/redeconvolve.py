@@ -85,7 +85,8 @@ def redeconvolve_rows(F, sn, g, epsilon, deconv, *, progress=None) -> Redeconvol
         if not np.all(sn > 0):
             sn = None
     res = deconvolve_many(F, p=p, g=g, sn=sn, epsilon=eps, s_min=deconv.s_min, method=deconv.method,
-                          baseline=deconv.baseline, progress=progress)
+                          baseline=deconv.baseline, progress=progress,
+                          refine_g=bool(getattr(deconv, "refine_g", False)) and g is None)
     c = np.asarray(res.c, float)
     new_sn = np.asarray(res.sn, float)
     g_new = np.zeros((k, p))

@@ -150,12 +150,21 @@ def _deconvolve_group(Y, deconv, p, deconvolve_many, g, progress):
         if order == 1 and getattr(deconv, "noise_fit", "band") == "joint" and T >= 4:
             # The upper band of a fast indicator's spectrum at a low frame rate still holds
             # calcium power, so the band level overstates the noise (~2x at 7.5 Hz) and
-            # over-smooths C; the joint Whittle fit of noise floor + AR(1) separates the two.
+            # over-smooths C; the joint Whittle fit of noise floor + kinetics separates the two.
+            # The kinetics of that fit may be AR(2) (chosen by BIC where the rise is resolved):
+            # an AR(1) spectrum fitted to a resolved rise puts calcium power where the noise
+            # floor is and halves sn (realistic movies at 30 Hz), so the noise constraint is
+            # infeasible on most traces and C is not denoised.
             from cnmf_gui.engine.deconvolution.spectral import auto_kinetics
             sn = auto_kinetics(Y, noise_range=deconv.noise_range, noise_method=deconv.noise_method,
-                               lags=deconv.lags, max_order=1)[1]
+                               lags=deconv.lags, max_order=2)[1]
+        # refine_g: the autocovariance g of a trace with a resolved rise, bursts and drifts is
+        # too slow (GCaMP6s at 30 Hz: 3.9 s for a 1.3 s decay); with s >= 0 no c can then follow
+        # the faster decays, the noise constraint is infeasible and C lags F. Refitting g on the
+        # spike support of the first solve recovers the decay.
         res = deconvolve_many(Y, p=order, g=g, sn=sn, epsilon=deconv.epsilon, s_min=deconv.s_min,
-                              method=deconv.method, baseline=deconv.baseline, progress=progress)
+                              method=deconv.method, baseline=deconv.baseline, progress=progress,
+                              refine_g=bool(getattr(deconv, "refine_g", False)) and g is None)
         return (np.asarray(res.c), np.asarray(res.s), np.asarray(res.b), np.asarray(res.sn),
                 np.asarray(res.g).reshape(k, -1), np.asarray(res.lam), np.asarray(res.epsilon))
     from cnmf_gui.engine.summary import pixel_noise
