@@ -5,6 +5,7 @@ Run from the repository root::
     python -m benchmarks.accuracy                 # every row, 3 seeds
     python -m benchmarks.accuracy --quick         # a few rows, 1 seed (well under 20 min)
     python -m benchmarks.accuracy --rows A,snr3 --seeds 2
+    python -m benchmarks.accuracy --rows A --first-seed 2 --seeds 2 --merge OLD/results.json
 
 Movies come from ``cnmf_gui.synthetic.make_realistic_movie`` (a continuous scene resampled
 under motion, photon noise; not the engine's model). The rows vary one factor at a time around
@@ -257,6 +258,11 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"rows {','.join(QUICK)}, 1 seed")
     parser.add_argument("--rows", help=f"comma-separated rows of {','.join(ROWS)}")
     parser.add_argument("--seeds", type=int, help="seeds per row (default 3; 1 with --quick)")
+    parser.add_argument("--first-seed", type=int, default=1,
+                        help="first seed (default 1): --first-seed 2 --seeds 2 adds seeds 2 and 3 "
+                             "to a run of seed 1")
+    parser.add_argument("--merge", nargs="*", default=[],
+                        help="results.json files of earlier runs whose rows join this table")
     parser.add_argument("--no-suite2p", action="store_true", help="ours only")
     parser.add_argument("--out", help="folder for the movies' outputs and results.json "
                                       "(default: /work/scratch/accuracy-<time> or ./accuracy-<time>)")
@@ -285,7 +291,7 @@ def main(argv=None) -> int:
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
     results = []
     for row in rows:
-        for seed in range(1, n_seeds + 1):
+        for seed in range(args.first_seed, args.first_seed + n_seeds):
             t0 = time.perf_counter()
             res = run_movie(row, seed, out, peer, args.keep_movies)
             res["commit"] = commit
@@ -294,6 +300,10 @@ def main(argv=None) -> int:
                      for t in ("ours", "suite2p") if t in res}
             print(f"  {row} seed {seed}: {brief} ({time.perf_counter() - t0:.0f} s)", flush=True)
             (out / "results.json").write_text(json.dumps(_jsonable(results), indent=1))
+    for path in args.merge:
+        results = json.loads(Path(path).read_text()) + results
+        rows += [r["row"] for r in results if r["row"] not in rows]
+    rows = [r for r in ROWS if r in rows]
     print()
     print("Mean over seeds. RMSE/worst in px (template offset removed), >0.5 = frames off by more "
           "than 0.5 px; F1acc: ours status 1, suite2p iscell; acc/all: components; r(C), r(F): "
