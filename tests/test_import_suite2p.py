@@ -121,3 +121,47 @@ def test_cli_import_and_bad_input(movie_path, tmp_path, capsys):
     fails(["import", str(tmp_path), "--movie", str(other), "--out", str(tmp_path / "c.h5")],
           "not a suite2p plane folder")
     assert not (tmp_path / "b.h5").exists() and not (tmp_path / "c.h5").exists()
+
+
+def test_statuses_back_to_suite2p(movie_path, tmp_path, capsys):
+    """Curate here, continue in suite2p: iscell.npy gets the curated labels, the original is kept."""
+    folder = tmp_path / "plane0"
+    shutil.copytree(DATA, folder)
+    original = np.load(folder / "iscell.npy")
+    session = Session()
+    import_results(session, folder, movie_path)
+    ids = [int(i) for i in session.ids]
+    session.reject([ids[0]])              # a suite2p cell the user rejects
+    session.accept([ids[8]])              # a suite2p non-cell the user accepts
+    session.merge([ids[3], ids[4]])       # two ROIs that are one cell here: no ROI of their own
+    out = session.save(tmp_path / "s.h5")
+    assert main(["export", str(out), "--suite2p-iscell", str(folder)]) == 0
+    said = capsys.readouterr().out
+    assert "2 ROI(s) were merged or split here" in said
+    new = np.load(folder / "iscell.npy")
+    expected = original[:, 0].copy()
+    expected[[0, 3, 4]] = 0
+    expected[8] = 1
+    np.testing.assert_array_equal(new[:, 0], expected)
+    np.testing.assert_array_equal(new[:, 1], original[:, 1])
+    np.testing.assert_array_equal(np.load(folder / "iscell.before_cnmf_gui.npy"), original)
+    # A second export keeps suite2p's original as the backup.
+    session.undo()
+    session.save(out)
+    assert main(["export", str(out), "--suite2p-iscell", str(folder)]) == 0
+    capsys.readouterr()
+    np.testing.assert_array_equal(np.load(folder / "iscell.before_cnmf_gui.npy"), original)
+    assert np.load(folder / "iscell.npy")[3, 0] == original[3, 0]
+    # Another folder (other ROI count), or a session that is not a suite2p import: one line, exit 2.
+    other = tmp_path / "other"
+    other.mkdir()
+    np.save(other / "iscell.npy", np.ones((3, 2)))
+    assert main(["export", str(out), "--suite2p-iscell", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert "has 3 ROIs but the session imported 11" in err and err.count("\n") == 1
+    from cnmf_gui.synthetic.demo_session import make_session
+    ours = tmp_path / "ours.h5"
+    from cnmf_gui.io import save_session
+    save_session(make_session(n_frames=50, n_neurons=3)[0], ours)
+    assert main(["export", str(ours), "--suite2p-iscell", str(folder)]) == 2
+    assert "do not come from suite2p" in capsys.readouterr().err

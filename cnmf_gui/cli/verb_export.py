@@ -1,4 +1,5 @@
-"""``cnmf-gui export SESSION.h5 [--csv DIR] [--nwb OUT.nwb [--metadata META.json] [--force]] [--all]``: write curated traces for other tools."""
+"""``cnmf-gui export SESSION.h5 [--csv DIR] [--nwb OUT.nwb [--metadata META.json] [--force]]
+[--suite2p-iscell PLANE_FOLDER] [--all]``: write curated traces (or statuses) for other tools."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ def add_arguments(parser) -> None:
                         help="for --nwb: JSON object with session_description, indicator, location, "
                              "excitation_lambda, emission_lambda, device, subject, session_start_time")
     parser.add_argument("--force", action="store_true", help="for --nwb: replace an existing file")
+    parser.add_argument("--suite2p-iscell", metavar="PLANE_FOLDER",
+                        help="write the curated statuses as that suite2p plane folder's iscell.npy (a session "
+                             "imported from it; the old file is kept as iscell.before_cnmf_gui.npy)")
     parser.add_argument("--all", action="store_true",
                         help="export every component with its status, not only the accepted ones")
 
@@ -25,9 +29,9 @@ def run(args) -> int:
     from cnmf_gui.io.export_csv import export_csv
     from cnmf_gui.io.session_file import load_session
 
-    outputs = [name for name in ("csv", "nwb") if getattr(args, name, None)]
+    outputs = [name for name in ("csv", "nwb", "suite2p_iscell") if getattr(args, name, None)]
     if not outputs:
-        raise UserError("export: nothing to write: give --csv DIR or --nwb FILE.nwb")
+        raise UserError("export: nothing to write: give --csv DIR, --nwb FILE.nwb or --suite2p-iscell PLANE_FOLDER")
     meta = None
     if getattr(args, "metadata", None):
         from cnmf_gui.io.export_nwb import read_metadata
@@ -48,4 +52,11 @@ def run(args) -> int:
         comps = data.components
         n = comps.n_components if args.all else int((comps.status == 1).sum())
         print(f"exported {n} of {comps.n_components} components to {out}")
+    if getattr(args, "suite2p_iscell", None):
+        from cnmf_gui.io.export_suite2p import export_suite2p_iscell
+        done = export_suite2p_iscell(data, args.suite2p_iscell)
+        kept = f"; suite2p's original kept as {done.backup}" if done.backup else ""
+        print(f"wrote {done.path}: {done.n_cells} of {done.n_rois} ROIs are cells{kept}")
+        if done.n_gone:
+            print(f"note: {done.n_gone} ROI(s) were merged or split here and are written as not a cell")
     return 0
