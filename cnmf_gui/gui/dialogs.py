@@ -47,6 +47,12 @@ def choose_open(parent: QWidget) -> str:
     return path
 
 
+def choose_file(parent: QWidget, title: str, pattern: str) -> str:
+    """An existing file matching ``pattern`` ("" when cancelled)."""
+    path, _ = QFileDialog.getOpenFileName(parent, title, "", pattern)
+    return path
+
+
 def choose_save(parent: QWidget, title: str, default: str, pattern: str) -> str:
     path, _ = QFileDialog.getSaveFileName(parent, title, default, pattern)
     return path

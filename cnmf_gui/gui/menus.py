@@ -31,6 +31,11 @@ class WindowAction:
     tip: str = ""
 
 
+def _interop():
+    from cnmf_gui.gui import interop_ops
+    return interop_ops
+
+
 def _has_data(w) -> bool:
     return w.session.data is not None
 
@@ -50,6 +55,10 @@ WINDOW_ACTIONS: tuple[WindowAction, ...] = (
                  lambda w: w.export_csv(True), "&File"),
     WindowAction("export_session", "Export session (HDF5)...", None, _has_data,
                  lambda w: w.export_session(), "&File"),
+    WindowAction("export_nwb", "Export NWB...", None, lambda w: w.session.components is not None,
+                 lambda w: _interop().export_nwb(w), "&File"),
+    WindowAction("import_results", "Import results (suite2p, CaImAn)...", None, lambda w: not w.worker.busy,
+                 lambda w: _interop().import_results(w), "&File"),
     WindowAction("quit", "&Quit", QKeySequence.StandardKey.Quit, lambda w: True, lambda w: w.close(), "&File"),
     WindowAction("run_motion", "Motion correction", None, _can_run, lambda w: w.run_motion(), "&Run"),
     WindowAction("run_pipeline", "Pipeline (motion, CNMF, deconvolution)", "Ctrl+R", _can_run,
@@ -69,7 +78,7 @@ WINDOW_ACTIONS: tuple[WindowAction, ...] = (
     WindowAction("help_about", "About cnmf-gui", None, lambda w: True, lambda w: _show(w, "about"), "&Help"),
 )
 # Separators go before these ids in their menus.
-SEPARATE = {"export_accepted", "quit", "accept", "demo"}
+SEPARATE = {"export_accepted", "import_results", "quit", "accept", "demo"}
 
 
 def _qaction(window, key: str, text: str, slot, shortcut=None, tip: str = "") -> QAction:
