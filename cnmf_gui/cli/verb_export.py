@@ -16,6 +16,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--metadata", metavar="META.json",
                         help="for --nwb: JSON object with session_description, indicator, location, "
                              "excitation_lambda, emission_lambda, device, subject, session_start_time")
+    parser.add_argument("--corrected", metavar="CORRECTED",
+                        help="for --nwb: a motion-corrected movie file (cnmf-gui motion) to link, with the raw "
+                             "movie, in a MotionCorrection (linked, not copied)")
     parser.add_argument("--force", action="store_true", help="for --nwb: replace an existing file")
     parser.add_argument("--suite2p-iscell", metavar="PLANE_FOLDER",
                         help="write the curated statuses as that suite2p plane folder's iscell.npy (a session "
@@ -48,7 +51,8 @@ def run(args) -> int:
             print("note: no component is accepted yet; accept some, or export all with --all")
     if getattr(args, "nwb", None):
         from cnmf_gui.io.export_nwb import export_nwb
-        out = export_nwb(data, args.nwb, include_all=args.all, metadata=meta, force=args.force)
+        out = export_nwb(data, args.nwb, include_all=args.all, metadata=meta, force=args.force,
+                         corrected=getattr(args, "corrected", None))
         comps = data.components
         n = comps.n_components if args.all else int((comps.status == 1).sum())
         print(f"exported {n} of {comps.n_components} components to {out}")

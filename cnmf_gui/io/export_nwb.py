@@ -2,14 +2,20 @@
 
 What goes where (processing module ``ophys``):
 
-- ``ImageSegmentation`` / ``PlaneSegmentation``: one weighted ``image_mask`` (H, W) per exported
+- ``ImageSegmentation`` / ``PlaneSegmentation``: one weighted ``image_mask`` per exported
   component, with columns ``component_id`` (stable id), ``status`` (accepted, undecided,
-  rejected, inactive), ``reason`` and every per-component metric.
+  rejected, inactive), ``reason`` and every per-component metric; ``Background``: the
+  low-rank background's spatial components, their traces f in ``BackgroundFluorescence``.
+  Images are stored ``[x, y]`` (columns first) as the NWB schema says and NWB's tools
+  (neuroconv, roiextractors) read them; :mod:`cnmf_gui.io.nwb_source` reads movies the same way.
 - ``Fluorescence``: ``RoiResponseSeries`` ``F`` (raw fluorescence) and ``C`` (denoised);
   ``DfOverF``: ``dff``; ``Deconvolved``: ``S`` (spike estimate).
 - ``SummaryImages`` (``Images``): mean, max, correlation, pnr.
-- ``MotionCorrection``: rigid ``xy_translation`` (T, 2) [dx, dy] in pixels, when motion
-  correction ran.
+- motion: rigid ``xy_translation`` (T, 2) [dx, dy] in pixels, when motion correction ran. Given
+  a corrected movie file (``corrected=``, e.g. written by ``cnmf-gui motion``), a
+  ``MotionCorrection`` / ``CorrectedImageStack`` links it and the raw movie (an acquisition
+  ``TwoPhotonSeries``) as external files, relative to the NWB file: linked, not copied (the
+  schema needs both stacks for a MotionCorrection, so without one the translation stands alone).
 - ``parameters`` and ``curation_log``: JSON text (``LabMetaData`` is not needed for that).
 
 Metadata the session does not know (indicator, location, excitation wavelength, session
@@ -54,7 +60,7 @@ def read_metadata(path) -> dict:
 
 
 def export_nwb(data, path, include_all: bool = False, metadata: dict | None = None,
-               force: bool = False) -> Path:
+               force: bool = False, corrected=None) -> Path:
     """Write a session's results to one NWB file.
 
     Parameters
@@ -70,6 +76,8 @@ def export_nwb(data, path, include_all: bool = False, metadata: dict | None = No
         See :func:`read_metadata`.
     force : bool
         Replace ``path`` if it exists.
+    corrected : path-like, optional
+        A motion-corrected movie file to link (with the raw movie) in a ``MotionCorrection``.
 
     Returns
     -------
@@ -88,7 +96,15 @@ def export_nwb(data, path, include_all: bool = False, metadata: dict | None = No
     meta = dict(metadata or {})
     status = np.asarray(comps.status)
     keep = np.arange(comps.n_components) if include_all else np.flatnonzero(status == 1)
-    nwb = _build(data, keep, meta)
+    links = None
+    if corrected is not None:
+        if data.motion is None or not data.movie_path:
+            raise UserError("--corrected needs a session with motion correction and its movie file")
+        if not os.path.isfile(os.fspath(corrected)):
+            raise UserError(f"corrected movie not found: {corrected}")
+        links = {name: os.path.relpath(os.path.abspath(os.fspath(p)), os.path.dirname(os.path.abspath(path)))
+                 for name, p in (("original", data.movie_path), ("corrected", corrected))}
+    nwb = _build(data, keep, meta, links)
     from pynwb import NWBHDF5IO
     with atomic_h5(path) as fh:
         # pynwb writes into the open temporary HDF5 file; atomic_h5 renames it when complete.
@@ -97,7 +113,7 @@ def export_nwb(data, path, include_all: bool = False, metadata: dict | None = No
     return path
 
 
-def _build(data, keep: np.ndarray, meta: dict):
+def _build(data, keep: np.ndarray, meta: dict, links: dict | None = None):
     """The in-memory NWBFile for components ``keep``."""
     from hdmf.common import DynamicTable
     from pynwb import NWBFile
@@ -146,7 +162,7 @@ def _build(data, keep: np.ndarray, meta: dict):
         ps.add_column(name, f"evaluation metric {name}")
     A = comps.A.tocsc()
     for k in keep:
-        mask = A[:, k].toarray().reshape(H, W)
+        mask = A[:, k].toarray().reshape(H, W).T  # [x, y]
         row = {"image_mask": mask, "component_id": int(comps.ids[k]),
                "status": STATUS_NAMES.get(int(status[k]), str(int(status[k]))),
                "reason": str(reason[k])}
@@ -175,11 +191,12 @@ def _build(data, keep: np.ndarray, meta: dict):
     if data.summary is not None:
         images = Images(name="SummaryImages", description="summary images of the movie")
         for name, img in data.summary.as_dict().items():
-            images.add_image(GrayscaleImage(name=name, data=np.asarray(img, dtype=np.float32),
+            images.add_image(GrayscaleImage(name=name, data=np.asarray(img, dtype=np.float32).T,
                                             description=f"{name} image"))
         ophys.add(images)
+    _add_background(nwb, ophys, seg, plane, data, rate)
     if data.motion is not None:
-        _add_motion(ophys, data, rate)
+        _add_motion(nwb, ophys, plane, data, rate, links)
     params = data.params
     if params is not None:
         flat = _flatten(params.to_dict() if hasattr(params, "to_dict") else dict(params))
@@ -216,12 +233,46 @@ def _flatten(tree: dict, prefix: str = "") -> dict:
     return flat
 
 
-def _add_motion(module, data, rate) -> None:
-    """Rigid shifts as a MotionCorrection (xy_translation, columns [x, y] in pixels)."""
+def _add_background(nwb, module, seg, plane, data, rate) -> None:
+    """The low-rank background b f: its own PlaneSegmentation and traces (a ring model has none)."""
+    from pynwb.ophys import Fluorescence
+
+    bg = data.background
+    b = None if bg is None else np.asarray(bg.b, float)
+    if b is None or b.ndim != 2 or b.shape[1] == 0:
+        return
+    T, H, W = (int(n) for n in data.movie_shape)
+    ps = seg.create_plane_segmentation(name="Background", imaging_plane=plane,
+                                       description="low-rank background: spatial components b (one row each)")
+    for j in range(b.shape[1]):
+        ps.add_roi(image_mask=b[:, j].reshape(H, W).T)
+    region = ps.create_roi_table_region(region=list(range(b.shape[1])), description="background components")
+    iface = Fluorescence(name="BackgroundFluorescence")
+    module.add(iface)
+    iface.create_roi_response_series(name="f", data=np.asarray(bg.f, float).T, rois=region, unit="a.u.",
+                                     description="temporal background components f", rate=float(rate) if rate else 1.0)
+
+
+def _add_motion(nwb, module, plane, data, rate, links) -> None:
+    """Rigid shifts as xy_translation ([x, y] in pixels); in a MotionCorrection when the stacks are linked."""
     from pynwb.base import TimeSeries
+    from pynwb.image import ImageSeries
+    from pynwb.ophys import CorrectedImageStack, MotionCorrection, TwoPhotonSeries
+
     shifts = np.asarray(data.motion.shifts, dtype=np.float32)
     xy = shifts[:, ::-1].copy()  # stored as [dy, dx]; NWB asks for x then y
-    ts = TimeSeries(name="xy_translation", data=xy, unit="pixels",
-                    rate=float(rate) if rate else 1.0,
-                    description="rigid shift [dx, dy] applied to each raw frame")
-    module.add(ts)
+    timing = {"rate": float(rate) if rate else 1.0}
+    ts = TimeSeries(name="xy_translation", data=xy, unit="pixels", description="rigid shift [dx, dy] applied "
+                    "to each raw frame", **timing)
+    if links is None:
+        module.add(ts)
+        return
+    T, H, W = (int(n) for n in data.movie_shape)
+    linked = dict(format="external", starting_frame=[0], dimension=[W, H], unit="n.a.", num_samples=T, **timing)
+    raw = TwoPhotonSeries(name="TwoPhotonSeries", imaging_plane=plane, external_file=[links["original"]],
+                          description="the raw movie (linked, not copied)", **linked)
+    nwb.add_acquisition(raw)
+    corrected = ImageSeries(name="corrected", external_file=[links["corrected"]],
+                            description="the motion-corrected movie (linked, not copied)", **linked)
+    module.add(MotionCorrection(corrected_image_stacks=[CorrectedImageStack(corrected=corrected, original=raw,
+                                                                             xy_translation=ts)]))
