@@ -165,3 +165,20 @@ def test_statuses_back_to_suite2p(movie_path, tmp_path, capsys):
     save_session(make_session(n_frames=50, n_neurons=3)[0], ours)
     assert main(["export", str(ours), "--suite2p-iscell", str(folder)]) == 2
     assert "do not come from suite2p" in capsys.readouterr().err
+
+
+def test_older_folder_with_ops_only(movie_path, tmp_path):
+    """suite2p 0.x keeps offsets, frame size, rate and the neuropil coefficient in ops.npy."""
+    folder = tmp_path / "plane0"
+    shutil.copytree(DATA, folder)
+    reg = np.load(folder / "reg_outputs.npy", allow_pickle=True).item()
+    (folder / "reg_outputs.npy").unlink()
+    (folder / "settings.npy").unlink()
+    np.save(folder / "ops.npy", {"yoff": reg["yoff"], "xoff": reg["xoff"], "refImg": reg["refImg"],
+                                 "Ly": 64, "Lx": 64, "fs": 12.5, "neucoeff": 0.5})
+    session = Session()
+    import_results(session, folder, movie_path)
+    _, _, F, Fneu, _ = _suite2p()
+    np.testing.assert_allclose(session.components.F, F.astype(float) - 0.5 * Fneu.astype(float))
+    np.testing.assert_allclose(session.data.motion.shifts, -np.stack([reg["yoff"], reg["xoff"]], 1))
+    assert session.frame_rate == 12.5

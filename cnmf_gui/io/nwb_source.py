@@ -62,7 +62,8 @@ def _shape_of(group) -> tuple:
 def describe_series(group) -> str:
     """``/acquisition/TwoPhotonSeries (TwoPhotonSeries, 500 x 64 x 48, 30 Hz)`` for messages and info."""
     kind = _text(group.attrs.get("neurodata_type", ""))
-    shape = " x ".join(str(n) for n in _shape_of(group)) or "external file"
+    dims = _shape_of(group)
+    shape = " x ".join(str(n) for n in dims) if dims and min(dims) > 0 else "frames in an external file"
     rate = series_rate(group)
     return f"{group.name} ({kind}, {shape}" + (f", {rate:g} Hz)" if rate else ")")
 
