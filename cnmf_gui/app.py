@@ -82,8 +82,11 @@ def run_window(path=None, *, demo: bool = False) -> int:
     app = application()
     from cnmf_gui.gui.main_window import MainWindow
 
+    from cnmf_gui.gui.warmup_status import start_warmup
+
     window = MainWindow()
     window.show()
+    start_warmup(window)      # first start of an install: compile the kernels while the user looks around
     if path is not None:
         window.open_path(path)
     if demo:

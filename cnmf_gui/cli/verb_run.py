@@ -128,16 +128,22 @@ def run(args) -> int:
     bar = TerminalProgress(enabled=False if args.quiet else None)
     progress = StageClock(bar)
     t0 = time.perf_counter()
+    from cnmf_gui.session import warmup
     try:
         session.open_movie(args.movie, **options)
         # Ids of a session being replaced stay retired: the new components number after them.
         session.retire_ids_of(args.out)
+        if not warmup.is_warm() and not args.quiet:
+            # Once the input is known to be good: a bad input still gets its one line only.
+            print("first run on this installation: the numerical kernels are compiled once (about a "
+                  "minute; later runs skip this)", file=sys.stderr)
         try:
             session.run_pipeline(progress=progress)
             bar.finish()
             t_save = time.perf_counter()
             session.save(args.out, force=True)
             t_end = time.perf_counter()
+            warmup.mark_warm()
         finally:
             session.close_movie()
     finally:

@@ -62,6 +62,28 @@ def choose_folder(parent: QWidget, title: str, default: str = "") -> str:
     return QFileDialog.getExistingDirectory(parent, title, default)
 
 
+def export_folder_dialog(parent: QWidget, title: str, default: str = "") -> QFileDialog:
+    """A dialog that names an export folder, new or existing: a typed name that does not exist
+    yet is accepted and created by the export (the standard folder dialog refuses it)."""
+    dialog = QFileDialog(parent, title, default)
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+    dialog.setLabelText(QFileDialog.DialogLabel.FileName, "Folder:")
+    dialog.setLabelText(QFileDialog.DialogLabel.Accept, "Export")
+    dialog.setToolTip("Type a new folder's name to create it, or pick an existing folder")
+    return dialog
+
+
+def choose_export_folder(parent: QWidget, title: str, default: str = "") -> str:
+    """The folder to export into (created by the export when it does not exist); "" if cancelled."""
+    dialog = export_folder_dialog(parent, title, default)
+    if not dialog.exec():
+        return ""
+    chosen = dialog.selectedFiles()
+    return chosen[0] if chosen else ""
+
+
 def ask_number(parent: QWidget, title: str, label: str, value: float, low: float, high: float,
                decimals: int = 3):
     """Ask for a number; returns it, or None when the user cancelled. Tests replace this."""

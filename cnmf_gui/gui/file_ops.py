@@ -143,12 +143,23 @@ def save_to(window, path: Path, *, make_current: bool) -> bool:
 def export_csv(window, include_all: bool = False, folder=None) -> bool:
     """Export traces and the component table as CSV (accepted only unless ``include_all``)."""
     if folder is None:
-        folder = dialogs.choose_folder(window, "Export CSV to folder")
+        folder = dialogs.choose_export_folder(window, "Export CSV to a folder (a new name creates it)",
+                                              _export_default(window))
         if not folder:
             return False
     snapshot = window.session.snapshot()
     return window.start_job("Exporting CSV", jobs.export_csv(snapshot, folder, include_all),
                             lambda paths: window.session.message(f"exported {len(paths)} files to {folder}"))
+
+
+def _export_default(window) -> str:
+    """A new folder beside the session file (or the movie) to offer for an export."""
+    s = window.session
+    base = s.path if s.path is not None else (s.data.movie_path if s.data is not None else None)
+    if not base:
+        return ""
+    base = Path(base)
+    return str(base.with_name(f"{base.stem}_csv"))
 
 
 def autosave_now(window) -> None:

@@ -264,8 +264,9 @@ class MovieView(QWidget):
         if s.is_still(self.view):
             self.time_label.setText("still image")
         else:
-            unit = "s" if s.frame_rate else "frames"
-            self.time_label.setText(f"{s.time_of(t):8.2f} {unit}   frame {t + 1}/{s.n_frames}")
+            # An unknown rate is said, not shown as a time in frames ("0.00 frames").
+            when = f"{s.time_of(t):8.2f} s   " if s.frame_rate else "time unknown (no frame rate)   "
+            self.time_label.setText(f"{when}frame {t + 1}/{s.n_frames}")
 
     def _set_image(self, item: pg.ImageItem, image: np.ndarray, levels_from=None) -> None:
         if image.ndim == 3:

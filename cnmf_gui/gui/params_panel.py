@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, 
 
 from cnmf_gui.errors import UserError
 from cnmf_gui.gui.binding import subscriptions
+from cnmf_gui.param_labels import label_of, stage_title
 from cnmf_gui.params import PipelineParams, load_params, save_params
 
 INT_MAX = 2_000_000_000
@@ -46,13 +47,13 @@ class ParamsPanel(QWidget):
             form = QFormLayout(form_widget)
             for info in cls.field_info():
                 editor = self._make_editor(stage, info)
-                label = QLabel(info["name"] + (f" ({info['unit']})" if info.get("unit") else ""))
-                label.setToolTip(_tooltip(info))
+                label = QLabel(label_of(stage, info["name"]) + (f" ({info['unit']})" if info.get("unit") else ""))
+                label.setToolTip(f"{stage}.{info['name']}: {_tooltip(info)}")
                 form.addRow(label, editor)
             scroll = QScrollArea()
             scroll.setWidgetResizable(True)
             scroll.setWidget(form_widget)
-            self.tabs.addTab(scroll, stage)
+            self.tabs.addTab(scroll, stage_title(stage))
         self.frame_rate = QDoubleSpinBox()
         self.frame_rate.setRange(0.0, 100000.0)
         self.frame_rate.setDecimals(3)

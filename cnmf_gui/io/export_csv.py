@@ -7,8 +7,11 @@ Files written (DESIGN.md):
   stable id.
 - ``components.csv``: one row per exported component: ``id``, ``status`` (``accepted``,
   ``undecided``, ``rejected``, ``inactive``), ``centroid_row``, ``centroid_col``
-  (footprint-weighted centre, pixels), ``area_px`` (pixels in the footprint), then every metric,
-  sorted by name, then ``reason`` (why the automatic status was given; may be empty).
+  (footprint-weighted centre, pixels), ``area_px`` (the footprint's area in pixels: the
+  evaluation's ``area`` metric, pixels at or above 20 % of the peak, which the size thresholds
+  and the table's size column use; pixels with any weight when there is no such metric), then
+  every other metric, sorted by name, then ``reason`` (why the automatic status was given; may
+  be empty). One area column: a second one with another definition only confused readers.
 
 By default only accepted components are exported; ``include_all`` exports every component
 (their status says which is which).
@@ -157,9 +160,11 @@ def _component_table(data, keep: np.ndarray, ids: np.ndarray) -> tuple[list[str]
     status = np.asarray(comps.status)
     H, W = int(data.movie_shape[1]), int(data.movie_shape[2])
     rows, cols, area = footprint_centroids(comps.A[:, keep], (H, W))
+    if np.shape(comps.metrics.get("area")) == (comps.n_components,):
+        area = np.asarray(comps.metrics["area"], float)[keep]
     # One column per per-component metric; anything else (e.g. a per-frame array) has no place here.
     names = sorted(k for k, v in comps.metrics.items()
-                   if k not in ("id", "status", "centroid_row", "centroid_col", "area_px", "reason")
+                   if k not in ("id", "status", "centroid_row", "centroid_col", "area_px", "area", "reason")
                    and np.shape(v) == (comps.n_components,))
     table_header = ["id", "status", "centroid_row", "centroid_col", "area_px"] + names + ["reason"]
     columns = [ids, np.array([STATUS_NAMES.get(int(s), str(int(s))) for s in status[keep]], dtype=str),
