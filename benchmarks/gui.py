@@ -9,7 +9,11 @@ Prints, with the goal of each:
 - the longest event-loop stall while the worker runs CNMF (goal < 100 ms), from a QTimer
   ticking every 10 ms; the same timer's longest gap while idle is the reference;
 - wall time to rerun deconvolution on 500 components of 5,000 frames (goal < 1 s), from the
-  click to the traces being in the session.
+  click to the traces being in the session;
+- seed and split latency on a 512 x 512 x 3,000 movie (uint16 memmap, 500 cells; goal < 1 s
+  each): from the Shift+click on a cell left out of the components, and from the S key on a
+  merged pair, to the new components in the session, beside the engine's fit alone
+  (seed_component, split_component) measured on the same data.
 
 Timings are noisy on a shared machine; nothing here asserts.
 """
@@ -263,6 +267,91 @@ def measure_rerun(app) -> tuple[float, float]:
     return total, engine
 
 
+def measure_seed_split(app, folder=None) -> dict:
+    """Seconds from Shift+click (seed) and the S key (split) to the new components, and the
+    engine's fits alone, on a 512 x 512 x 3,000 uint16 memmap with 500 cells (one left out)."""
+    import tempfile
+
+    from PyQt6.QtCore import Qt
+    from PyQt6.QtTest import QTest
+
+    from cnmf_gui.engine.seeding import seed_component
+    from cnmf_gui.engine.splitting import split_component
+    from cnmf_gui.results import Components
+
+    T, H, W, n = 3000, 512, 512, 500
+    full = synthetic_components(n + 1, (H, W), T, seed=1)
+    comps = full.components
+    tmp = tempfile.mkdtemp(dir=folder)
+    path = os.path.join(tmp, "movie_512x512x3000.u16")
+    A = comps.A.tocsr()
+    movie = np.memmap(path, dtype=np.uint16, mode="w+", shape=(T, H, W))
+    rng = np.random.default_rng(2)
+    for t0 in range(0, T, 100):
+        block = (A @ comps.C[:, t0:t0 + 100]).T.reshape(-1, H, W)
+        movie[t0:t0 + 100] = np.clip(200 + 60 * block + rng.normal(0, 8, block.shape), 0, 65535)
+    movie.flush()
+    movie = np.memmap(path, dtype=np.uint16, mode="r", shape=(T, H, W))
+    keep = np.arange(n)
+    shown = Components(A=comps.A[:, keep], C=comps.C[keep], S=comps.S[keep], F=comps.F[keep], dff=comps.dff[keep],
+                       baseline=comps.baseline[keep], sn=comps.sn[keep], epsilon=comps.epsilon[keep],
+                       g=comps.g[keep], status=comps.status[keep], ids=comps.ids[keep],
+                       metrics={k: np.asarray(v)[keep] for k, v in comps.metrics.items()})
+    full.components = shown
+    full.background = None
+    # Summary images (the evaluation of new components reads the mean): known from the model.
+    from cnmf_gui.results import SummaryImages
+    mean = (200 + 60 * (A @ comps.C.mean(axis=1))).reshape(H, W)
+    full.summary = SummaryImages(mean=mean, max=mean, correlation=np.zeros((H, W)), pnr=np.zeros((H, W)))
+    w = make_window(full, movie)
+    s = w.session
+    a = comps.A[:, n].toarray().reshape(H, W)
+    row, col = (int(round(v)) for v in np.argwhere(a == a.max())[0])
+    out = {}
+    mv = w.movie_view
+    mv.left.setRange(xRange=(col - 40, col + 40), yRange=(row - 40, row + 40), padding=0)
+    app.processEvents()
+    before = s.n_components
+    # Twice: the first click also reads the movie there from disk (and compiles the solver if
+    # this install never ran); the second is the steady state.
+    for key in ("seed_first", "seed"):
+        t0 = time.perf_counter()
+        QTest.mouseClick(mv.graphics.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
+                         mv.widget_pos(row, col))
+        out[key] = time.perf_counter() - t0
+        out["seeded"] = s.n_components == before + 1
+        if key == "seed_first":
+            s.undo()
+    t0 = time.perf_counter()
+    seed_component(movie, shown.A, shown.F, (row, col), 5.0)
+    out["seed_engine"] = time.perf_counter() - t0
+    # Split: the two closest cells merged (not timed), then S on the merged one.
+    cents = np.array([np.argwhere(shown.A[:, k].toarray().reshape(H, W) > 0).mean(0) for k in range(50)])
+    d = np.hypot(*(cents[:, None] - cents[None]).transpose(2, 0, 1))
+    d[np.eye(len(d), dtype=bool)] = np.inf
+    i, j = np.unravel_index(np.argmin(d), d.shape)
+    merged = s.merge([int(s.ids[i]), int(s.ids[j])])
+    s.select([merged])
+    app.processEvents()
+    w.activateWindow()
+    for key in ("split_first", "split"):
+        s.select([merged])
+        t0 = time.perf_counter()
+        QTest.keyClick(w, Qt.Key.Key_S)
+        out[key] = time.perf_counter() - t0
+        out["split_done"] = merged not in s.ids
+        s.undo()
+    k = s.index_of(merged)
+    t0 = time.perf_counter()
+    split_component(movie, s.components.A, s.components.F, k)
+    out["split_engine"] = time.perf_counter() - t0
+    close(w, app)
+    del movie
+    os.remove(path)
+    os.rmdir(tmp)
+    return out
+
+
 def main() -> None:
     from cnmf_gui.app import application
 
@@ -280,10 +369,27 @@ def main() -> None:
               f"deconvolve_many alone {engine:.2f} s; ratio {total / engine:.2f}")
     except ImportError as exc:
         print(f"rerun deconvolution: unavailable ({exc})")
+    r = measure_seed_split(app)
+    print(f"seed 512x512x3000 Shift+click -> new component: {r['seed']:6.2f} s (goal < 1; first click "
+          f"{r['seed_first']:.2f} s; "
+          f"{'done' if r['seeded'] else 'NOT DONE'}); seed_component alone {r['seed_engine']:.2f} s; "
+          f"ratio {r['seed'] / r['seed_engine']:.1f}")
+    print(f"split 512x512x3000 S key -> two components: {r['split']:6.2f} s (goal < 1; first "
+          f"{r['split_first']:.2f} s; "
+          f"{'done' if r['split_done'] else 'NOT DONE'}); split_component alone {r['split_engine']:.2f} s; "
+          f"ratio {r['split'] / r['split_engine']:.1f}")
     busy, idle, what = measure_stall(app)
     print(f"longest event-loop stall while the worker runs the pipeline: {busy:6.0f} ms (goal < 100); "
           f"idle {idle:.0f} ms; {what}")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if "--seed-split" in sys.argv:        # only the seed/split latency (the slow part)
+        from cnmf_gui.app import application
+
+        r = measure_seed_split(application())
+        print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()})
+    else:
+        main()

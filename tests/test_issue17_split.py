@@ -145,3 +145,23 @@ def test_alt_click_twice_splits_in_the_window(qtbot, window, tmp_path):  # noqa:
     assert merged not in session.ids and len(session.selection) == 2
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert merged in session.ids
+
+
+def test_local_metrics_equal_the_whole_movie_evaluation():
+    """Seed and split evaluate new components on a window around them: the same values as the
+    evaluation over whole frames."""
+    import scipy.sparse as sp
+
+    from cnmf_gui.session.edits import local_metrics
+    from cnmf_gui.session.merge import merged_metrics
+
+    s, synth, pair, merged = merged_pair(2)
+    comps = s.components
+    cols = [0, 1, comps.n_components - 1]
+    feet = comps.A[:, cols].toarray()
+    local = local_metrics(s, feet, comps.C[cols], comps.sn[cols])
+    for j, k in enumerate(cols):
+        whole = merged_metrics(s, sp.csc_matrix(feet[:, j:j + 1]), comps.C[k], float(comps.sn[k]))
+        assert set(local[j]) == set(whole)
+        for key in whole:
+            np.testing.assert_allclose(local[j][key], whole[key], rtol=1e-6, err_msg=key)

@@ -90,52 +90,61 @@ def seed_component(movie, A, C, seed, neuron_radius, b=None, f=None, n_iter: int
     disc_img = _disc((H, W), (row, col), rad)
     disc_flat = disc_img.ravel()
     # Components overlapping the disc are refitted; the window covers them entirely.
-    touching = np.asarray(abs(A[disc_flat]).sum(axis=0)).ravel() > 0 if A.shape[1] else np.zeros(0, bool)
-    overlapping = np.flatnonzero(touching)
-    support = disc_img.copy()
+    overlapping = columns_touching(A, np.flatnonzero(disc_flat))
+    rows_, cols_ = np.nonzero(disc_img)
     for k in overlapping:
-        support |= (A[:, k].toarray().ravel() > 0).reshape((H, W))
-    rows_, cols_ = np.nonzero(support)
+        pr, pc = np.divmod(A.indices[A.indptr[k]:A.indptr[k + 1]], W)
+        rows_, cols_ = np.append(rows_, pr), np.append(cols_, pc)
     r0, r1, c0, c1 = rows_.min(), rows_.max() + 1, cols_.min(), cols_.max() + 1
-    win = np.zeros((H, W), bool)
-    win[r0:r1, c0:c1] = True
-    win_idx = np.flatnonzero(win.ravel())  # row-major, like the rows of A
+    win_idx = (np.arange(r0, r1)[:, None] * W + np.arange(c0, c1)[None]).ravel()  # row-major, like A
     h, w = r1 - r0, c1 - c0
     Y = read_window(movie, (0, T), (r0, r1), (c0, c1)).astype(float).reshape(T, -1).T  # (P, T), row-major
-    A_w = A[win_idx].toarray()
-    R = Y - A_w @ C
+    A_w = window_columns(A, win_idx)
+    disc_w = disc_flat[win_idx]
+    # Only the disc and the overlapping footprints' pixels enter the fit (every footprint is zero
+    # elsewhere), so the rest of the bounding box is never computed on.
+    U = np.flatnonzero(disc_w | (A_w[:, overlapping] > 0).any(axis=1))
+    A_u = A_w[U]
+    present = np.flatnonzero(A_u.any(axis=0))
+    R = Y[U] - A_u[:, present] @ C[present]
     if b is not None and f is not None and np.asarray(b).size:
-        R -= np.asarray(b, float)[win_idx] @ np.asarray(f, float)
+        R -= np.asarray(b, float)[win_idx[U]] @ np.asarray(f, float)
+    D = disc_w[U]
     # Static offsets (the missed cell's resting level, texture) are not activity: remove a low
     # per-pixel quantile so the factorisation sees transients.
-    R_act = R - np.percentile(R, 20, axis=1, keepdims=True)
-    disc_w = disc_flat[win_idx]
+    R_d = R[D]
+    R_act = R_d - np.percentile(R_d, 20, axis=1, keepdims=True)
     # Start: correlation of each disc pixel with the mean trace of the seed's 3x3 neighbourhood.
-    near = _disc((H, W), (row, col), 1.5).ravel()[win_idx]
+    near = _disc((H, W), (row, col), 1.5).ravel()[win_idx][U][D]
     ref = R_act[near].mean(axis=0)
     ref = ref - ref.mean()
     Rc = R_act - R_act.mean(axis=1, keepdims=True)
     corr = Rc @ ref / (np.linalg.norm(Rc, axis=1) * np.linalg.norm(ref) + 1e-12)
-    a = np.where(disc_w, np.maximum(corr, 0), 0.0)
+    a = np.maximum(corr, 0)
     if not a.any():
         a = near.astype(float)
     a = a / np.linalg.norm(a)
     c = np.maximum(a @ R_act, 0)
+    disc_pixels = U[D]
     for _ in range(n_iter):
-        a = np.where(disc_w, np.maximum(R_act @ c, 0), 0.0) / max(c @ c, 1e-12)
-        a = _largest_blob(a, h, w, (row - r0, col - c0))
+        a = np.maximum(R_act @ c, 0) / max(c @ c, 1e-12)
+        img = np.zeros(h * w)
+        img[disc_pixels] = a
+        a = _largest_blob(img, h, w, (row - r0, col - c0))[disc_pixels]
         na = np.linalg.norm(a)
         if na == 0:
             raise ValueError(f"no activity to seed at ({row}, {col})")
         a /= na
         c = np.maximum(a @ R_act, 0)
-    # Joint HALS on the window: the new component plus the overlapping ones, each footprint on
-    # its own support; everything else (other components, background) stays subtracted.
-    Ak = np.column_stack([A_w[:, overlapping], a]) if overlapping.size else a[:, None]
-    Ck = np.vstack([C[overlapping], c[None] + (a @ (R - R_act))]) if overlapping.size else \
-        (c + a @ (R - R_act))[None]
+    # Joint HALS: the new component plus the overlapping ones, each footprint on its own
+    # support; everything else (other components, background) stays subtracted.
+    a_u = np.zeros(len(U))
+    a_u[D] = a
+    c = c + a @ (R_d - R_act)
+    Ak = np.column_stack([A_u[:, overlapping], a_u]) if overlapping.size else a_u[:, None]
+    Ck = np.vstack([C[overlapping], c[None]]) if overlapping.size else c[None]
     masks = Ak > 0
-    Yk = R + Ak[:, :-1] @ Ck[:-1] if overlapping.size else R.copy()
+    Yk = R + Ak[:, :-1] @ Ck[:-1] if overlapping.size else R
     for _ in range(n_iter):
         AtY, AtA = Ak.T @ Yk, Ak.T @ Ak
         for k in range(Ak.shape[1]):
@@ -150,9 +159,31 @@ def seed_component(movie, A, C, seed, neuron_radius, b=None, f=None, n_iter: int
     norms[norms == 0] = 1.0
     Ak, Ck = Ak / norms, Ck * norms[:, None]
     full = np.zeros((H * W, Ak.shape[1]))
-    full[win_idx] = Ak
+    full[win_idx[U]] = Ak
     return SeedFit(footprint=full[:, -1], trace=Ck[-1], overlapping=overlapping,
                    overlap_footprints=full[:, :-1], overlap_traces=Ck[:-1])
+
+
+def columns_touching(A: sp.csc_matrix, pixels: np.ndarray) -> np.ndarray:
+    """Columns of ``A`` (CSC) with a non-zero weight on any of ``pixels`` (never row-slices ``A``:
+    row access into a CSC matrix of a 512 x 512 field took seconds)."""
+    if A.shape[1] == 0:
+        return np.zeros(0, int)
+    column = np.repeat(np.arange(A.shape[1]), np.diff(A.indptr))
+    hit = np.isin(A.indices, pixels) & (A.data != 0)
+    return np.flatnonzero(np.bincount(column[hit], minlength=A.shape[1]))
+
+
+def window_columns(A: sp.csc_matrix, pixels: np.ndarray) -> np.ndarray:
+    """``A[pixels].toarray()`` for a CSC ``A``, built from its columns: shape (len(pixels), K)."""
+    lut = np.full(A.shape[0], -1, np.int64)
+    lut[pixels] = np.arange(len(pixels))
+    column = np.repeat(np.arange(A.shape[1]), np.diff(A.indptr))
+    pos = lut[A.indices]
+    inside = pos >= 0
+    out = np.zeros((len(pixels), A.shape[1]))
+    out[pos[inside], column[inside]] = A.data[inside]
+    return out
 
 
 def _largest_blob(a, h, w, centre):
@@ -179,6 +210,9 @@ def typical_radius(A, default: float = 4.0) -> float:
     A = sp.csc_matrix(A)
     if A.shape[1] == 0:
         return float(default)
-    peak = np.asarray(abs(A).max(axis=0).todense()).ravel()
-    counts = np.array([(abs(A[:, k].data) > 0.2 * peak[k]).sum() for k in range(A.shape[1])])
+    column = np.repeat(np.arange(A.shape[1]), np.diff(A.indptr))
+    data = np.abs(A.data)
+    peak = np.zeros(A.shape[1])
+    np.maximum.at(peak, column, data)
+    counts = np.bincount(column[data > 0.2 * peak[column]], minlength=A.shape[1])
     return float(max(np.median(np.sqrt(counts / np.pi)), 1.0))

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from cnmf_gui.engine.movie_window import read_window
-from cnmf_gui.engine.seeding import _largest_blob
+from cnmf_gui.engine.seeding import _largest_blob, window_columns
 
 
 @dataclass
@@ -122,39 +122,45 @@ def split_component(movie, A, C, k: int, seeds=None, b=None, f=None, n_iter: int
     win_rows, win_cols = np.mgrid[r0:r1, c0:c1]
     win_idx = (win_rows * W + win_cols).ravel()
     Y = read_window(movie, (0, T), (r0, r1), (c0, c1)).astype(float).reshape(T, -1).T   # (P_w, T)
-    A_w = A[win_idx].toarray()
-    R = Y - A_w @ C + np.outer(A_w[:, k], C[k])
+    A_w = window_columns(A, win_idx)
+    # Only the component's own pixels enter the fit (both parts live on its support), so the
+    # rest of its bounding box is never computed on.
+    m = np.flatnonzero(A_w[:, k] > 0)
+    A_m = A_w[m]
+    present = np.flatnonzero(A_m.any(axis=0))
+    R = Y[m] - A_m[:, present] @ C[present] + np.outer(A_m[:, k], C[k])
     if b is not None and f is not None and np.asarray(b).size:
-        R -= np.asarray(b, float)[win_idx] @ np.asarray(f, float)
-    mask = A_w[:, k] > 0
+        R -= np.asarray(b, float)[win_idx[m]] @ np.asarray(f, float)
     R_act = R - np.percentile(R, 20, axis=1, keepdims=True)
-    prow, pcol = win_rows.ravel(), win_cols.ravel()
+    prow, pcol = win_rows.ravel()[m], win_cols.ravel()[m]
     if seeds is None:
-        seeds = auto_seeds(R_act[mask], A_w[mask, k], prow[mask], pcol[mask])
+        seeds = auto_seeds(R_act, A_m[:, k], prow, pcol)
     seeds = np.asarray(seeds, int).reshape(2, 2)
     if np.array_equal(seeds[0], seeds[1]):
         raise ValueError("the two split points are the same pixel")
     # Each part starts as the seed neighbourhood's activity and the pixels that follow it.
-    U = np.zeros((mask.size, 2))
+    P = m.size
+    U = np.zeros((P, 2))
     Ct = np.zeros((2, T))
     for j, point in enumerate(seeds):
-        near = mask & _near(prow, pcol, point)
+        near = _near(prow, pcol, point)
         if not near.any():
             dist = np.hypot(prow - point[0], pcol - point[1])
-            if dist[mask].min() > 2.0:
+            if dist.min() > 2.0:
                 raise ValueError(f"point {point[0]},{point[1]} is not on the component's footprint")
-            near = mask & (dist <= dist[mask].min() + 0.5)
+            near = dist <= dist.min() + 0.5
         Ct[j] = np.maximum(R_act[near].mean(axis=0), 0)
     for j in range(2):
-        U[:, j] = np.where(mask, np.maximum(R_act @ Ct[j], 0), 0)
+        U[:, j] = np.maximum(R_act @ Ct[j], 0)
     # Start each pixel in the part it correlates with most: two cells do not share pixels at first.
     owner = np.argmax(U, axis=1)
     for j in range(2):
         U[owner != j, j] = 0
     # A third, unconstrained term on the whole support takes the neuropil and any activity shared
     # by every pixel there, which would otherwise grow one part into a halo around both cells.
-    U = np.column_stack([U, mask.astype(float) / np.sqrt(max(mask.sum(), 1))])
-    Ct = np.vstack([Ct, np.maximum(np.median(R_act[mask], axis=0), 0) * np.sqrt(max(mask.sum(), 1))])
+    U = np.column_stack([U, np.full(P, 1.0 / np.sqrt(max(P, 1)))])
+    Ct = np.vstack([Ct, np.maximum(np.median(R_act, axis=0), 0) * np.sqrt(max(P, 1))])
+    img = np.zeros(h * w)
     for _ in range(n_iter):
         UtR, UtU = U.T @ R_act, U.T @ U
         for j in range(3):
@@ -163,9 +169,11 @@ def split_component(movie, A, C, k: int, seeds=None, b=None, f=None, n_iter: int
         RCt, CCt = R_act @ Ct.T, Ct @ Ct.T
         for j in range(3):
             if CCt[j, j] > 0:
-                U[:, j] = np.where(mask, np.maximum(U[:, j] + (RCt[:, j] - U @ CCt[:, j]) / CCt[j, j], 0), 0)
+                U[:, j] = np.maximum(U[:, j] + (RCt[:, j] - U @ CCt[:, j]) / CCt[j, j], 0)
                 if j < 2:
-                    U[:, j] = _largest_blob(U[:, j], h, w, (int(seeds[j][0]) - r0, int(seeds[j][1]) - c0))
+                    img[:] = 0
+                    img[m] = U[:, j]
+                    U[:, j] = _largest_blob(img, h, w, (int(seeds[j][0]) - r0, int(seeds[j][1]) - c0))[m]
     neuropil = U[:, 2].copy()
     U = U[:, :2]
     # A pixel belongs to the part that explains more of it: the two footprints do not overlap.
@@ -181,5 +189,5 @@ def split_component(movie, A, C, k: int, seeds=None, b=None, f=None, n_iter: int
     both = np.column_stack([U, neuropil]) if neuropil.any() else U
     traces = np.linalg.lstsq(both, R, rcond=None)[0][:2]
     full = np.zeros((H * W, 2))
-    full[win_idx] = U
+    full[win_idx[m]] = U
     return SplitFit(footprints=full, traces=traces, seeds=seeds)
