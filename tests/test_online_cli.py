@@ -102,19 +102,28 @@ def test_frame_size_change_keeps_the_session_so_far(tmp_path, counts, params, ca
     assert load_session(tmp_path / "s.h5").movie_shape[0] == 100
 
 
-def test_vanishing_folder_keeps_the_session_so_far(tmp_path, counts, params, capsys):
+def test_checkpoints_then_a_vanishing_folder_keeps_the_session_so_far(tmp_path, counts, params, capsys):
     import shutil
     folder = tmp_path / "acq"
     folder.mkdir()
     _write_folder(folder, counts[:100])
 
-    def remove_later():
-        time.sleep(2.0)
+    def remove_when_all_read():
+        # the run's checkpoint (every second) holds all 100 frames: the reader waits for more
+        out = tmp_path / "s.h5"
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                if out.exists() and load_session(out).movie_shape[0] == 100:
+                    break
+            except Exception:  # noqa: BLE001 - being replaced right now: look again
+                pass
+            time.sleep(0.1)
         shutil.rmtree(folder)
 
-    th = threading.Thread(target=remove_later)
+    th = threading.Thread(target=remove_when_all_read)
     th.start()
-    status = _run(tmp_path, folder, params, "--follow", "--until-idle", "20", "--poll", "0.01")
+    status = _run(tmp_path, folder, params, "--follow", "--until-idle", "300", "--poll", "0.01")
     th.join()
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1 and "vanished after 100 frames" in err[0]

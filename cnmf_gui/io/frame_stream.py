@@ -76,29 +76,57 @@ class _quiet_tifffile:
         return False
 
 
-def read_tiff_pages(path: str, start: int, limit: int = PAGES_PER_VISIT):
-    """Complete pages ``start`` .. of a TIFF that may be growing.
+class GrowingTiff:
+    """Reads the complete pages of a TIFF that may be growing.
 
-    Returns
-    -------
-    frames : list of ndarray (H, W)
-    state : str
-        ``"end"`` (the chain ends after the last page read), ``"more"`` (more complete pages
-        follow: call again), or ``"incomplete"`` (the next page is not whole yet, or never will
-        be: the file is truncated).
+    The file stays open (pages are then found in O(1) each, following the IFD chain) while its
+    size does not change; when it grows it is opened again, since the chain read so far may have
+    ended where the writer was.
     """
-    import tifffile
 
-    frames = []
-    size = os.path.getsize(path)
-    try:
-        with _quiet_tifffile():
-            tif = tifffile.TiffFile(path)
-    except (tifffile.TiffFileError, ValueError, struct.error, OSError):
-        return frames, "incomplete"
-    with tif, open(path, "rb") as fh:
-        byteorder = tif.byteorder
-        bigtiff = tif.is_bigtiff
+    def __init__(self, path: str):
+        self.path = path
+        self._tif = None
+        self._fh = None
+        self._size = -1
+
+    def close(self) -> None:
+        if self._tif is not None:
+            self._tif.close()
+            self._fh.close()
+        self._tif = self._fh = None
+
+    def _open(self, size: int) -> bool:
+        import tifffile
+        self.close()
+        try:
+            with _quiet_tifffile():
+                self._tif = tifffile.TiffFile(self.path)
+        except (tifffile.TiffFileError, ValueError, struct.error, OSError):
+            self._tif = None
+            return False
+        self._fh = open(self.path, "rb")
+        self._size = size
+        return True
+
+    def pages(self, start: int, limit: int = PAGES_PER_VISIT):
+        """Complete pages ``start`` ..
+
+        Returns
+        -------
+        frames : list of ndarray (H, W)
+        state : str
+            ``"end"`` (the chain ends after the last page read), ``"more"`` (more complete pages
+            follow: call again), or ``"incomplete"`` (the next page is not whole yet, or never
+            will be: the file is truncated).
+        """
+        import tifffile
+
+        frames = []
+        size = os.path.getsize(self.path)
+        if (self._tif is None or size != self._size) and not self._open(size):
+            return frames, "incomplete"
+        tif = self._tif
         i = start
         while len(frames) < limit:
             try:
@@ -110,16 +138,19 @@ def read_tiff_pages(path: str, start: int, limit: int = PAGES_PER_VISIT):
                 if i == 0:
                     return frames, "incomplete"
                 prev = tif.pages[i - 1]
-                nxt = _next_ifd_offset(fh, prev.offset, bigtiff, byteorder)
+                nxt = _next_ifd_offset(self._fh, prev.offset, tif.is_bigtiff, tif.byteorder)
+                if nxt != 0:
+                    self.close()      # the chain may go on once the writer has written more
                 return frames, ("end" if nxt == 0 else "incomplete")
             ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts)]
             if not ends or max(ends) > size or 0 in page.databytecounts:
+                self.close()
                 return frames, "incomplete"
             arr = np.asarray(page.asarray())
             if arr.ndim != 2:
                 arr = np.squeeze(arr)
             if arr.ndim != 2:
-                raise InputFileError(f"{path}: page {i} has shape {arr.shape}: expected one 2-D frame per page")
+                raise InputFileError(f"{self.path}: page {i} has shape {arr.shape}: expected one 2-D frame per page")
             frames.append(arr.astype(np.float32, copy=False))
             i += 1
         return frames, "more"
@@ -142,11 +173,15 @@ class FrameStream:
         Seconds between two looks at the source while waiting.
     dataset : str, optional
         HDF5 dataset (default: the only 3-D one).
+    heartbeat : bool
+        While waiting, yield None after each poll (so the consumer can save, report or stop
+        while no frame arrives).
     """
 
     def __init__(self, source, *, follow: bool = False, until_idle: float | None = None, poll: float = 0.05,
-                 dataset: str | None = None):
+                 dataset: str | None = None, heartbeat: bool = False):
         self.source = Path(source)
+        self.heartbeat = bool(heartbeat)
         self.follow = bool(follow)
         self.until_idle = until_idle
         self.poll = float(poll)
@@ -175,7 +210,7 @@ class FrameStream:
         source = {"folder": self._folder, "tiff": self._tiff_file, "hdf5": self._hdf5,
                   "movie": self._movie}[self.kind]
         for frame in source():
-            yield self._checked(frame)
+            yield None if frame is None else self._checked(frame)
 
     def _checked(self, frame: np.ndarray) -> np.ndarray:
         frame = np.asarray(frame, np.float32)
@@ -187,12 +222,15 @@ class FrameStream:
         self.n_read += 1
         return frame
 
-    def _idle(self, since: float, what: str) -> None:
-        """Wait one poll; raise when following is over (or not following at all)."""
+    def _idle(self, since: float, what: str):
+        """Wait one poll (a generator: yields None once when ``heartbeat``); raise when
+        following is over."""
         if self.until_idle is not None and time.monotonic() - since >= self.until_idle:
             raise StreamIdle(f"{self.source}: no new frame for {self.until_idle:g} s after {self.n_read} frames "
                              f"({what}): stream ended")
         time.sleep(self.poll)
+        if self.heartbeat:
+            yield None
 
     # ------------------------------------------------------------------------------------------
     def _movie(self):
@@ -217,9 +255,16 @@ class FrameStream:
         """Pages of one TIFF as they are completed; ``final()`` says no more will be written."""
         done = 0
         since = time.monotonic()
+        reader = GrowingTiff(path)
+        try:
+            yield from self._tiff_pages(reader, path, final, done, since)
+        finally:
+            reader.close()
+
+    def _tiff_pages(self, reader, path, final, done, since):
         while True:
             try:
-                frames, state = read_tiff_pages(path, done)
+                frames, state = reader.pages(done)
             except FileNotFoundError:
                 raise InputFileError(f"{path}: the file vanished after {self.n_read} frames") from None
             self._seen = max(self._seen, self.n_read + len(frames))
@@ -236,7 +281,7 @@ class FrameStream:
                 raise InputFileError(f"{path}: page {done} is truncated (the file ends inside it)")
             if state == "end" and not self.follow:
                 return
-            self._idle(since, f"waiting for page {done} of {os.path.basename(path)}")
+            yield from self._idle(since, f"waiting for page {done} of {os.path.basename(path)}")
 
     def _listing(self) -> list[str]:
         try:
@@ -265,7 +310,7 @@ class FrameStream:
             if not self.follow:
                 return
             what = "no TIFF file yet" if not files else f"waiting for the file after {os.path.basename(files[-1])}"
-            self._idle(since, what)
+            yield from self._idle(since, what)
 
     def _hdf5(self):
         import h5py
@@ -288,7 +333,7 @@ class FrameStream:
                 raise InputFileError(f"{self.source}: the file vanished after {self.n_read} frames") from None
             except (OSError, KeyError):
                 pass    # being written without SWMR: try again at the next poll
-            self._idle(since, f"waiting for frame {done}")
+            yield from self._idle(since, f"waiting for frame {done}")
 
 
 def _only_movie(fh, source):

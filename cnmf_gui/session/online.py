@@ -90,7 +90,7 @@ class OnlineRun:
 
         def fn(progress):
             from cnmf_gui.engine.online import run_online
-            stream = FrameStream(source, follow=follow, until_idle=until_idle, poll=poll)
+            stream = FrameStream(source, follow=follow, until_idle=until_idle, poll=poll, heartbeat=True)
             run_params = params
             if stream.frame_rate and params.frame_rate is None:
                 run_params = params.replace(None, frame_rate=stream.frame_rate)

@@ -26,6 +26,10 @@ from cnmf_gui.errors import InputFileError
 from cnmf_gui.params import PipelineParams
 from cnmf_gui.progress import SubProgress
 
+#: A candidate whose footprint has this cosine with an existing one is that component's cell
+#: (an adjacent cell overlaps a soma's footprint far less).
+DUPLICATE_COSINE = 0.5
+
 
 def ar1_decay(g: np.ndarray) -> np.ndarray:
     """The AR(1) decay of each row of AR coefficients (K, p): g itself for p = 1, the dominant
@@ -158,14 +162,14 @@ class OnlineCNMF:
             self._explain_buffer(cand)
 
     def _duplicate(self, cand) -> bool:
-        """A candidate whose footprint is mostly an existing one's (cosine > 0.7)."""
+        """A candidate whose footprint is largely an existing one's (cosine > DUPLICATE_COSINE)."""
         st = self.state
         if st.K == 0:
             return False
         A = st.A
         overlap = np.asarray((A.T @ cand.footprint).todense()).ravel()
         norms = np.sqrt(np.asarray(A.multiply(A).sum(axis=0)).ravel())
-        return bool(np.any(overlap > 0.7 * np.maximum(norms, 1e-12)))
+        return bool(np.any(overlap > DUPLICATE_COSINE * np.maximum(norms, 1e-12)))
 
     def _explain_buffer(self, cand) -> None:
         """Take the new component's part out of the buffered residual, so it is not found twice."""

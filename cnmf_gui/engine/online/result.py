@@ -11,9 +11,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from cnmf_gui.engine.dff import compute_dff
+from cnmf_gui.engine.duplicates import find_duplicates
 from cnmf_gui.engine.evaluation import classify, trace_snr
 from cnmf_gui.engine.footprints import areas, compactness
-from cnmf_gui.results import Background, Components, MotionResult, SessionData, SummaryImages
+from cnmf_gui.results import (STATUS_REJECTED, Background, Components, MotionResult, SessionData,
+                              SummaryImages)
 
 
 def footprints_and_scale(state) -> tuple[sp.csc_matrix, np.ndarray]:
@@ -51,8 +53,20 @@ def to_session_data(run, *, dff: bool = True) -> SessionData:
     metrics["snr"] = trace_snr(C, sn)
     metrics["area"] = areas(A)
     metrics["compactness"] = compactness(A, (H, W))
-    metrics.setdefault("r_value", np.full(K, np.nan))
-    status, reasons = classify(metrics, p.evaluation, neuron_radius=p.init.neuron_radius, explain=True)
+    r_run = st.spatial_values()
+    r_value = np.asarray(metrics.get("r_value", np.full(K, np.nan)), float)
+    metrics["r_value"] = np.where(np.isfinite(r_run), r_run, r_value)
+    # Duplicates and fragments as the batch review finds them (engine.review): a component the
+    # online search added on a cell that an existing component also holds is one of the two.
+    r = p.init.neuron_radius
+    from_mean = np.nan_to_num(metrics.get("from_mean_image", np.zeros(K))) > 0
+    for key in ("duplicate_of", "fragment_of"):
+        metrics.pop(key, None)
+    first = classify(metrics, p.evaluation, neuron_radius=r)
+    if K:
+        metrics["duplicate_of"], metrics["fragment_of"] = find_duplicates(
+            A, C, metrics["snr"], (H, W), r, eligible=(first != STATUS_REJECTED) & ~from_mean)
+    status, reasons = classify(metrics, p.evaluation, neuron_radius=r, explain=True)
     fs = p.frame_rate or 30.0
     if dff and K:
         under = np.asarray(A.T @ st.b) @ f if st.nb else None

@@ -88,6 +88,10 @@ def run_online(frames, params, *, progress=None, available=None, on_checkpoint=N
     t_start = time.perf_counter()
     try:
         for frame in it:
+            if frame is None:       # the source is waiting for the microscope
+                if progress is not None and progress.cancel_requested():
+                    return OnlineOutcome(data=None, stopped="stopped by the user before initialisation")
+                continue
             head.append(np.asarray(frame, np.float32))
             if len(head) >= op.init_frames:
                 break
@@ -127,7 +131,7 @@ def _loop(run, it, progress, available, on_checkpoint, takes_partials, partial_s
     latency = []
     line = ""
     t0 = last_report = last_partial = last_check = time.perf_counter()
-    n0 = run.n_frames
+    n0 = saved = run.n_frames
     while stop_reason is None:
         try:
             frame = next(it)
@@ -136,14 +140,15 @@ def _loop(run, it, progress, available, on_checkpoint, takes_partials, partial_s
         except UserError as exc:
             stop_reason, error = str(exc), exc
             break
-        a = time.perf_counter()
-        try:
-            run.process(frame)
-        except InputFileError as exc:
-            stop_reason, error = str(exc), exc
-            break
+        if frame is not None:
+            a = time.perf_counter()
+            try:
+                run.process(frame)
+            except InputFileError as exc:
+                stop_reason, error = str(exc), exc
+                break
+            latency.append(time.perf_counter() - a)
         now = time.perf_counter()
-        latency.append(now - a)
         if progress is not None:
             if progress.cancel_requested():
                 stop_reason = "stopped by the user"
@@ -154,10 +159,12 @@ def _loop(run, it, progress, available, on_checkpoint, takes_partials, partial_s
                 fps = (run.n_frames - n0) / max(now - t0, 1e-9)
                 line = live_line(run.n_frames, fps, run.n_components, lag, fr)
                 progress.report(0.0, line)
-            if takes_partials and now - last_partial >= partial_seconds:
+            if takes_partials and frame is not None and now - last_partial >= partial_seconds:
                 hand_over(progress, OnlinePartial(to_session_data(run, dff=False), run.newest.copy(), line))
                 last_partial = time.perf_counter()
-        if on_checkpoint is not None and now - last_check >= op.checkpoint_seconds:
+        # also while the source waits: the frames since the last checkpoint are saved
+        if on_checkpoint is not None and now - last_check >= op.checkpoint_seconds and run.n_frames > saved:
             on_checkpoint(to_session_data(run))
+            saved = run.n_frames
             last_check = time.perf_counter()
     return latency, stop_reason, error, t0, n0

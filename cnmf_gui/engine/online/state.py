@@ -66,6 +66,13 @@ class OnlineState:
         self.deconv = deconv
         K = A.shape[1]
         self.U = np.zeros(self.masks.nnz)
+        # Frames weighted by each denoised trace, on its neighbourhood: the online form of the
+        # batch evaluation's "movie during the component's transients" (see spatial_values).
+        self.Ut = np.zeros(self.masks.nnz)
+        self.wsum = np.zeros(K)
+        self.fw = np.zeros((K, self.nb))
+        self.fsum = np.zeros(self.nb)
+        self.ysum = np.zeros(self.P)
         self.Ub = np.zeros((self.P, self.nb))
         self.V = np.zeros((K + self.nb, K + self.nb))
         self.c = np.zeros(K + self.nb)
@@ -122,14 +129,48 @@ class OnlineState:
         tr = self.traces
         tr.F[:K, t] = F
         tr.f[:, t] = c[K:]
-        self.deconv.step(F, t, tr.C, tr.S)
+        c_now = self.deconv.step(F, t, tr.C, tr.S)
         add_masked_products(self.U, self.masks.indptr, self.masks.indices, y, c[:K])
+        add_masked_products(self.Ut, self.masks.indptr, self.masks.indices, y, c_now)
+        self.wsum += c_now
+        self.ysum += y
+        if nb:
+            self.fw += np.outer(c_now, c[K:])
+            self.fsum += c[K:]
         if nb:
             self.Ub += np.outer(y, c[K:])
         self.V += np.outer(c, c)
         self.hals_ring[self.buffer.count % self.buffer.length] = c
         self.buffer.push(residual, y)
         self.t = t + 1
+
+    # ------------------------------------------------------------------------------------------
+    def spatial_values(self) -> np.ndarray:
+        """Spatial consistency of every component over the whole run, shape (K,).
+
+        The batch rule (:func:`cnmf_gui.engine.evaluation.spatial_consistency`): the Pearson
+        correlation, over the footprint's neighbourhood, between the footprint and the movie
+        during its transients minus the mean image and the background's fluctuation. Online the
+        frames are weighted by the component's denoised trace instead of selected by it (every
+        frame counts as much as the component is active in it), so no frame need be kept.
+        NaN where a component never fired.
+        """
+        T = max(self.t, 1)
+        mean = self.ysum / T
+        fmean = self.fsum / T
+        out = np.full(self.K, np.nan)
+        ptr, idx = self.masks.indptr, self.masks.indices
+        for k in range(self.K):
+            if self.wsum[k] <= 0:
+                continue
+            pix = idx[ptr[k]:ptr[k + 1]]
+            a = self.a_vals[ptr[k]:ptr[k + 1]]
+            img = self.Ut[ptr[k]:ptr[k + 1]] / self.wsum[k] - mean[pix]
+            if self.nb:
+                img -= self.b[pix] @ (self.fw[k] / self.wsum[k] - fmean)
+            if np.count_nonzero(a) >= 3 and np.std(img) > 0 and np.std(a) > 0:
+                out[k] = np.corrcoef(a, img)[0, 1]
+        return out
 
     # ------------------------------------------------------------------------------------------
     def update_footprints(self) -> None:
@@ -172,6 +213,9 @@ class OnlineState:
         self.masks = sp.hstack([self.masks, mask], format="csc")
         self.a_vals = np.concatenate([self.a_vals, vals])
         self.U = np.concatenate([self.U, u_new])
+        self.Ut = np.concatenate([self.Ut, u_new])
+        self.wsum = np.append(self.wsum, trace.sum())
+        self.fw = np.vstack([self.fw, self.hals_ring[order][:, K:].astype(float).T @ trace])
         idx = np.r_[np.arange(K), K + 1 + np.arange(nb)]               # old rows in the new layout
         V = np.zeros((K + 1 + nb,) * 2)
         V[np.ix_(idx, idx)] = self.V

@@ -1,0 +1,213 @@
+"""Online CNMF against the batch pipeline, on the same movies in the same run (issue 14).
+
+Run from the repository root::
+
+    nice python -m benchmarks.online                 # sweep: 128x128x1500 and 256x256x1500
+    nice python -m benchmarks.online --large         # also 512x512x3000 at 30 Hz (minutes, ~8 GB)
+    nice python -m benchmarks.online --only large    # only the 512x512 movie
+
+Each movie comes from :func:`cnmf_gui.synthetic.make_realistic_movie` (rigid motion, neuropil,
+bleaching, photon noise; cells at the generator's default density, 30 Hz), written as a uint16
+TIFF (what a microscope delivers). Then, each in a fresh process, one after the other:
+
+- online: ``FrameStream(TIFF)`` (the file read page by page as if live) into
+  :func:`cnmf_gui.engine.online.run_online` with default parameters: frames per second end to
+  end (reading, initialisation and every frame: T / wall time) and after initialisation,
+  per-frame latency (median, 99th percentile), and the process's resident memory sampled every
+  100 frames, printed against frames processed beside the bytes the traces (F, C, S: K x T
+  float32, with the store's doubling) account for;
+- batch: :func:`cnmf_gui.engine.pipeline.run_pipeline` on the same TIFF (wall time, peak memory).
+
+Both are scored by ``benchmarks/scoring.py`` against the truth: rigid-shift RMSE, F1 of the
+accepted components, median r of C and F with the true calcium and of S with the true spikes.
+Goals (issue 14): >= 60 fps end to end at 512x512 on this 2-core machine, median latency < 20 ms,
+flat memory apart from the traces, F1 within 0.03 and r(C) within 0.01 of batch. Timings are of a
+shared machine: compare within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+MOVIES = {
+    "small": dict(n_frames=1500, shape=(128, 128), n_cells=32),
+    "medium": dict(n_frames=1500, shape=(256, 256), n_cells=128),
+    "large": dict(n_frames=3000, shape=(512, 512), n_cells=512),
+}
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def peak_mb() -> float:
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _save_result(data, path: Path) -> None:
+    c = data.components
+    np.savez(path, A_data=c.A.data, A_indices=c.A.indices, A_indptr=c.A.indptr, A_shape=np.array(c.A.shape),
+             C=c.C, F=c.F, S=c.S, status=c.status,
+             shifts=data.motion.shifts if data.motion is not None else np.zeros((c.C.shape[1], 2)))
+
+
+def worker_online(movie: str, out: str) -> None:
+    from cnmf_gui.engine.online import run_online
+    from cnmf_gui.io.frame_stream import FrameStream
+    from cnmf_gui.params import PipelineParams
+
+    samples = []
+    stream = FrameStream(movie)
+
+    def sampled():
+        for i, frame in enumerate(stream):
+            if i % 100 == 0:
+                samples.append((i, rss_mb()))
+            yield frame
+
+    t0 = time.perf_counter()
+    outcome = run_online(sampled(), PipelineParams(frame_rate=30.0))
+    wall = time.perf_counter() - t0
+    data = outcome.data
+    _save_result(data, Path(out).with_suffix(".npz"))
+    K, T = data.components.C.shape
+    lat = np.asarray(outcome.latency) * 1e3
+    Path(out).write_text(json.dumps({
+        "wall": wall, "fps_end_to_end": T / wall, "fps_after_init": outcome.fps, "init_s": outcome.init_seconds,
+        "latency_median_ms": float(np.median(lat)), "latency_p99_ms": float(np.percentile(lat, 99)),
+        "rss": samples, "K": K, "T": T, "trace_mb_per_frame": 3 * K * 4 / 2 ** 20, "peak_mb": peak_mb(),
+        "stopped": outcome.stopped}))
+
+
+def worker_batch(movie: str, out: str) -> None:
+    from cnmf_gui.engine.pipeline import run_pipeline
+    from cnmf_gui.io import open_movie
+    from cnmf_gui.params import PipelineParams
+
+    t0 = time.perf_counter()
+    m = open_movie(movie)
+    data = run_pipeline(m, PipelineParams(frame_rate=30.0))
+    wall = time.perf_counter() - t0
+    _save_result(data, Path(out).with_suffix(".npz"))
+    T = data.components.C.shape[1]
+    Path(out).write_text(json.dumps({"wall": wall, "fps_end_to_end": T / wall, "peak_mb": peak_mb(),
+                                     "K": int(data.components.n_components)}))
+
+
+def _score(truth, res: Path) -> dict:
+    import scipy.sparse as sp
+
+    from benchmarks.scoring import (detection_scores, match_components, shift_errors, trace_scores,
+                                    truth_in_template)
+    z = np.load(res)
+    A = sp.csc_matrix((z["A_data"], z["A_indices"], z["A_indptr"]), shape=tuple(z["A_shape"]))
+    acc = np.flatnonzero(z["status"] == 1)
+    motion = shift_errors(z["shifts"], truth["shifts"])
+    feet = truth_in_template(truth["footprints"], motion["offset"])
+    pairs, _ = match_components(A[:, acc], feet, truth["radii"])
+    out = {"shift_rmse": motion["rmse"], **detection_scores(pairs, len(acc), truth["active"])}
+    tr = trace_scores(pairs, truth["active"], truth["traces"], truth["spikes"],
+                      C=z["C"][acc], F=z["F"][acc], S=z["S"][acc])
+    out.update({k: v for k, v in tr.items() if not k.endswith("_all")})
+    return out
+
+
+def make_movie(name: str, folder: Path, seed: int) -> tuple[Path, dict]:
+    import tifffile
+
+    from cnmf_gui.synthetic import make_realistic_movie
+    spec = MOVIES[name]
+    synth = make_realistic_movie(frame_rate=30.0, seed=seed, **spec)
+    path = folder / f"{name}.tif"
+    tifffile.imwrite(path, np.clip(np.round(synth.movie), 0, 65535).astype(np.uint16))
+    truth = {"footprints": synth.footprints, "traces": synth.traces, "spikes": synth.spikes,
+             "shifts": synth.shifts, "radii": synth.radii, "active": synth.spike_counts.sum(axis=1) > 0}
+    del synth
+    return path, truth
+
+
+def _run_worker(kind: str, movie: Path, folder: Path) -> dict:
+    out = folder / f"{movie.stem}.{kind}.json"
+    subprocess.run([sys.executable, "-m", "benchmarks.online", "--worker", kind, str(movie), str(out)],
+                   check=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    return json.loads(out.read_text())
+
+
+def run_movie(name: str, folder: Path, seed: int) -> dict:
+    movie, truth = make_movie(name, folder, seed)
+    res = {"movie": name, "shape": MOVIES[name]}
+    for kind in ("online", "batch"):
+        res[kind] = _run_worker(kind, movie, folder)
+        res[kind]["score"] = _score(truth, folder / f"{movie.stem}.{kind}.npz")
+    return res
+
+
+def report(res: dict) -> str:
+    on, ba = res["online"], res["batch"]
+    so, sb = on["score"], ba["score"]
+    T, H, W = res["shape"]["n_frames"], *res["shape"]["shape"]
+    lines = [f"\n== {res['movie']}: {H}x{W}x{T} at 30 Hz, {res['shape']['n_cells']} cells ==",
+             f"{'':22}{'online':>10}{'batch':>10}{'online - batch':>16}"]
+    rows = [("fps end to end", on["fps_end_to_end"], ba["fps_end_to_end"], "{:10.1f}"),
+            ("peak memory MB", on["peak_mb"], ba["peak_mb"], "{:10.0f}"),
+            ("shift RMSE px", so["shift_rmse"], sb["shift_rmse"], "{:10.3f}"),
+            ("F1 accepted", so["f1"], sb["f1"], "{:10.3f}"), ("precision", so["precision"], sb["precision"], "{:10.3f}"),
+            ("recall", so["recall"], sb["recall"], "{:10.3f}"), ("r(C)", so["r_C"], sb["r_C"], "{:10.3f}"),
+            ("r(F)", so["r_F"], sb["r_F"], "{:10.3f}"), ("r(S) spikes", so["r_S"], sb["r_S"], "{:10.3f}")]
+    for label, a, b, fmt in rows:
+        lines.append(f"{label:22}" + fmt.format(a) + fmt.format(b) + fmt.replace("10", "16").format(a - b))
+    lines.append(f"online after initialisation: {on['fps_after_init']:.1f} fps ({on['init_s']:.1f} s to initialise "
+                 f"on the first frames); latency per frame median {on['latency_median_ms']:.2f} ms, "
+                 f"99th percentile {on['latency_p99_ms']:.2f} ms; {on['K']} components")
+    rss = on["rss"]
+    if len(rss) > 3:
+        (f0, m0), (f1, m1) = rss[len(rss) // 4], rss[-1]
+        traces = (f1 - f0) * on["trace_mb_per_frame"]
+        lines.append("memory (RSS MB) vs frames processed: " + ", ".join(f"{f}:{m:.0f}" for f, m in rss[::max(1, len(rss) // 8)]))
+        lines.append(f"growth from frame {f0} to {f1}: {m1 - m0:.1f} MB, of which traces (F, C, S: K x T float32) "
+                     f"{traces:.1f} MB; the rest {m1 - m0 - traces:.1f} MB")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--large", action="store_true", help="also the 512x512x3000 movie")
+    ap.add_argument("--only", choices=sorted(MOVIES), action="append", help="only these movies")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--folder", help="where to write movies (default: a temporary folder)")
+    ap.add_argument("--json", help="write all results here")
+    ap.add_argument("--worker", nargs=3, metavar=("KIND", "MOVIE", "OUT"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        kind, movie, out = args.worker
+        (worker_online if kind == "online" else worker_batch)(movie, out)
+        return 0
+    names = args.only or (["small", "medium"] + (["large"] if args.large else []))
+    results = []
+    with tempfile.TemporaryDirectory(dir=args.folder) as tmp:
+        for name in names:
+            res = run_movie(name, Path(tmp), args.seed)
+            results.append(res)
+            print(report(res), flush=True)
+    print(f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
