@@ -97,6 +97,9 @@ class InitParams(_Stage):
                                 "(automatic stop).",
                            low=0.0)
     max_components: int = param(2000, "Upper bound on components in the whole field.", low=1)
+    method: str = param("greedy", "Seeding: greedy (two-photon) or corr_pnr (one-photon: correlation and "
+                                  "peak-to-noise images of the high-pass filtered movie).",
+                        choices=("greedy", "corr_pnr"))
 
     def __post_init__(self):
         if self.neuron_radius is None:  # JSON null: estimate, like 0
@@ -133,6 +136,12 @@ class CNMFParams(_Stage):
     scheduler: str = param("", "Address of a dask scheduler to run patches on, e.g. tcp://HOST:8786 "
                                "(workers must see the movie's file); empty = this machine.")
     chunk_frames: int = param(500, "Frames read per chunk when streaming the movie.", unit="frames", low=1)
+    background_model: str = param("low_rank", "Background model: low_rank (b f, two-photon) or ring "
+                                              "(CNMF-E, one-photon: each pixel from a ring around it).",
+                                  choices=("low_rank", "ring"))
+    ring_radius: float = param(0.0, "Radius of the ring background's ring (0 = 2.5 neuron radii).", unit="px", low=0.0)
+    ring_downsample: int = param(2, "The ring background is fitted on a grid this many times coarser.",
+                                 low=1, high=8)
 
     def _check_consistency(self) -> None:
         import re

@@ -17,6 +17,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--params", help="parameters as JSON (one object per stage; missing keys default)")
     parser.add_argument("--fs", type=float, help="frame rate in Hz (overrides the movie's and the parameters')")
     parser.add_argument("--no-motion", action="store_true", help="skip motion correction")
+    parser.add_argument("--preset", choices=("one-photon", "two-photon"),
+                        help="set the parameters for a kind of recording (one-photon: CNMF-E's ring background "
+                             "and correlation-PNR seeds); keys in --params win")
     parser.add_argument("--dataset", help="HDF5: the dataset to read when there are several")
     parser.add_argument("--axes", help="stored axis order when the file's metadata is wrong or missing, "
                                        "e.g. thw, hwt, tzhw")
@@ -114,6 +117,16 @@ def run(args) -> int:
         params = params.replace("motion", enabled=False)
     if args.scheduler is not None:
         params = params.replace("cnmf", scheduler=args.scheduler)
+    if getattr(args, "preset", None):
+        from cnmf_gui.presets import apply_preset, explicit_keys
+        keep = set()
+        if args.params:
+            import json
+            with open(args.params, encoding="utf-8") as fh:
+                keep = explicit_keys(json.load(fh))
+        params, changes = apply_preset(params, args.preset, keep=keep)
+        if not args.quiet:
+            print(f"preset {args.preset}: " + (", ".join(changes) if changes else "nothing to change"))
     _check_output(args.out, args.movie)
     session = Session(params)
     if not args.force and session.curation_at_risk(args.out):
@@ -131,6 +144,8 @@ def run(args) -> int:
     from cnmf_gui.session import warmup
     try:
         session.open_movie(args.movie, **options)
+        if getattr(session, "preset_hint", None):
+            print(f"cnmf-gui run: warning: {session.preset_hint}", file=sys.stderr)
         # Ids of a session being replaced stay retired: the new components number after them.
         session.retire_ids_of(args.out)
         if not warmup.is_warm() and not args.quiet:

@@ -102,6 +102,9 @@ def fit_cnmf(movie, A: sp.csc_matrix, C: np.ndarray, f: np.ndarray, params, *,
     T, H, W = movie_shape(movie)
     P = H * W
     cp = params.cnmf
+    if cp.background_model == "ring":   # one-photon (CNMF-E): f is not used
+        from cnmf_gui.engine.onephoton.fit import fit_cnmf_ring
+        return fit_cnmf_ring(movie, A, C, params, n_iterations=n_iterations, progress=progress)
     chunk = cp.chunk_frames
     radius = cp.dilation_radius * _soma_radius(A, params)
     n_iter = cp.n_iterations if n_iterations is None else n_iterations

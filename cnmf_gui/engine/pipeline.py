@@ -23,7 +23,9 @@ from cnmf_gui.engine.dff import compute_dff
 from cnmf_gui.engine.fit import FitResult, fit_cnmf
 from cnmf_gui.engine.initialization import initialize
 from cnmf_gui.engine.neuron_size import resolve_neuron_radius
+from cnmf_gui.engine.background import to_result
 from cnmf_gui.engine.offset import ShiftedMovie, negative_offset
+from cnmf_gui.engine.onephoton.run import background_under, fit_field_onephoton, review_inputs, uses_ring
 from cnmf_gui.engine.review import review_components
 from cnmf_gui.engine.streaming import movie_shape
 from cnmf_gui.engine.summary import compute_summary
@@ -114,7 +116,8 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=
     """
     params = PipelineParams() if params is None else params
     T, H, W = check_problem(movie, params)
-    if border is not None and any(border):
+    if border is not None and any(border) and not uses_ring(params):
+        # (the ring model is fitted on the whole frame: its coarse grid does not embed)
         top, bottom, left, right = (int(v) for v in border)
         box = (top, H - bottom, left, W - right)
         if seeds is not None:
@@ -148,8 +151,11 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=
     if info is not None:
         info.update(neuron_radius=params.init.neuron_radius, radius_estimated=estimated)
     cp = params.cnmf
-    if seeds is None and ((cp.patch_size > 0 and (H > cp.patch_size or W > cp.patch_size))
-                          or getattr(cp, "scheduler", "")):
+    if params.init.method == "corr_pnr":
+        # one-photon (CNMF-E): the ring background is fitted on the whole field, not in patches
+        fit, summary = fit_field_onephoton(movie, summary, params, seeds, SubProgress(progress, 0.1, 0.85))
+    elif seeds is None and not uses_ring(params) and ((cp.patch_size > 0 and (H > cp.patch_size or W > cp.patch_size))
+                                                     or getattr(cp, "scheduler", "")):
         from cnmf_gui.engine.patches import fit_patches
         fit = fit_patches(movie, summary, noise, params, progress=SubProgress(progress, 0.1, 0.85))
     else:
@@ -167,14 +173,18 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=
 
     # Shown while the evaluation runs (the window draws the footprints found so far).
     hand_over(progress, {"footprints": fit.A, "traces": fit.temporal.C})
-    rev = review_components(movie, fit.A, fit.temporal, fit.b, summary.mean, params,
-                            # seeds or a fixed count: the user said which components to find
-                            find_silent=seeds is None and params.init.n_components == 0,
+    rev_movie, rev_b, rev_mean = review_inputs(movie, fit, summary)
+    rev = review_components(rev_movie, fit.A, fit.temporal, rev_b, rev_mean, params,
+                            # seeds or a fixed count: the user said which components to find;
+                            # one-photon: the mean image is the background's, not the somata's
+                            find_silent=seeds is None and params.init.n_components == 0 and not uses_ring(params),
                             progress=SubProgress(progress, 0.85, 0.97, "evaluation"))
     tr, status, A = rev.temporal, rev.status, rev.A
     K = A.shape[1]
     ep = params.evaluation
     under = np.asarray(A.T @ fit.b) @ tr.f if nb else None      # background under each footprint
+    if uses_ring(params):
+        under = background_under(fit, A, T)
     dff = compute_dff(tr.F, frame_rate=fs, quantile=ep.dff_quantile, window_s=ep.dff_window,
                       background=under)
     checkpoint(progress, 0.99, "dF/F: done")
@@ -185,6 +195,8 @@ def run_cnmf(movie, params: PipelineParams | None = None, *, seeds=None, border=
     n_acc = int(np.sum(status == STATUS_ACCEPTED))
     n_inactive = int(np.sum(status == STATUS_INACTIVE))
     checkpoint(progress, 1.0, f"cnmf: {K} components, {n_acc} accepted, {n_inactive} inactive")
+    if uses_ring(params):
+        return comps, to_result(fit.background, T), summary
     return comps, Background(b=fit.b, f=tr.f), summary
 
 

@@ -18,6 +18,7 @@ from cnmf_gui.errors import UserError
 from cnmf_gui.gui.binding import subscriptions
 from cnmf_gui.param_labels import label_of, stage_title
 from cnmf_gui.params import PipelineParams, load_params, save_params
+from cnmf_gui.presets import apply_preset, preset_names
 
 INT_MAX = 2_000_000_000
 
@@ -68,9 +69,19 @@ class ParamsPanel(QWidget):
         load.clicked.connect(self.load_dialog)
         save = QPushButton("Save JSON...")
         save.clicked.connect(self.save_dialog)
+        self.preset = QComboBox()
+        self.preset.addItem("preset...", None)
+        for name in preset_names():
+            self.preset.addItem(name, name)
+        self.preset.setToolTip("Set the parameters for a kind of recording (one-photon: CNMF-E's ring "
+                               "background and correlation-PNR seeds); the panel says what it set")
+        self.preset.activated.connect(self._on_preset)
+        self.preset_note = QLabel("")
+        self.preset_note.setWordWrap(True)
         buttons = QHBoxLayout()
         buttons.addWidget(QLabel("frame rate"))
         buttons.addWidget(self.frame_rate)
+        buttons.addWidget(self.preset)
         buttons.addStretch(1)
         buttons.addWidget(load)
         buttons.addWidget(save)
@@ -78,6 +89,7 @@ class ParamsPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(buttons)
         layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.preset_note)
         layout.addWidget(self.error)
         self._loading = False
         self.subs.on(session, "params", self.show_params)
@@ -138,6 +150,21 @@ class ParamsPanel(QWidget):
             self.show_params(self.session.params, keep_error=True)
             return
         self.error.setText("")
+
+    def _on_preset(self, _index=None) -> None:
+        name = self.preset.currentData()
+        if not name:
+            return
+        params, changes = apply_preset(self.session.params, name)
+        try:
+            self.session.set_params(params)
+        except UserError as exc:
+            self.error.setText(str(exc))
+            return
+        text = f"preset {name}: " + (", ".join(changes) if changes else "nothing to change")
+        self.preset_note.setText(text)
+        self.session.message(text)
+        self.preset.setCurrentIndex(0)
 
     def _on_frame_rate(self) -> None:
         value = self.frame_rate.value()

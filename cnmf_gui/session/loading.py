@@ -84,6 +84,10 @@ def open_movie(session, path, *, frame_rate: float | None = None, **options) -> 
                        movie_dtype=str(np.dtype(movie.dtype)), frame_rate=frame_rate,
                        movie_options=kept, params=session.params.replace(None, frame_rate=frame_rate))
     set_data(session, data, movie=movie, path=None, next_id=ids_used_by(default_session_path(path)))
+    from cnmf_gui.session.preset_check import preset_hint
+    session.preset_hint = preset_hint(movie, session.params)
+    if session.preset_hint:
+        session.message(session.preset_hint)
 
 
 def _open_movie_of(session, data: SessionData):

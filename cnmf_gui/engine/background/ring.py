@@ -42,11 +42,13 @@ class RingStatistics:
     def __init__(self, n_pixels: int, m: int):
         self.G = np.zeros((n_pixels, m, m))
         self.xy = np.zeros((n_pixels, m))
+        self.S = np.zeros(n_pixels)          # sum of the residual: the regression is centred with it
         self.n_frames = 0
 
     def __iadd__(self, other: "RingStatistics"):
         self.G += other.G
         self.xy += other.xy
+        self.S += other.S
         self.n_frames += other.n_frames
         return self
 
@@ -116,24 +118,31 @@ class RingBackground:
         """Add one chunk's ring statistics of the residual ``frames - neural`` to ``stats``."""
         R = self.coarse_residual(frames, neural, time_bin=time_bin)
         accumulate_ring(R, self.offsets, stats.G, stats.xy)
+        stats.S += R.reshape(R.shape[0], -1).sum(axis=0)
         stats.n_frames += R.shape[0]
 
     def solve(self, stats: RingStatistics, *, ridge: float = RIDGE, block: int = 4096) -> sp.csr_matrix:
-        """W from the accumulated statistics (ridge regression per coarse pixel); stored and returned."""
+        """W from the accumulated statistics (ridge regression per coarse pixel, on the residual
+        with its temporal mean removed); stored and returned."""
         h, w = self.grid.coarse
         P, m = stats.xy.shape
         rows, cols = np.divmod(np.arange(P), w)
         nbr_r = rows[:, None] + self.offsets[None, :, 0]
         nbr_c = cols[:, None] + self.offsets[None, :, 1]
         inside = (nbr_r >= 0) & (nbr_r < h) & (nbr_c >= 0) & (nbr_c < w)
+        n = max(stats.n_frames, 1)
+        mean = stats.S / n
+        mx = np.where(inside, mean[np.clip(nbr_r, 0, h - 1) * w + np.clip(nbr_c, 0, w - 1)], 0.0)
         weights = np.zeros((P, m))
         eye = np.eye(m)
         for a in range(0, P, block):
             G = stats.G[a:a + block]
             G = np.triu(G) + np.triu(G, 1).transpose(0, 2, 1)
+            G = G - n * mx[a:a + block, :, None] * mx[a:a + block, None, :]
+            xy = stats.xy[a:a + block] - n * mx[a:a + block] * mean[a:a + block, None]
             scale = np.trace(G, axis1=1, axis2=2) / m
             lam = ridge * scale + 1e-12
-            weights[a:a + block] = np.linalg.solve(G + lam[:, None, None] * eye, stats.xy[a:a + block, :, None])[..., 0]
+            weights[a:a + block] = np.linalg.solve(G + lam[:, None, None] * eye, xy[:, :, None])[..., 0]
         weights[~inside] = 0.0
         keep = inside & (weights != 0)
         self.W = sp.csr_matrix((weights[keep], ((np.repeat(np.arange(P), m).reshape(P, m))[keep],
