@@ -38,7 +38,7 @@ def fixture_movie():
     return sim.movie, MOVIE["frame_rate"]
 
 
-def _run_suite2p(folder: str) -> None:
+def _run_suite2p(folder: str, fs: float, diameter: float) -> None:
     import torch
     from suite2p import run_s2p
     from suite2p.parameters import default_db, default_settings
@@ -46,9 +46,9 @@ def _run_suite2p(folder: str) -> None:
     torch.set_num_threads(1)
     settings = default_settings()
     settings["torch_device"] = "cpu"
-    settings["fs"] = MOVIE["frame_rate"]
+    settings["fs"] = fs
     settings["tau"] = 0.5
-    settings["diameter"] = [2 * MOVIE["neuron_radius"]] * 2
+    settings["diameter"] = [diameter] * 2
     # One block covering a 64 x 64 frame crashes non-rigid registration (PEERS.md): half frames.
     settings["registration"]["block_size"] = [32, 32]
     settings["io"]["save_ops_orig"] = True
@@ -64,18 +64,28 @@ def main(argv=None) -> int:
     parser.add_argument("--python", default="/work/venv-s2p/bin/python", help="Python with suite2p 1.1.0")
     parser.add_argument("--run-suite2p", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--commit", metavar="DEST", help="copy the small result files here")
+    parser.add_argument("--movie", help="run on this movie (a TIFF) instead of the synthetic one, e.g. the "
+                                        "real mouse2p recording, then import the result with cnmf-gui")
+    parser.add_argument("--fs", type=float, default=MOVIE["frame_rate"], help="frame rate given to suite2p")
+    parser.add_argument("--diameter", type=float, default=2 * MOVIE["neuron_radius"], help="cell diameter, px")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     if args.run_suite2p:
-        _run_suite2p(args.out)
+        _run_suite2p(args.out, args.fs, args.diameter)
         return 0
     import numpy as np
     import tifffile
 
-    movie, _ = fixture_movie()
-    scale = 4000.0 / max(float(movie.max()), 1e-9)
-    tifffile.imwrite(os.path.join(args.out, "movie.tif"), np.round(movie * scale).astype(np.int16))
-    subprocess.run([args.python, os.path.abspath(__file__), args.out, "--run-suite2p"], check=True)
+    target = os.path.join(args.out, "movie.tif")
+    if args.movie:
+        if not os.path.exists(target):
+            os.symlink(os.path.abspath(args.movie), target)
+    else:
+        movie, _ = fixture_movie()
+        scale = 4000.0 / max(float(movie.max()), 1e-9)
+        tifffile.imwrite(target, np.round(movie * scale).astype(np.int16))
+    subprocess.run([args.python, os.path.abspath(__file__), args.out, "--run-suite2p", "--fs", str(args.fs),
+                    "--diameter", str(args.diameter)], check=True)
     plane = os.path.join(args.out, "suite2p", "plane0")
     print("suite2p wrote:", ", ".join(sorted(os.listdir(plane))))
     if args.commit:

@@ -182,3 +182,28 @@ def test_older_folder_with_ops_only(movie_path, tmp_path):
     np.testing.assert_allclose(session.components.F, F.astype(float) - 0.5 * Fneu.astype(float))
     np.testing.assert_allclose(session.data.motion.shifts, -np.stack([reg["yoff"], reg["xoff"]], 1))
     assert session.frame_rate == 12.5
+
+
+def test_non_rigid_offsets_are_the_piecewise_motion(movie_path):
+    """suite2p's block offsets on its 3 x 3 grid of 32-px blocks; with them the mean shift is nearer
+    the generator's true (sub-pixel) motion than suite2p's whole-pixel rigid offsets alone."""
+    from cnmf_gui.synthetic.legacy import make_movie
+
+    kwargs = json.loads((DATA / "movie.json").read_text())["kwargs"]
+    kwargs["shape"] = tuple(kwargs["shape"])
+    truth = make_movie(**kwargs).shifts
+    session = Session()
+    import_results(session, DATA, movie_path)
+    motion = session.data.motion
+    assert motion.shifts_pw.shape == (300, 3, 3, 2)
+    np.testing.assert_array_equal(motion.patch_centers[:, 0, 0], [16, 32, 48])
+    np.testing.assert_array_equal(motion.patch_centers[0, :, 1], [16, 32, 48])
+
+    def error(shifts):
+        return np.sqrt(np.mean(((shifts - shifts.mean(0)) - (truth - truth.mean(0))) ** 2))
+
+    rigid, piecewise = error(motion.shifts), error(motion.shifts_pw.mean(axis=(1, 2)))
+    assert piecewise < 0.5 * rigid, (piecewise, rigid)
+    # The corrected movie reads through them (what merge refits and the views show).
+    frame = session.corrected_movie()[10]
+    assert frame.shape == (64, 64) and np.all(np.isfinite(frame))

@@ -137,3 +137,18 @@ def test_reader_needs_no_pynwb(tmp_path):
             f"m = open_movie({str(tmp_path / 'm.nwb')!r}); print(m.shape, m.frame_rate)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "(12, 10, 7) 30.0"
+
+
+def test_real_recording_through_nwb(tmp_path):
+    """The real mouse two-photon movie (first 500 frames), written as NWB, reads back frame for frame."""
+    from tests.conftest import data_file
+    from cnmf_gui.io import open_movie as read
+
+    source = data_file("mouse2p/mouse2p_first500.h5")
+    with read(source, dataset="data/image") as movie:
+        frames = movie[:]
+    path = _nwb_file(tmp_path / "mouse.nwb", [("2p", "TwoPhotonSeries", frames, 30.0, "acquisition")])
+    with read(path) as nwb:
+        assert nwb.shape == frames.shape == (500, 128, 128)
+        np.testing.assert_array_equal(nwb[::7], frames[::7])
+        np.testing.assert_array_equal(nwb[499], frames[499])

@@ -44,6 +44,10 @@ class ImportedResults:
     background : tuple (b (H*W, nb), f (nb, T)) or None
     shifts : ndarray of shape (T, 2) or None
         Rigid [dy, dx] that aligned each raw frame.
+    shifts_pw : ndarray of shape (T, gy, gx, 2) or None
+        Piecewise-rigid [dy, dx] per block (rigid part included), as MotionResult holds them.
+    patch_centers : ndarray of shape (gy, gx, 2) or None
+        [row, col] of each block's centre.
     template : ndarray of shape (H, W) or None
         The tool's reference image (the motion template).
     frame_rate : float or None
@@ -68,6 +72,8 @@ class ImportedResults:
     metrics: dict = field(default_factory=dict)
     background: tuple | None = None
     shifts: np.ndarray | None = None
+    shifts_pw: np.ndarray | None = None
+    patch_centers: np.ndarray | None = None
     template: np.ndarray | None = None
     frame_rate: float | None = None
     params: dict = field(default_factory=dict)

@@ -12,7 +12,10 @@ What is read (suite2p 0.x and 1.x write the same per-ROI files):
   deconvolution, so that S = G C holds as for every other component;
 - registration: ``reg_outputs.npy`` (1.x) or ``ops.npy`` (0.x): rigid ``yoff``, ``xoff`` (suite2p
   reads pixel (r + yoff, c + xoff) of the raw frame: the shift [dy, dx] = [-yoff, -xoff]) and
-  ``refImg`` as the template; non-rigid block offsets are not imported;
+  ``refImg`` as the template; non-rigid block offsets ``yoff1``, ``xoff1`` (T, blocks) on suite2p's
+  block grid (``block_size`` from its settings: ceil(1.5 L / size) blocks per axis, evenly spaced,
+  offsets interpolated between block centres) as the piecewise-rigid motion, total shift
+  -(rigid + block offset);
 - frame rate and settings from ``settings.npy`` (1.x) or ``ops.npy``; the frame size from
   ``ops.npy`` / ``db.npy`` / the mean image.
 
@@ -89,6 +92,36 @@ def _footprints(stat, shape, folder) -> sp.csc_matrix:
     return A
 
 
+def _block_starts(L: int, size: int) -> tuple[int, np.ndarray]:
+    """suite2p's blocks along one axis: the size used and the start of each block."""
+    if size >= L:
+        return L, np.zeros(1, int)
+    n = int(np.ceil(1.5 * L / size))
+    return size, np.linspace(0, L - size, n).astype(int)
+
+
+def _blocks(d: dict, settings, ops, shape, rigid):
+    """Piecewise shifts (T, ny, nx, 2) and block centres (ny, nx, 2), or None without block offsets."""
+    y1, x1 = d.get("yoff1"), d.get("xoff1")
+    if y1 is None or x1 is None or np.ndim(y1) != 2 or np.shape(y1) != np.shape(x1):
+        return None
+    size = None
+    for src in (settings.get("registration") if isinstance(settings, dict) else None, ops):
+        if isinstance(src, dict) and src.get("block_size") is not None:
+            size = [int(v) for v in np.ravel(src["block_size"])][:2]
+            break
+    if size is None or len(size) != 2:
+        return None
+    (by, ystart), (bx, xstart) = _block_starts(shape[0], size[0]), _block_starts(shape[1], size[1])
+    ny, nx = len(ystart), len(xstart)
+    if np.shape(y1) != (rigid.shape[0], ny * nx):
+        return None          # another block layout than this version's: keep the rigid shifts
+    centers = np.stack(np.meshgrid((2 * ystart + by) // 2, (2 * xstart + bx) // 2, indexing="ij"), axis=-1)
+    # suite2p samples raw pixel r + yoff + yoff1(r); this program's shift moves r - dy to r.
+    block = np.stack([np.asarray(y1, float), np.asarray(x1, float)], axis=-1).reshape(-1, ny, nx, 2)
+    return rigid[:, None, None, :] - block, centers.astype(float)
+
+
 def read_suite2p(folder, frame_shape=None) -> ImportedResults:
     """Read one suite2p plane folder.
 
@@ -149,15 +182,18 @@ def read_suite2p(folder, frame_shape=None) -> ImportedResults:
         values = [roi.get(key, np.nan) if isinstance(roi, dict) else np.nan for roi in stat]
         metrics[f"suite2p_{key}"] = np.asarray(values, float)
 
-    shifts = template = None
+    shifts = template = shifts_pw = centers = None
     notes = [f"footprints from stat.npy (lam), statuses from iscell.npy, F = F - {coefficient:g} Fneu"]
     for d in dicts:
         if "yoff" in d and "xoff" in d and np.shape(d["yoff"]) == (F.shape[1],):
             shifts = -np.stack([np.asarray(d["yoff"], float), np.asarray(d["xoff"], float)], axis=1)
             ref = d.get("refImg")
             template = np.asarray(ref, np.float32) if np.shape(ref) == shape else None
-            notes.append("rigid registration offsets (yoff, xoff) as the motion result"
-                         + ("; non-rigid block offsets not imported" if d.get("yoff1") is not None else ""))
+            pw = _blocks(d, settings, ops, shape, shifts)
+            if pw is not None:
+                shifts_pw, centers = pw
+            notes.append("registration offsets (yoff, xoff" + (", and non-rigid yoff1, xoff1 per block" if pw
+                                                               else "") + ") as the motion result")
             break
     rate = None
     for d in (settings, ops):
@@ -169,5 +205,6 @@ def read_suite2p(folder, frame_shape=None) -> ImportedResults:
                                 "classification", "neucoeff", "nonrigid", "threshold_scaling")})
     return ImportedResults(tool="suite2p", source=os.path.abspath(folder), frame_shape=shape,
                            A=_footprints(stat, shape, folder), F=F - coefficient * Fneu, status=status,
-                           reason=reason, metrics=metrics, shifts=shifts, template=template,
+                           reason=reason, metrics=metrics, shifts=shifts, shifts_pw=shifts_pw,
+                           patch_centers=centers, template=template,
                            frame_rate=rate, params=params, notes=notes)

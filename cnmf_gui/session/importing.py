@@ -4,7 +4,8 @@ The importers (:mod:`cnmf_gui.io.import_suite2p`, :mod:`cnmf_gui.io.import_caima
 tool's arrays; here they are checked against the movie and completed with this program's own
 steps, so that the components behave as if the pipeline had found them:
 
-- motion: suite2p's rigid offsets as the motion result (the movie is read through them);
+- motion: suite2p's rigid and non-rigid offsets as the motion result (the movie is read
+  through them);
 - summary images (mean, max, correlation, PNR) of the corrected movie;
 - traces: the tool's C and S when it has both (CaImAn); otherwise the raw traces are
   deconvolved with the one re-deconvolution path (epsilon, AR order and solver from the
@@ -122,11 +123,19 @@ def prepare_import(source, movie_path, params, *, movie_options: dict | None = N
         _check_shape(results, movie, movie_path)
         rate = frame_rate or movie.frame_rate or results.frame_rate or params.frame_rate
         params = params.replace(None, frame_rate=rate)
+        if results.C is None and params.deconvolution.baseline == "nonneg":
+            # suite2p's F - 0.7 Fneu has no meaningful zero (often below it on real data): a
+            # non-negative baseline cannot fit it. Saved with the session, so reruns agree.
+            params = params.replace("deconvolution", baseline="free")
+            results.notes.append("deconvolution baseline 'free' (neuropil-subtracted traces have no meaningful zero)")
         motion = None
         if results.shifts is not None:
             template = results.template
             motion = MotionResult(shifts=np.asarray(results.shifts, np.float32),
-                                  template=np.zeros(movie.shape[1:], np.float32) if template is None else template)
+                                  template=np.zeros(movie.shape[1:], np.float32) if template is None else template,
+                                  shifts_pw=None if results.shifts_pw is None else np.asarray(results.shifts_pw,
+                                                                                              np.float32),
+                                  patch_centers=results.patch_centers)
         corrected = CorrectedMovie(movie, motion) if motion is not None else movie
         summary, _ = compute_summary(corrected, chunk_frames=params.cnmf.chunk_frames,
                                      progress=SubProgress(progress, 0.05, 0.45, "import: summary images"))
