@@ -173,14 +173,7 @@ class OnlineCNMF:
 
     def _explain_buffer(self, cand) -> None:
         """Take the new component's part out of the buffered residual, so it is not found twice."""
-        buf = self.state.buffer
-        order = buf.order()
-        a = cand.footprint
-        pix = a.indices
-        trace = np.maximum(np.asarray(cand.trace, np.float32), 0.0)
-        for i, ti in zip(order, trace):
-            buf.residual[i, pix] -= ti * a.data.astype(np.float32)
-            buf.smooth[i] = buf._smoothed(buf.residual[i].reshape(buf.shape))
+        self.state.buffer.explain(cand.footprint, np.maximum(np.asarray(cand.trace, np.float32), 0.0))
 
     def _update(self) -> None:
         st = self.state

@@ -40,15 +40,22 @@ def demix_frame(AtA, Aty, c, n_sweeps):
 
 
 @njit(cache=True, nogil=True)
-def add_masked_products(U, indptr, indices, y, c):
-    """``U[q] += y[p] c[k]`` for every mask entry q = (p, k): one frame of ``Y C^T`` on the masks."""
+def add_masked_products2(U, V, indptr, indices, y, c, w):
+    """``U[q] += y[p] c[k]`` and ``V[q] += y[p] w[k]`` in one pass over the masks (y gathered once)."""
     K = indptr.shape[0] - 1
     for k in range(K):
         ck = c[k]
-        if ck == 0.0:
+        wk = w[k]
+        if wk == 0.0:
+            if ck == 0.0:
+                continue
+            for q in range(indptr[k], indptr[k + 1]):
+                U[q] += y[indices[q]] * ck
             continue
         for q in range(indptr[k], indptr[k + 1]):
-            U[q] += y[indices[q]] * ck
+            v = y[indices[q]]
+            U[q] += v * ck
+            V[q] += v * wk
 
 
 @njit(cache=True, nogil=True)

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from cnmf_gui.engine.online.deconv import OnlineAR1
-from cnmf_gui.engine.online.kernels import add_masked_products, demix_frame, masked_products
+from cnmf_gui.engine.online.kernels import add_masked_products2, demix_frame, masked_products
 from cnmf_gui.engine.online.search import ResidualBuffer
 from cnmf_gui.engine.online.traces import TraceStore
 from cnmf_gui.engine.spatial import _hals_components, dilate_supports, restrict
@@ -110,7 +110,11 @@ class OnlineState:
         AtA[self.K:, :self.K] = AtB.T
         AtA[self.K:, self.K:] = self.b.T @ self.b
         self.AtA = AtA
-        self._diag = np.maximum(np.diag(AtA)[:self.K], 1e-12)
+        diag = np.diag(AtA)[:self.K]
+        # a footprint emptied by an update explains nothing: its raw trace is 0, not noise / 0
+        self._diag = np.where(diag > 1e-12, diag, np.inf)
+        self._indptr = self.masks.indptr.astype(np.int64)
+        self._indices = self.masks.indices.astype(np.int64)
 
     # ------------------------------------------------------------------------------------------
     def step(self, y: np.ndarray) -> None:
@@ -130,8 +134,7 @@ class OnlineState:
         tr.F[:K, t] = F
         tr.f[:, t] = c[K:]
         c_now = self.deconv.step(F, t, tr.C, tr.S)
-        add_masked_products(self.U, self.masks.indptr, self.masks.indices, y, c[:K])
-        add_masked_products(self.Ut, self.masks.indptr, self.masks.indices, y, c_now)
+        add_masked_products2(self.U, self.Ut, self._indptr, self._indices, y, c[:K], c_now)
         self.wsum += c_now
         self.ysum += y
         if nb:
@@ -208,7 +211,9 @@ class OnlineState:
         vals = restrict(cand.footprint, mask)
         trace = np.maximum(np.asarray(cand.trace, float), 0.0)
         # statistics of the new component over the buffer frames (it was zero before them)
-        u_new = masked_products(self.buffer.frames[order], trace, mask.indices.astype(np.int64))
+        # gather the mask's pixels first: the buffer holds whole frames
+        u_new = masked_products(self.buffer.frames[:, mask.indices][order], trace,
+                                np.arange(mask.nnz, dtype=np.int64))
         cross = self.hals_ring[order].astype(float).T @ trace            # (K + nb,)
         self.masks = sp.hstack([self.masks, mask], format="csc")
         self.a_vals = np.concatenate([self.a_vals, vals])
