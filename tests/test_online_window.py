@@ -58,7 +58,12 @@ def test_live_run_shows_components_keeps_an_accept_and_stops_into_a_session(qtbo
         qtbot.waitUntil(lambda: s.n_frames > frames_then + 30, timeout=60000)
         assert w.worker.busy and s.status_of(target) == 1
         assert s.components.C.shape[1] == s.n_frames          # the traces grow
-        # Stop (Cancel job): a normal session, not live any more
+        # the microscope pauses (no frame arrives any more), then Stop (Cancel job): the run
+        # ends while it waits, into a normal session
+        stop_writing.set()
+        th.join()
+        qtbot.wait(300)
+        assert w.worker.busy
         qtbot.mouseClick(w.cancel_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: not w.worker.busy, timeout=60000)
     finally:
