@@ -225,7 +225,8 @@ class MovieView(QWidget):
             title.setVisible(side)
             title.setMaximumHeight(20 if side else 0)
         if side != self._was_side and self.session.data is not None:
-            self.left.autoRange(padding=0.0)       # two panels: each image fills its half
+            # Two panels: each image fills its half, once the layout has given the boxes their size.
+            QTimer.singleShot(0, lambda: self.left.autoRange(padding=0.0))
         self._was_side = side
         # Raw frames are not aligned with the footprints: outline cells only where they fit.
         misaligned = name == "raw" and self.session.data is not None and self.session.data.motion is not None
