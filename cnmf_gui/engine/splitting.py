@@ -73,7 +73,7 @@ def auto_seeds(R_act: np.ndarray, weights: np.ndarray, rows: np.ndarray, cols: n
     Rc = R_act - R_act.mean(axis=1, keepdims=True)
     ref = ref - ref.mean()
     corr = Rc @ ref / (np.linalg.norm(Rc, axis=1) * np.linalg.norm(ref) + 1e-12)
-    strong = weights >= 0.3 * weights[first]
+    strong = weights >= 0.1 * weights[first]
     # Far from the first seed as well as unlike it: a pixel beside it is the same cell.
     dist = np.hypot(rows - rows[first], cols - cols[first])
     score = np.where(strong & (dist >= 2.0), (1.0 - corr) * np.sqrt(weights / weights[first]), -np.inf)
