@@ -27,7 +27,7 @@ from cnmf_gui.engine.background import to_result
 from cnmf_gui.engine.offset import ShiftedMovie, negative_offset
 from cnmf_gui.engine.onephoton.run import background_under, fit_field_onephoton, review_inputs, uses_ring
 from cnmf_gui.engine.review import review_components
-from cnmf_gui.engine.streaming import movie_shape
+from cnmf_gui.engine.streaming import movie_shape, release_freed_memory
 from cnmf_gui.engine.summary import compute_summary
 from cnmf_gui.errors import InputFileError, ParameterError
 from cnmf_gui.params import PipelineParams
@@ -270,6 +270,7 @@ def run_pipeline(movie, params: PipelineParams | None = None, *, progress=None) 
         else:
             estimate_motion, CorrectedMovie = engine
             motion = estimate_motion(movie, params.motion, progress=SubProgress(progress, 0.0, 0.3, "motion"))
+            release_freed_memory()   # motion's threads leave their freed frames in their heaps
             source = CorrectedMovie(movie, motion)
             start = 0.3
     border = None

@@ -8,6 +8,7 @@ frame size so that a chunk stays within a fixed memory budget whatever the field
 
 from __future__ import annotations
 
+import sys
 from typing import Iterator
 
 import numpy as np
@@ -59,3 +60,22 @@ def iter_chunks(movie, chunk_frames: int = 500, *, start: int = 0, stop: int | N
             bad = a + int(np.nonzero(~np.isfinite(frames).reshape(b - a, -1).all(axis=1))[0][0])
             raise InputFileError(f"movie frame {bad} contains NaN or infinite values")
         yield a, frames
+        frames = None
+    release_freed_memory()
+
+
+def release_freed_memory() -> None:
+    """Give the memory freed by a pass over the movie back to the system.
+
+    glibc's allocator keeps freed blocks below its (self-raising, up to 32 MB) mmap threshold in
+    its heaps, one per thread: after motion correction's worker threads a 1024 x 1024 run held
+    1.8 GB of freed chunks for the rest of the run (RssAnon 1.85 GB with nothing alive; 0.1 GB
+    after a trim). ``malloc_trim(0)`` returns them; a no-op where it does not exist.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc (musl): nothing to trim
+        pass

@@ -43,6 +43,7 @@ from cnmf_gui.results import MotionResult
 RESIDUAL_SAMPLE = 200
 PC_SAMPLE = 400
 PC_COMPONENTS = 3
+CHUNK_BYTES = 64 * 2**20   # float32 frames per chunk: 256 frames of 1024 x 1024 peaked at 5 GB
 
 
 def _motion_params(params) -> MotionParams:
@@ -190,7 +191,7 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
     reestimated = np.zeros(T, bool)
     disagree = np.zeros(T, bool)
 
-    chunk = max(1, int(p.chunk_frames))
+    chunk = max(1, min(int(p.chunk_frames), CHUNK_BYTES // (4 * H * W)))  # a few copies live: bound them
     if nbin > 1:
         chunk = -(-chunk // nbin) * nbin   # chunks hold whole bins
     batch = max(1, min(chunk, batch_size(H * W)))
