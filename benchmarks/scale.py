@@ -203,16 +203,17 @@ def memory_table(folder, frames, size, params, keep):
 
 def patch_table(folder, size, T, params, keep):
     path = _movie(folder, T, size)
+    side = size // 2 + 16          # a 2 x 2 grid with the default 16 px overlap
     runs = [("whole field", {}),
-            ("patches, 1 worker", {"patch_size": 256, "n_workers": 1}),
-            ("patches, 2 workers", {"patch_size": 256, "n_workers": 2})]
+            (f"{side} px patches, 1 worker", {"patch_size": side, "n_workers": 1}),
+            (f"{side} px patches, 2 workers", {"patch_size": side, "n_workers": 2})]
     ref = None
     for name, cnmf in runs:
         p = json.loads(json.dumps(params))
         p.setdefault("cnmf", {}).update(cnmf)
         r = run_child(path, p)
         ref = ref or r["wall_s"]
-        print(f"{size}x{size}x{T} {name:<20}: wall {r['wall_s']:7.1f} s ({r['wall_s'] / ref:.2f}x whole field), "
+        print(f"{size}x{size}x{T} {name:<28}: wall {r['wall_s']:7.1f} s ({r['wall_s'] / ref:.2f}x whole field), "
               f"K={r['K']}, peak anon {_gb(r['peak_anon'])}", flush=True)
     if not keep:
         os.remove(path)
@@ -223,7 +224,8 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", default="1000,2000,4000")
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--dir", default=DEFAULT_DIR, help="where the movies are written (and deleted)")
-    ap.add_argument("--patches", action="store_true", help="whole field vs patches on 1 and 2 workers")
+    ap.add_argument("--patches", action="store_true", help="whole field vs patches on 1 and 2 workers "
+                                                           "(2000 frames)")
     ap.add_argument("--big", action="store_true", help="also a movie larger than this machine's RAM")
     ap.add_argument("--keep", action="store_true", help="keep the movies for the next run")
     ap.add_argument("--no-motion", action="store_true")

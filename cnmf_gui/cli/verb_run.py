@@ -86,7 +86,10 @@ class _PatchNotes(logging.Handler):
     def summary(self) -> str:
         if self.lines:
             return self.lines[-1]
-        return "patches: none, CNMF ran on the whole field (cnmf.patch_size = 0)"
+        # measured (benchmarks/scale.py --patches): on one 2-core machine the whole field was
+        # faster than patches on 1 or 2 local workers, so patches are opt-in
+        return ("patches: none, CNMF ran on the whole field (cnmf.patch_size = 0; on this kind of "
+                "machine patches were slower; use them with --scheduler for a cluster)")
 
 
 def _check_output(out: str, movie: str) -> None:

@@ -191,7 +191,8 @@ class DaskExecutor:
         else:
             n = n_workers if n_workers > 0 else (os.cpu_count() or 1)
             self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR)
+                                         # any free port: another dask on this machine may hold 8787
+                                         dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self._cluster)
             self.description = f"local dask cluster of {n} worker processes"
         self.client.run(_limit_threads_in_worker)
