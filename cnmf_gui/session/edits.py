@@ -15,6 +15,15 @@ from cnmf_gui.results import Components
 from cnmf_gui.session.merge import merged_metrics
 
 _TRACES = ("C", "S", "F", "dff")
+
+
+def one_thread():
+    """BLAS on one thread for the duration of an edit: its matrices are a few hundred pixels by T,
+    too small to gain from threads, and on a busy 2-core machine (load 18) the threads fought
+    for the cores: seed 1.7 s with them, 0.5 s without (benchmarks/gui.py --seed-split)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)
 _SCALARS = ("baseline", "sn", "epsilon", "lam")
 
 

@@ -14,10 +14,16 @@ import numpy as np
 from cnmf_gui.errors import UserError
 from cnmf_gui.results import STATUS_UNDECIDED
 from cnmf_gui.session.commands import SeedCommand
-from cnmf_gui.session.edits import edited, new_rows
+from cnmf_gui.session.edits import edited, new_rows, one_thread
 
 
 def seed(session, row: int, col: int) -> int:
+    """Fit a new component at (row, col) and select it; returns its id."""
+    with one_thread():
+        return _seed(session, row, col)
+
+
+def _seed(session, row: int, col: int) -> int:
     """Fit a new component at (row, col) and select it; returns its id."""
     from cnmf_gui.engine.seeding import seed_component, typical_radius
 

@@ -14,10 +14,16 @@ import numpy as np
 from cnmf_gui.errors import UserError
 from cnmf_gui.results import STATUS_UNDECIDED
 from cnmf_gui.session.commands import SplitCommand
-from cnmf_gui.session.edits import edited, new_rows
+from cnmf_gui.session.edits import edited, new_rows, one_thread
 
 
 def split(session, component_id, points=None) -> list[int]:
+    """Split ``component_id`` in two (at ``points``: two (row, col), or automatically); returns the new ids."""
+    with one_thread():
+        return _split(session, component_id, points)
+
+
+def _split(session, component_id, points=None) -> list[int]:
     """Split ``component_id`` in two (at ``points``: two (row, col), or automatically); returns the new ids."""
     from cnmf_gui.engine.splitting import split_component
 
