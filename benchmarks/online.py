@@ -54,8 +54,13 @@ def rss_mb() -> float:
 
 
 def peak_mb() -> float:
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Peak resident memory of this process (VmHWM: unlike ru_maxrss, not inherited from the
+    parent that generated the movie)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
 
 
 def _save_result(data, path: Path) -> None:
