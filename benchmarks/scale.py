@@ -226,6 +226,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dir", default=DEFAULT_DIR, help="where the movies are written (and deleted)")
     ap.add_argument("--patches", action="store_true", help="whole field vs patches on 1 and 2 workers "
                                                            "(2000 frames)")
+    ap.add_argument("--patch-frames", type=int, default=2000, help="frames of the --patches movie")
     ap.add_argument("--big", action="store_true", help="also a movie larger than this machine's RAM")
     ap.add_argument("--keep", action="store_true", help="keep the movies for the next run")
     ap.add_argument("--no-motion", action="store_true")
@@ -235,7 +236,7 @@ def main(argv=None) -> int:
     if args.no_motion:
         params["motion"] = {"enabled": False}
     if args.patches:
-        patch_table(args.dir, args.size, 2000, params, args.keep)
+        patch_table(args.dir, args.size, args.patch_frames, params, args.keep)
         return 0
     memory_table(args.dir, [int(v) for v in args.frames.split(",")], args.size, params, args.keep)
     if args.big:

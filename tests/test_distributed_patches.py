@@ -113,10 +113,13 @@ def test_patches_on_a_local_cluster_match_the_local_path(movie_file, reference, 
         assert executor.n_workers == 2
         fit = fit_patches(movie, summary, noise, PARAMS, executor=executor,
                           progress=CallbackProgress(lambda f, m: reports.append(m)))
+        # a movie that only lives here: its patches' pixels are sent to the workers instead
+        in_memory = fit_patches(np.load(movie_file), summary, noise, PARAMS, executor=executor)
     finally:
         executor.shutdown()
-    f1, r = _same_components(fit, local)
-    assert f1 == 1.0 and r > 0.999, (f1, r)
+    for result in (fit, in_memory):
+        f1, r = _same_components(result, local)
+        assert f1 == 1.0 and r > 0.999, (f1, r)
     assert "patches: 4/4" in reports
 
 

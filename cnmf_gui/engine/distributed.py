@@ -110,13 +110,9 @@ def base_of(movie):
     return movie
 
 
-def portable(movie) -> bool:
-    """True when ``movie`` can be sent to a worker: reopened from its path there, or in memory."""
-    import numpy as np
-    base = base_of(movie)
-    # a memory map would be pickled as a copy of the whole file: not portable
-    return isinstance(base, ReopenableMovie) or (isinstance(base, np.ndarray)
-                                                 and not isinstance(base, np.memmap))
+def reopenable(movie) -> bool:
+    """True when workers can open ``movie`` themselves (its chain ends in a ReopenableMovie)."""
+    return isinstance(base_of(movie), ReopenableMovie)
 
 
 def release_views(movie) -> None:
@@ -166,7 +162,8 @@ class DaskExecutor:
     ----------
     client : distributed.Client
     remote : bool
-        Always True: tasks run in other processes that open the movie themselves.
+        Always True: tasks run in other processes, which open a reopenable movie themselves
+        (others are sent each patch's pixels).
     description : str
         Where the tasks run, for the run summary.
     """

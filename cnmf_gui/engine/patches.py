@@ -30,7 +30,6 @@ from cnmf_gui.engine.fit import FitResult, _merge, fit_cnmf
 from cnmf_gui.engine.merging import find_merge_groups
 from cnmf_gui.engine.neuron_size import resolve_neuron_radius
 from cnmf_gui.engine.streaming import iter_chunks, movie_shape
-from cnmf_gui.errors import ParameterError
 from cnmf_gui.progress import SubProgress, checkpoint
 
 
@@ -196,27 +195,24 @@ def _fit_patch_remote(movie, box, noise, correlation, params):
     return _fit_patch(crop, noise, correlation, params)
 
 
-def make_executor(params, n_patches: int, movie=None):
+def make_executor(params, n_patches: int):
     """The executor for ``n_patches`` patches, from ``cnmf.scheduler`` and ``cnmf.n_workers``.
 
     A scheduler address: that dask cluster. Else one worker (or one patch): this process.
     Else a local dask cluster of ``n_workers`` processes (one per core when 0) when dask is
-    installed and the workers can open ``movie`` themselves, or a local process pool that is
-    sent each patch's pixels.
+    installed, or a local process pool. Workers open a reopenable movie themselves; any other
+    movie's patches are read here and sent to them (see :func:`fit_patches`).
     """
-    from cnmf_gui.engine.distributed import DaskExecutor, dask_available, portable
+    from cnmf_gui.engine.distributed import DaskExecutor, dask_available
 
     cp = params.cnmf
     scheduler = getattr(cp, "scheduler", "")
     if scheduler:
-        if movie is not None and not portable(movie):
-            raise ParameterError("parameter cnmf.scheduler: the cluster's workers need a movie they "
-                                 "can open from its file; this one only exists in this process")
         return DaskExecutor(scheduler)
     n = cp.n_workers if cp.n_workers > 0 else (os.cpu_count() or 1)
     if n == 1 or n_patches == 1:
         return SerialExecutor()
-    if dask_available() and (movie is None or portable(movie)):
+    if dask_available():
         return DaskExecutor(None, n)
     return LocalExecutor(n)
 
@@ -253,8 +249,9 @@ def fit_patches(movie, summary, noise, params, *, executor: Executor | None = No
     Parameters
     ----------
     movie : array-like of shape (T, H, W)
-        On a dask cluster it is sent to the workers: it must be a chain of lazy views over a
-        :class:`~cnmf_gui.engine.distributed.ReopenableMovie` (or an in-memory array).
+        When it is a chain of lazy views over a
+        :class:`~cnmf_gui.engine.distributed.ReopenableMovie`, a remote executor's workers open
+        it themselves; otherwise each patch's pixels are read here and sent to them.
     summary : SummaryImages
         Of the whole movie (the correlation image guides each patch's initialisation).
     noise : ndarray of shape (H, W)
@@ -273,6 +270,8 @@ def fit_patches(movie, summary, noise, params, *, executor: Executor | None = No
     -------
     FitResult
     """
+    from cnmf_gui.engine.distributed import reopenable
+
     T, H, W = movie_shape(movie)
     params = resolve_neuron_radius(params, summary)  # one radius for every patch
     cp = params.cnmf
@@ -280,12 +279,12 @@ def fit_patches(movie, summary, noise, params, *, executor: Executor | None = No
     boxes = patch_grid((H, W), size, cp.patch_overlap)
     own = executor is None
     if own:
-        executor = make_executor(params, len(boxes), movie)
+        executor = make_executor(params, len(boxes))
     log.info("patches: %d patches of %d px on %s", len(boxes), size,
              getattr(executor, "description", type(executor).__name__))
     results: list = [None] * len(boxes)
     try:
-        if getattr(executor, "remote", False):
+        if getattr(executor, "remote", False) and reopenable(movie):
             # every patch at once: the scheduler queues them, workers read their own pixels
             shared = executor.share(movie)
             futures = {executor.submit(_fit_patch_remote, shared, box, noise[box[0]:box[1], box[2]:box[3]],
