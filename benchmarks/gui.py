@@ -193,6 +193,8 @@ class _Repeat:
         self.dtype = frames.dtype
 
     def __getitem__(self, t):
+        if isinstance(t, slice):       # a range of frames (event snippets read them)
+            return np.stack([self[i] for i in range(*t.indices(self.shape[0]))])
         return self.frames[int(t) % len(self.frames)]
 
     def __len__(self):

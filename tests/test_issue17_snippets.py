@@ -98,4 +98,4 @@ def test_snippets_dock_plays_the_selected_components_events(qtbot, window):  # n
     view.play_box.setChecked(False)
     assert not view.playing
     s.select([])
-    assert view.snippets is None and not view.boxes
+    qtbot.waitUntil(lambda: view.snippets is None and not view.boxes, timeout=2000)

@@ -66,6 +66,12 @@ class SnippetsView(QWidget):
 
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
+        # Snippets follow a selection change a moment later: the click's traces come first, and
+        # moving through the table with the arrow keys cuts snippets only where the user stops.
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(60)
+        self._refresh_timer.timeout.connect(self.refresh)
         if follow_selection:
             self.subs.on(session, "selection", self._on_change)
         for event in ("components", "traces", "data"):
@@ -84,7 +90,7 @@ class SnippetsView(QWidget):
             self.component_id = int(sel[-1]) if sel else None
         self._stale = True
         if self.isVisible():
-            self.refresh()
+            self._refresh_timer.start()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -94,9 +100,11 @@ class SnippetsView(QWidget):
     def hideEvent(self, event) -> None:
         super().hideEvent(event)
         self.timer.stop()
+        self._refresh_timer.stop()
 
     def refresh(self) -> None:
         """Fetch the snippets of the component shown (from the session's cache) and draw them."""
+        self._refresh_timer.stop()
         self._stale = False
         self.snippets = None
         cid = self.component_id

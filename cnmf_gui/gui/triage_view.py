@@ -167,6 +167,7 @@ class TriageDialog(QDialog):
 
     def closeEvent(self, event) -> None:
         self.snippets.timer.stop()
+        self.snippets._refresh_timer.stop()
         self.subs.release()
         self.snippets.subs.release()
         super().closeEvent(event)
