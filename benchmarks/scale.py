@@ -174,7 +174,12 @@ def _movie(folder, T, size, keep_existing=True):
     path = os.path.join(folder, f"scale_{T}x{size}x{size}.npy")
     if not (keep_existing and os.path.exists(path)):
         t = time.perf_counter()
-        write_movie(path + ".tmp.npy", T, size)
+        try:
+            write_movie(path + ".tmp.npy", T, size)
+        except BaseException:    # interrupted: no half-written movie left on the shared disk
+            if os.path.exists(path + ".tmp.npy"):
+                os.remove(path + ".tmp.npy")
+            raise
         os.replace(path + ".tmp.npy", path)
         print(f"  wrote {path} ({_gb(os.path.getsize(path))}) in {time.perf_counter() - t:.0f} s", flush=True)
     return path
