@@ -90,8 +90,11 @@ class OnlineCNMF:
         self.summary0 = data.summary
         self.noise = noise
         K = comps.n_components
-        lam = np.nan_to_num(np.asarray(comps.lam, float), nan=0.0)
+        lam = np.asarray(comps.lam, float)
         sn = np.asarray(comps.sn, float)
+        # an infinite lambda (the batch solve found c = 0 meets the noise constraint) stays a
+        # large finite one: nan_to_num would make it 1.8e308, whose refit overflows
+        lam = np.where(np.isfinite(lam), lam, np.where(np.isnan(lam), 0.0, 1e3 * np.maximum(sn, 1e-12)))
         deconv = OnlineAR1(ar1_decay(comps.g), comps.baseline, lam, sn, comps.epsilon,
                            pool_limit=self.params.online.pool_limit)
         ok = (lam > 0) & (sn > 0)

@@ -211,5 +211,5 @@ class OnlineAR1:
         ok = (rss > 0) & (theta2 > 0) & np.isfinite(rss)
         ratio = np.ones_like(rss)
         ratio[ok] = np.sqrt(theta2[ok] / rss[ok])
-        self.lam = np.where(self.lam > 0, self.lam * np.clip(ratio, 0.5, 2.0),
-                            np.where(ratio > 1.0, 0.1 * self.sn, 0.0))
+        lam = np.where(self.lam > 0, self.lam * np.clip(ratio, 0.5, 2.0), np.where(ratio > 1.0, 0.1 * self.sn, 0.0))
+        self.lam = np.minimum(lam, 1e3 * np.maximum(self.sn, 1e-12))  # far above any transient: keeps it finite
