@@ -91,8 +91,15 @@ def solve_one(y, g, sn, eps, s_abs, mode, b_fixed, method, refine=False, start=N
         for _ in range(REFINE_ROUNDS):
             if status == "zero":
                 break
-            g = _refined(ys, g, c, s, b, mode, bs)
-            c, s, b, lam, status, it = solve_scaled(ys, g, theta, mode, bs, s_abs / scale)
+            g_new = _refined(ys, g, c, s, b, mode, bs)
+            try:
+                c, s, b, lam, status, it = solve_scaled(ys, g_new, theta, mode, bs, s_abs / scale)
+            except RuntimeError:
+                # the refined kinetics are worth less than a failed run: keep the last solution
+                log.warning("deconvolution with refined kinetics did not converge (g = %s): kept g = %s",
+                            list(g_new), list(g))
+                break
+            g = g_new
     c *= scale
     s *= scale
     return DeconvResult(c=c, s=s, b=float(b * scale), g=np.asarray(g, float), sn=sn,
