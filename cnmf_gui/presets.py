@@ -17,7 +17,7 @@ __all__ = ["PRESETS", "apply_preset", "preset_names"]
 
 PRESETS: dict[str, dict[str, dict]] = {
     "one-photon": {
-        "init": {"method": "corr_pnr", "min_corr": 0.8, "min_pnr": 10.0},
+        "init": {"method": "corr_pnr", "min_corr": 0.8, "min_pnr": 6.0},
         "cnmf": {"background_model": "ring", "patch_size": 0},
         "motion": {"highpass_sigma": 8.0},
     },

@@ -67,6 +67,9 @@ WINDOW_ACTIONS: tuple[WindowAction, ...] = (
                  lambda w: w.rerun_deconvolution(), "&Run"),
     WindowAction("run_online", "Online (live)...", None, lambda w: not w.worker.busy, lambda w: _online(w), "&Run",
                  "Online CNMF on a file or a folder the microscope is writing, shown as it runs"),
+    WindowAction("seed_inspector", "One-photon seeds (correlation x PNR)...", None,
+                 lambda w: w.session.movie is not None and not w.worker.busy, lambda w: _seed_inspector(w), "&Run",
+                 "Set the one-photon seed thresholds by looking at the correlation and PNR images"),
     WindowAction("cancel", "Cancel job", "Esc", lambda w: True, lambda w: w.cancel_job(), "&Run"),
     WindowAction("demo", "Demo (synthetic movie)", None, lambda w: True, lambda w: w.run_demo(), "&Run"),
     WindowAction("play", "Play / pause", "Space", lambda w: True, lambda w: w.toggle_playing(), "&View"),
@@ -148,6 +151,11 @@ def update_actions(window) -> None:
 def _online(window) -> None:
     from cnmf_gui.gui.online_panel import ask_and_start
     ask_and_start(window)
+
+
+def _seed_inspector(window) -> None:
+    from cnmf_gui.gui.seed_inspector import open_seed_inspector
+    open_seed_inspector(window)
 
 
 def _triage(window) -> None:
