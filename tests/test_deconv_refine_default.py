@@ -62,3 +62,17 @@ def test_noise_level_of_a_resolved_rise_is_the_true_noise():
         sn = temporal._deconvolve_group(y, DeconvParams(), 1, deconvolve_many, None, None)[3]
         assert np.all(np.abs(sn * 8.0 - 1.0) < 0.1)
         assert np.median(auto_kinetics(y, max_order=1)[1]) * 8.0 < 0.75  # the bias it avoids
+
+
+def test_a_trace_no_solver_can_fit_does_not_stop_the_run():
+    # Mostly below a baseline held >= 0, with g near 1: the fast solver does not converge and
+    # CVXPY reports the problem infeasible (seen once in the sweep: the whole run stopped).
+    from cnmf_gui.engine.deconvolution import deconvolve
+
+    rng = np.random.default_rng(0)
+    y = -1.0 + rng.standard_normal(2000) + np.r_[np.zeros(1000), 5 * np.exp(-np.arange(1000) / 50)]
+    for refine in (False, True):
+        d = deconvolve(y, p=1, g=[0.9995], sn=1.0, refine_g=refine)
+        assert d.status == "infeasible"
+        assert np.all(np.isfinite(d.c)) and np.all(d.c >= 0) and np.all(d.s >= 0)
+        assert np.corrcoef(d.c[1000:], y[1000:])[0, 1] > 0.5

@@ -80,7 +80,14 @@ def solve_one(y, g, sn, eps, s_abs, mode, b_fixed, method, refine=False, start=N
             # the CVXPY reference solves the same problem (slower, but rare).
             log.warning("fast deconvolution did not converge (g = %s); solved with CVXPY", list(g))
             ys = y / scale
-            c, s, b, lam, status, it = _solve_cvxpy(ys, g, theta, mode, bs)
+            try:
+                c, s, b, lam, status, it = _solve_cvxpy(ys, g, theta, mode, bs)
+            except RuntimeError:
+                # CVXPY too can find no c (a trace mostly below a baseline held >= 0 with g
+                # near 1, seen once in the sweep): keep the trace above its baseline rather
+                # than stop the whole run.
+                log.warning("no deconvolution fits this trace (g = %s): kept as it is", list(g))
+                c, s, b, lam, status, it = _undeconvolved(ys, g, mode, bs)
             if s_abs > 0 and status != "zero":
                 c, s, b = threshold(ys, g, mode, bs, s, s_abs / scale)
                 status = "thresholded"
@@ -93,17 +100,27 @@ def solve_one(y, g, sn, eps, s_abs, mode, b_fixed, method, refine=False, start=N
                 break
             g_new = _refined(ys, g, c, s, b, mode, bs)
             try:
-                c, s, b, lam, status, it = solve_scaled(ys, g_new, theta, mode, bs, s_abs / scale)
+                c2, s2, b2, lam2, status2, it2 = solve_scaled(ys, g_new, theta, mode, bs, s_abs / scale)
             except RuntimeError:
                 # the refined kinetics are worth less than a failed run: keep the last solution
                 log.warning("deconvolution with refined kinetics did not converge (g = %s): kept g = %s",
                             list(g_new), list(g))
                 break
-            g = g_new
+            g, c, s, b, lam, status, it = g_new, c2, s2, b2, lam2, status2, it2
     c *= scale
     s *= scale
     return DeconvResult(c=c, s=s, b=float(b * scale), g=np.asarray(g, float), sn=sn,
                         lam=float(lam * scale), epsilon=eps, status=status, iterations=it)
+
+
+def _undeconvolved(ys, g, mode, bs):
+    """c = the trace above its best constant baseline, s = max(G c, 0), status "infeasible"."""
+    from cnmf_gui.engine.deconvolution.reference_cvxpy import ar_operator
+
+    b = zero_baseline(ys, mode, bs)
+    c = np.maximum(ys - b, 0.0)
+    s = np.maximum(ar_operator(g, ys.size) @ c, 0.0) if len(g) else c.copy()
+    return c, s, b, 0.0, "infeasible", 0
 
 
 def _constant(y, g, sn, eps, mode, b_fixed):
