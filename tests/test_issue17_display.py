@@ -113,5 +113,12 @@ def test_motion_qc_readable_at_1400_by_900_and_side_by_side_labelled(qtbot, wind
     mv.set_view("side_by_side")
     assert mv.left_title.isVisible() and mv.left_title.text == "raw"
     assert mv.right_title.isVisible() and "corrected" in mv.right_title.text
+    for _ in range(5):
+        QApplication.processEvents()
+    # Both panels the same width (the corrected one came out two thirds of the raw, cut off).
+    assert abs(mv.left.width() - mv.right.width()) <= 2, (mv.left.width(), mv.right.width())
     mv.set_view("corrected")
     assert not mv.left_title.isVisible()
+    for _ in range(5):
+        QApplication.processEvents()
+    assert mv.left.width() > 1.8 * mv.right.width() or not mv.right.isVisible()

@@ -96,6 +96,14 @@ class MovieView(QWidget):
         self.right = self.graphics.addViewBox(row=1, col=1, lockAspect=True, invertY=True, enableMenu=False)
         self.right.setXLink(self.left)
         self.right.setYLink(self.left)
+        # Side by side, both halves the same width: with the default preferred widths the grid
+        # gave the corrected panel about two thirds of the raw one, cutting its image off.
+        # Side by side, both halves the same width. The grid sizes a column from its items:
+        # the titles' different text widths gave the panels different widths (the corrected
+        # image came out cut off), so every item of the two columns asks for the same width.
+        # (Their minimum widths are made equal in set_view, only while both are shown.)
+        for item in (self.left, self.right, self.left_title, self.right_title):
+            item.setPreferredWidth(4000)
         self.left_image = pg.ImageItem()
         self.right_image = pg.ImageItem()
         self.left.addItem(self.left_image)
@@ -224,6 +232,10 @@ class MovieView(QWidget):
         for title in (self.left_title, self.right_title):
             title.setVisible(side)
             title.setMaximumHeight(20 if side else 0)
+        widest = max(t.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
+                     for t in (self.left_title, self.right_title)) if side else 0
+        for box in (self.left, self.right):
+            box.setMinimumWidth(widest)
         if side != self._was_side and self.session.data is not None:
             # Two panels: each image fills its half, once the layout has given the boxes their size.
             QTimer.singleShot(0, lambda: self.left.autoRange(padding=0.0))
