@@ -20,7 +20,7 @@ VIEWS = {
     "background_subtracted": "Background-subtracted",
     "denoised": "Denoised (A C)",
     "residual": "Residual",
-    "background": "Background (b f)",
+    "background": "Background",
     "demixed": "Demixed colour",
     "mean": "Mean image",
     "max": "Max image",
