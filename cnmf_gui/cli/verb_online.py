@@ -69,19 +69,14 @@ class LiveLine:
 
 
 def run(args) -> int:
-    from cnmf_gui.cli.verb_run import _check_output
+    from cnmf_gui.cli.verb_run import _check_output, params_from_args
     from cnmf_gui.errors import ParameterError, UserError
     from cnmf_gui.io import save_session
     from cnmf_gui.io.frame_stream import StreamIdle
-    from cnmf_gui.params import PipelineParams, load_params
     from cnmf_gui.session import OverwriteRefused, Session
     from cnmf_gui.session.online import OnlineRun
 
-    params = load_params(args.params) if args.params else PipelineParams()
-    if args.fs is not None:
-        if not args.fs > 0:
-            raise ParameterError(f"--fs must be a positive frame rate in Hz, got {args.fs}")
-        params = params.replace(None, frame_rate=args.fs)
+    params = params_from_args(args)
     if args.until_idle is not None and not args.until_idle > 0:
         raise ParameterError(f"--until-idle must be a positive number of seconds, got {args.until_idle}")
     if args.until_idle is not None and not args.follow:

@@ -105,17 +105,23 @@ def _check_output(out: str, movie: str) -> None:
         raise UserError(f"--out {out} exists and is not a cnmf_gui session file: refusing to overwrite it")
 
 
-def run(args) -> int:
-    from cnmf_gui.cli.terminal import TerminalProgress
+def params_from_args(args):
+    """The parameters of ``--params P.json`` (defaults without it) with ``--fs`` applied."""
     from cnmf_gui.errors import ParameterError
     from cnmf_gui.params import PipelineParams, load_params
-    from cnmf_gui.session import OverwriteRefused, Session, motion_warning
-
     params = load_params(args.params) if args.params else PipelineParams()
     if args.fs is not None:
         if not args.fs > 0:
             raise ParameterError(f"--fs must be a positive frame rate in Hz, got {args.fs}")
         params = params.replace(None, frame_rate=args.fs)
+    return params
+
+
+def run(args) -> int:
+    from cnmf_gui.cli.terminal import TerminalProgress
+    from cnmf_gui.session import OverwriteRefused, Session, motion_warning
+
+    params = params_from_args(args)
     if args.no_motion:
         params = params.replace("motion", enabled=False)
     if args.scheduler is not None:

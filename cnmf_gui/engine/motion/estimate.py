@@ -4,12 +4,11 @@ Noisy movies (see :mod:`~cnmf_gui.engine.motion.snr` and :mod:`~cnmf_gui.engine.
 are registered through means of bins of consecutive frames, with shifts interpolated to
 frames; peaks that do not stand out of the noise are not trusted (:mod:`~cnmf_gui.engine.motion.framepass`).
 
-The pass reads the movie ``chunk_frames`` frames at a time (the next chunk is read in the
-background while the current one is computed), splits each chunk into batches spread over
-threads (FFTs, matrix DFTs and the numba warps all release the GIL), and keeps only per-frame
-numbers, two running sums (the mean images before and after) and small evenly spaced samples
-for the residual and principal-component metrics. Peak memory is a few chunks whatever the
-movie's length.
+The pass reads the movie ``chunk_frames`` frames at a time (fewer for large frames; the next chunk
+is read in the background while the current one is computed), splits each chunk into batches spread
+over threads (FFTs, matrix DFTs and the numba warps all release the GIL), and keeps only per-frame
+numbers, two running sums (the mean images before and after) and small evenly spaced samples for the
+residual and principal-component metrics. Peak memory is a few chunks whatever the movie's length.
 
 References
 ----------
@@ -35,6 +34,7 @@ from cnmf_gui.engine.motion.prep import clean_frames
 from cnmf_gui.engine.motion.template import build_template, sample_indices
 from cnmf_gui.engine.motion.parallel import batch_size, default_workers, map_batches
 from cnmf_gui.engine.motion.warp import ORDERS
+from cnmf_gui.engine.streaming import CHUNK_BYTES
 from cnmf_gui.errors import ParameterError, UserError
 from cnmf_gui.params import MotionParams
 from cnmf_gui.progress import SubProgress, checkpoint
@@ -43,7 +43,6 @@ from cnmf_gui.results import MotionResult
 RESIDUAL_SAMPLE = 200
 PC_SAMPLE = 400
 PC_COMPONENTS = 3
-CHUNK_BYTES = 64 * 2**20   # float32 frames per chunk: 256 frames of 1024 x 1024 peaked at 5 GB
 
 
 def _motion_params(params) -> MotionParams:
@@ -191,7 +190,7 @@ def _estimate(movie, p: MotionParams, shape, progress, on_chunk) -> MotionResult
     reestimated = np.zeros(T, bool)
     disagree = np.zeros(T, bool)
 
-    chunk = max(1, min(int(p.chunk_frames), CHUNK_BYTES // (4 * H * W)))  # a few copies live: bound them
+    chunk = max(1, min(int(p.chunk_frames), 2 * CHUNK_BYTES // (4 * H * W)))  # a few copies live: bound bytes
     if nbin > 1:
         chunk = -(-chunk // nbin) * nbin   # chunks hold whole bins
     batch = max(1, min(chunk, batch_size(H * W)))
