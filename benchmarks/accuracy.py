@@ -6,6 +6,7 @@ Run from the repository root::
     python -m benchmarks.accuracy --quick         # a few rows, 1 seed (well under 20 min)
     python -m benchmarks.accuracy --rows A,snr3 --seeds 2
     python -m benchmarks.accuracy --rows A --first-seed 2 --seeds 2 --merge OLD/results.json
+    python -m benchmarks.accuracy --cache DIR     # reuse movies and suite2p's output (accuracy_cache.py)
 
 Movies come from ``cnmf_gui.synthetic.make_realistic_movie`` (a continuous scene resampled
 under motion, photon noise; not the engine's model). The rows vary one factor at a time around
@@ -42,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.accuracy_cache import fetch_movie, fetch_suite2p, store_movie, store_suite2p, suite2p_key
 from benchmarks.cnmf import _peer_python
 from benchmarks.end_to_end import timed_process
 from benchmarks.scoring import (detection_scores, match_components, shift_errors, trace_scores,
@@ -79,11 +81,22 @@ def spec_for(row: str, seed: int) -> dict:
     return dict(BASE, **ROWS[row][1], seed=seed)
 
 
-def write_movie(spec: dict, folder: Path):
-    """Make the movie, write ``folder/movie/movie.tif`` (int16) and ``truth.npz``; return the truth."""
+def write_movie(spec: dict, folder: Path, cache: Path | None = None):
+    """Make the movie, write ``folder/movie/movie.tif`` (int16) and ``truth.npz``; return the truth.
+
+    With ``cache``, a movie of the same spec and generator is copied from it instead of made
+    (``make_s`` is then 0), and a new one is stored in it.
+    """
     import tifffile
 
     from cnmf_gui.synthetic import make_realistic_movie
+
+    if cache is not None and fetch_movie(cache, spec, folder):
+        with np.load(folder / "truth.npz") as z:
+            truth = {k: z[k] for k in z.files}
+        truth["frame_rate"] = float(truth["frame_rate"])
+        truth["make_s"] = 0.0
+        return truth
 
     t0 = time.perf_counter()
     synth = make_realistic_movie(**spec)
@@ -95,6 +108,8 @@ def write_movie(spec: dict, folder: Path):
                  shifts=synth.shifts.astype(float), active=synth.active, radii=synth.radii,
                  frame_rate=synth.frame_rate, make_s=make_s)
     np.savez_compressed(folder / "truth.npz", **{k: v for k, v in truth.items() if k != "make_s"})
+    if cache is not None:
+        store_movie(cache, spec, folder)
     return truth
 
 
@@ -135,7 +150,12 @@ def run_ours(truth: dict, folder: Path) -> dict:
     return res
 
 
-def run_suite2p(peer: str, truth: dict, spec: dict, folder: Path) -> dict:
+def run_suite2p(peer: str, truth: dict, spec: dict, folder: Path, cache: Path | None = None) -> dict:
+    """suite2p on the movie, or its cached output on a movie of the same bytes (``cache``).
+
+    suite2p's output depends only on the movie and its arguments, not on our code, so a re-run
+    of the sweep after an engine change reuses it; ``cached`` says so in the result.
+    """
     import scipy.sparse as sp
 
     from cnmf_gui.synthetic import INDICATORS
@@ -146,9 +166,17 @@ def run_suite2p(peer: str, truth: dict, spec: dict, folder: Path) -> dict:
     out = work / "suite2p.npz"
     diameter = float(np.round(2 * np.mean(spec["radius_range"])))
     tau = INDICATORS[spec["indicator"]]["tau_decay"]
+    s2p_args = [f"{truth['frame_rate']:g}", f"{diameter:g}", f"{tau:g}", "--no-regmetrics", "--nonrigid"]
     cmd = [peer, str(ROOT / "benchmarks" / "e2e_suite2p.py"), str(folder / "movie"), str(work), str(out),
-           f"{truth['frame_rate']:g}", f"{diameter:g}", f"{tau:g}", "--no-regmetrics", "--nonrigid"]
-    run = timed_process(cmd, folder / "s2p")
+           *s2p_args]
+    key = suite2p_key(folder / "movie" / "movie.tif", s2p_args) if cache is not None else None
+    run = fetch_suite2p(cache, key, out) if key else None
+    if run is not None:
+        run.update(code=0, cached=True)
+    else:
+        run = timed_process(cmd, folder / "s2p")
+        if run["code"] == 0 and key:
+            store_suite2p(cache, key, out, run)
     if run["code"] != 0:
         lines = (run["stderr"] or run["stdout"]).strip().splitlines()
         return {"error": lines[-1] if lines else f"exit {run['code']}", "wall_s": run["wall_s"]}
@@ -160,19 +188,19 @@ def run_suite2p(peer: str, truth: dict, spec: dict, folder: Path) -> dict:
     cells = np.nonzero(rois["iscell"])[0]
     res = _score(truth, rois["shifts"], A, K, cells, {"F": rois["F"], "S": rois["spks"]})
     shutil.rmtree(work / "suite2p", ignore_errors=True)     # its binary copy of the movie
-    res.update(wall_s=run["wall_s"], peak_mb=run["peak_mb"])
+    res.update(wall_s=run["wall_s"], peak_mb=run["peak_mb"], cached=bool(run.get("cached")))
     return res
 
 
-def run_movie(row: str, seed: int, root: Path, peer: str | None, keep: bool) -> dict:
+def run_movie(row: str, seed: int, root: Path, peer: str | None, keep: bool, cache: Path | None = None) -> dict:
     folder = root / f"{row}-s{seed}"
     spec = spec_for(row, seed)
-    truth = write_movie(spec, folder)
+    truth = write_movie(spec, folder, cache / "movies" if cache else None)
     result = {"row": row, "seed": seed, "spec": {k: v for k, v in spec.items()},
               "n_cells": int(len(truth["active"])), "n_active": int(truth["active"].sum()),
               "make_s": truth["make_s"], "ours": run_ours(truth, folder)}
     if peer:
-        result["suite2p"] = run_suite2p(peer, truth, spec, folder)
+        result["suite2p"] = run_suite2p(peer, truth, spec, folder, cache / "suite2p" if cache else None)
     errs = {k: result[k].pop("_errors") for k in ("ours", "suite2p") if k in result and "_errors" in result[k]}
     np.savez(folder / "shift_errors.npz", **errs)
     if not keep:
@@ -267,6 +295,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="folder for the movies' outputs and results.json "
                                       "(default: /work/scratch/accuracy-<time> or ./accuracy-<time>)")
     parser.add_argument("--keep-movies", action="store_true", help="keep each TIFF")
+    parser.add_argument("--cache", help="folder caching the movies and suite2p's output on each (keyed by "
+                                        "the spec and generator source, and by the movie's bytes): a re-run "
+                                        "after an engine change reuses both")
     args = parser.parse_args(argv)
     rows = args.rows.split(",") if args.rows else (QUICK if args.quick else list(ROWS))
     bad = [r for r in rows if r not in ROWS]
@@ -293,7 +324,7 @@ def main(argv=None) -> int:
     for row in rows:
         for seed in range(args.first_seed, args.first_seed + n_seeds):
             t0 = time.perf_counter()
-            res = run_movie(row, seed, out, peer, args.keep_movies)
+            res = run_movie(row, seed, out, peer, args.keep_movies, Path(args.cache) if args.cache else None)
             res["commit"] = commit
             results.append(res)
             brief = {t: (res[t].get("error") or f"RMSE {res[t]['shift']['rmse']:.3f} F1 {res[t]['accepted']['f1']:.3f}")
