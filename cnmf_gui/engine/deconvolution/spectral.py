@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from scipy import optimize, special
 
 from cnmf_gui.engine.noise import MAX_ROOT
@@ -90,6 +91,61 @@ def periodogram(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(P.size) / y.size, P
 
 
+@njit(cache=True, nogil=True)
+def _whittle(x, cw, Ps, p, weight, max_decay):
+    """Whittle negative log-likelihood and its gradient in the fit's coordinates.
+
+    ``x`` = (log sigma^2, log v, logit d / max_decay[, logit r / d^RISE_RATIO]), each clipped
+    to [-40, 20] (the line search may try wild steps; exp would overflow), where the gradient
+    of a clipped coordinate is 0. Analytic: finite differences had cost 2/3 of the fit.
+    """
+    n = x.size
+    xc = np.empty(n)
+    inside = np.empty(n)
+    for i in range(n):
+        xc[i] = min(max(x[i], -40.0), 20.0)
+        inside[i] = 1.0 if -40.0 < x[i] < 20.0 else 0.0
+    e0 = np.exp(xc[0])
+    e1 = np.exp(xc[1])
+    s2 = 1.0 / (1.0 + np.exp(-xc[2]))
+    d = max_decay * s2
+    rr = 0.0
+    s3 = 0.0
+    if p == 2:
+        s3 = 1.0 / (1.0 + np.exp(-xc[3]))
+        rr = d ** RISE_RATIO * s3
+    f = 0.0
+    g0 = 0.0
+    g1 = 0.0
+    gd = 0.0    # d nll / d d (rise held as the fraction s3 of d^RISE_RATIO)
+    gr = 0.0    # d nll / d rr (d held)
+    for j in range(cw.size):
+        c = cw[j]
+        t1 = 1.0 - 2.0 * d * c + d * d
+        t2 = 1.0
+        if p == 2:
+            t2 = 1.0 - 2.0 * rr * c + rr * rr
+        A = t1 * t2
+        S = e0 + e1 / A
+        f += np.log(S) + Ps[j] / S
+        q = 1.0 / S - Ps[j] / (S * S)
+        g0 += q * e0
+        g1 += q * e1 / A
+        dSdA = -q * e1 / (A * A)
+        gd += dSdA * t2 * 2.0 * (d - c)
+        if p == 2:
+            gr += dSdA * t1 * 2.0 * (rr - c)
+    grad = np.empty(n)
+    grad[0] = weight * g0 * inside[0]
+    grad[1] = weight * g1 * inside[1]
+    if p == 2 and d > 0.0:
+        gd += gr * RISE_RATIO * rr / d      # rr = d^RISE_RATIO s3 moves with d
+    grad[2] = weight * gd * max_decay * s2 * (1.0 - s2) * inside[2]
+    if p == 2:
+        grad[3] = weight * gr * rr * (1.0 - s3) * inside[3]
+    return weight * f, grad
+
+
 def fit_spectrum(freqs: np.ndarray, P: np.ndarray, p: int, start: dict, *, weight: float = 1.0,
                  max_decay: float = MAX_ROOT) -> SpectralFit:
     """Whittle fit of the AR(p) + white noise spectrum to periodogram ordinates.
@@ -111,22 +167,12 @@ def fit_spectrum(freqs: np.ndarray, P: np.ndarray, p: int, start: dict, *, weigh
     -------
     SpectralFit
     """
-    cw = np.cos(2 * np.pi * freqs)
+    cw = np.ascontiguousarray(np.cos(2 * np.pi * freqs), dtype=np.float64)
     scale = float(np.mean(P))
-    Ps = P / scale
-
-    def transfer(d):
-        return 1.0 - 2.0 * d * cw + d * d   # |1 - d e^{-iw}|^2
+    Ps = np.ascontiguousarray(P / scale, dtype=np.float64)
 
     def nll(x):
-        # Bounded coordinates: the line search may try wild steps (exp overflow otherwise).
-        x = np.clip(x, -40.0, 20.0)
-        d = max_decay * _sigmoid(x[2])
-        A = transfer(d)
-        if p == 2:
-            A = A * transfer(d ** RISE_RATIO * _sigmoid(x[3]))
-        S = np.exp(x[0]) + np.exp(x[1]) / A
-        return weight * float(np.sum(np.log(S) + Ps / S))
+        return _whittle(np.asarray(x, dtype=np.float64), cw, Ps, p, float(weight), float(max_decay))
 
     x0 = [np.log(max(start["sigma2"] / scale, 1e-8)), np.log(max(start["v"] / scale, 1e-8)),
           _logit(min(start["d"], max_decay) / max_decay)]
@@ -134,7 +180,8 @@ def fit_spectrum(freqs: np.ndarray, P: np.ndarray, p: int, start: dict, *, weigh
         x0.append(_logit(start["r_frac"]))
     # Unconstrained in (log, logit) coordinates; BFGS (pure NumPy) is cheaper here than
     # L-BFGS-B, whose Fortran core cost ~3 ms per call on 4 parameters.
-    res = optimize.minimize(nll, np.array(x0), method="BFGS", options={"gtol": 1e-4, "maxiter": 200})
+    res = optimize.minimize(nll, np.array(x0), jac=True, method="BFGS",
+                            options={"gtol": 1e-4, "maxiter": 200})
     x = np.clip(res.x, -40.0, 20.0)
     d = float(max_decay * _sigmoid(x[2]))
     r = float(d ** RISE_RATIO * _sigmoid(x[3])) if p == 2 else 0.0
