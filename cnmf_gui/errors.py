@@ -17,6 +17,19 @@ class InputFileError(UserError):
     """A movie or session file that is missing, unreadable, corrupt or of the wrong layout."""
 
 
+class SeveralMoviesError(InputFileError):
+    """A file holds several movies (HDF5 datasets, NWB imaging series) and none was named.
+
+    ``choices`` are the names to pass as ``dataset=`` (``--dataset``), in the file's order, and
+    ``labels`` one line per choice for a person (name, shape, kind), so a window can ask.
+    """
+
+    def __init__(self, message: str, choices: list[str], labels: list[str]):
+        super().__init__(message)
+        self.choices = list(choices)
+        self.labels = list(labels)
+
+
 class ParameterError(UserError, ValueError):
     """A parameter that is unknown or outside its allowed range."""
 

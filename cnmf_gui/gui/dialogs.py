@@ -90,3 +90,10 @@ def ask_number(parent: QWidget, title: str, label: str, value: float, low: float
     from PyQt6.QtWidgets import QInputDialog
     number, ok = QInputDialog.getDouble(parent, title, label, value, low, high, decimals)
     return float(number) if ok else None
+
+
+def choose_item(parent: QWidget, title: str, label: str, items: list[str]) -> int | None:
+    """The index of the item the user picked from a list, or None when cancelled. Tests replace this."""
+    from PyQt6.QtWidgets import QInputDialog
+    text, ok = QInputDialog.getItem(parent, title, label, items, 0, False)
+    return items.index(text) if ok and text in items else None

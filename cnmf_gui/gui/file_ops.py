@@ -14,7 +14,7 @@ import logging
 import traceback
 from pathlib import Path
 
-from cnmf_gui.errors import UserError
+from cnmf_gui.errors import SeveralMoviesError, UserError
 from cnmf_gui.gui import dialogs
 from cnmf_gui.session import default_session_path, is_session_file, jobs, recovery_for_open
 from cnmf_gui.session.files import set_aside
@@ -65,7 +65,8 @@ def open_path(window, path, *, frame_rate: float | None = None) -> bool:
                 "with its results, curation, frame rate and parameters. Open that session?",
                 ("Open session", "Open the movie only")) == "Open session":
             path = beside
-        window.session.open(path, use_recovery=use_recovery, frame_rate=frame_rate)
+        if not _open_asking_which(window, path, use_recovery, frame_rate):
+            return False
     except UserError as exc:
         window.show_error("Cannot open", str(exc))
         return False
@@ -73,6 +74,25 @@ def open_path(window, path, *, frame_rate: float | None = None) -> bool:
         window.show_error("Cannot open", f"{path}: {type(exc).__name__}: {exc}", traceback.format_exc())
         return False
     window.session.message(f"opened {path}")
+    return True
+
+
+def _open_asking_which(window, path: Path, use_recovery: bool, frame_rate) -> bool:
+    """Open ``path``; when it holds several movies (HDF5 datasets, NWB imaging series), ask which.
+
+    False when the user cancelled the choice (nothing was opened).
+    """
+    try:
+        window.session.open(path, use_recovery=use_recovery, frame_rate=frame_rate)
+        return True
+    except SeveralMoviesError as several:
+        if not window.ask_questions:
+            raise
+        choices, labels = several.choices, several.labels
+    k = dialogs.choose_item(window, "Which movie?", f"{path.name} holds several movies. Open:", labels)
+    if k is None:
+        return False
+    window.session.open(path, frame_rate=frame_rate, movie_options={"dataset": choices[k]})
     return True
 
 

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from cnmf_gui.errors import InputFileError, ParameterError
+from cnmf_gui.errors import InputFileError, ParameterError, SeveralMoviesError
 from cnmf_gui.io.array_source import ArrayMovie, OffsetTable, _reason
 from cnmf_gui.io.guarded_map import guard
 from cnmf_gui.io.layout import Layout, parse_axes_option
@@ -54,9 +54,10 @@ def _pick_dataset(h5, path: str, dataset: str | None):
     if len(candidates) == 1:
         return candidates[0]
     if len(candidates) > 1:
-        names = ", ".join(f"{d.name} {d.shape}" for d in candidates)
-        raise InputFileError(f"{path} holds several 3-D datasets ({names}): pick one with "
-                             f"dataset=NAME, --dataset NAME or {path}:NAME")
+        labels = [f"{d.name} {d.shape}" for d in candidates]
+        raise SeveralMoviesError(f"{path} holds several 3-D datasets ({', '.join(labels)}): pick one with "
+                                 f"dataset=NAME, --dataset NAME or {path}:NAME",
+                                 [d.name for d in candidates], labels)
     higher = [d for d in _datasets(h5) if len(d.shape) > 3 and d.dtype.kind in "biuf"]
     if len(higher) == 1:
         return higher[0]  # the layout explains how to pick a plane or channel

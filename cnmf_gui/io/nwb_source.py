@@ -26,7 +26,7 @@ import os
 
 import numpy as np
 
-from cnmf_gui.errors import InputFileError, ParameterError
+from cnmf_gui.errors import InputFileError, ParameterError, SeveralMoviesError
 
 IMAGING_TYPES = ("TwoPhotonSeries", "OnePhotonSeries")
 
@@ -114,9 +114,9 @@ def _pick(h5, path: str, name: str | None):
     pool = acquired or series
     if len(pool) == 1:
         return pool[0]
-    names = "; ".join(describe_series(g) for g in pool)
-    raise InputFileError(f"{path} holds {len(pool)} imaging series ({names}): pick one with "
-                         f"--dataset NAME (dataset=NAME)")
+    labels = [describe_series(g) for g in pool]
+    raise SeveralMoviesError(f"{path} holds {len(pool)} imaging series ({'; '.join(labels)}): pick one with "
+                             f"--dataset NAME (dataset=NAME)", [g.name for g in pool], labels)
 
 
 def _axes(group, data_shape: tuple, axes: str | None) -> str:

@@ -107,9 +107,9 @@ class Session:
         """Open a session file; with ``use_recovery`` its autosave instead (unsaved until saved)."""
         loading.open_session(self, path, use_recovery=use_recovery)
 
-    def open(self, path, *, use_recovery: bool = False, frame_rate: float | None = None) -> None:
-        """Open a session file or a movie (its autosave if asked; ``frame_rate`` if it has none)."""
-        loading.open_any(self, path, use_recovery=use_recovery, frame_rate=frame_rate)
+    def open(self, path, **how) -> None:
+        """Open a session file or a movie; ``how``: :func:`loading.open_any`'s keywords."""
+        loading.open_any(self, path, **how)
 
     def apply_pipeline_result(self, data: SessionData) -> None:
         """Replace the results with a fresh pipeline run (new ids, a reset line in the log)."""

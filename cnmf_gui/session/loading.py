@@ -114,8 +114,15 @@ def open_session(session, path, *, use_recovery: bool = False) -> None:
              file_revision=revision)
 
 
-def open_any(session, path, *, use_recovery: bool = False, frame_rate: float | None = None) -> None:
-    """Open a session file or a movie, whichever ``path`` is (see Session.open)."""
+def open_any(session, path, *, use_recovery: bool = False, frame_rate: float | None = None,
+             movie_options: dict | None = None) -> None:
+    """Open a session file or a movie, whichever ``path`` is.
+
+    ``use_recovery``: restore its autosave. ``frame_rate``: the movie's, when the file does not
+    say. ``movie_options`` say how to read a movie (``dataset``, ``axes``, ``plane``, ``channel``);
+    a file holding several movies and no ``dataset`` raises
+    :class:`~cnmf_gui.errors.SeveralMoviesError` with the choices.
+    """
     if is_session_file(path):
         open_session(session, path, use_recovery=use_recovery)
     elif use_recovery:
@@ -126,7 +133,7 @@ def open_any(session, path, *, use_recovery: bool = False, frame_rate: float | N
         rec, target = found
         recovery.restore(session, target, rec)
     else:
-        open_movie(session, path, frame_rate=frame_rate)
+        open_movie(session, path, frame_rate=frame_rate, **(movie_options or {}))
 
 
 def apply_pipeline_result(session, data: SessionData, *, provenance: dict | None = None) -> None:
