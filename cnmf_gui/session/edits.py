@@ -13,6 +13,7 @@ import scipy.sparse as sp
 
 from cnmf_gui.results import Components
 from cnmf_gui.session.merge import merged_metrics
+from cnmf_gui.session.neuron_movie import background_under, edit_inputs
 
 _TRACES = ("C", "S", "F", "dff")
 
@@ -48,14 +49,11 @@ def new_rows(session, raw: np.ndarray, footprints: np.ndarray, epsilon) -> list[
     comps = session.components
     dp, ev = session.params.deconvolution, session.params.evaluation
     dec = redeconvolve_rows(raw, None, None, epsilon, dp)
-    bg = session.data.background if session.data is not None else None
     metrics = local_metrics(session, footprints, dec.c, dec.sn)
     out = []
     for j in range(raw.shape[0]):
         fp = sp.csc_matrix(footprints[:, j].reshape(-1, 1))
-        under = None
-        if bg is not None and np.asarray(bg.b).size:
-            under = np.asarray(fp.T @ np.asarray(bg.b)) @ np.asarray(bg.f)
+        under = background_under(session, fp, raw.shape[1])
         dff = compute_dff(raw[j][None], frame_rate=session.frame_rate or 30.0, quantile=ev.dff_quantile,
                           window_s=ev.dff_window, background=under)[0]
         out.append(dict(A=fp, C=dec.c[j], S=dec.s[j], F=raw[j], dff=dff, baseline=dec.b[j], sn=dec.sn[j],
@@ -82,9 +80,9 @@ def local_metrics(session, footprints: np.ndarray, C: np.ndarray, sn: np.ndarray
     from cnmf_gui.engine.evaluation import evaluate
     from cnmf_gui.engine.movie_window import read_window
 
-    data = session.data
-    movie = session.frames.corrected_movie() if session.movie is not None else None
-    if movie is None or data is None or data.summary is None:
+    inputs = edit_inputs(session)          # the ring model's background removed from the movie
+    movie = inputs.movie
+    if movie is None or inputs.mean is None:
         return None
     H, W = session.image_shape
     rows, cols = np.divmod(np.flatnonzero(np.any(footprints > 0, axis=1)), W)
@@ -94,12 +92,10 @@ def local_metrics(session, footprints: np.ndarray, C: np.ndarray, sn: np.ndarray
     c0, c1 = max(cols.min() - margin, 0), min(cols.max() + 1 + margin, W)
     idx = (np.arange(r0, r1)[:, None] * W + np.arange(c0, c1)[None]).ravel()
     window = read_window(movie, (0, movie.shape[0]), (r0, r1), (c0, c1))
-    bg = data.background
-    b = f = None
-    if bg is not None and np.asarray(bg.b).size:
-        b, f = np.asarray(bg.b)[idx], np.asarray(bg.f)
+    b = None if inputs.b is None else inputs.b[idx]
+    f = inputs.f
     values, _ = evaluate(window, sp.csc_matrix(footprints[idx]), np.atleast_2d(C), np.asarray(sn, float),
-                         np.asarray(data.summary.mean)[r0:r1, c0:c1], session.params.evaluation, b=b, f=f,
+                         inputs.mean[r0:r1, c0:c1], session.params.evaluation, b=b, f=f,
                          chunk_frames=session.params.cnmf.chunk_frames,
                          neuron_radius=session.params.init.neuron_radius)
     return [{k: float(np.asarray(v)[j]) for k, v in values.items()} for j in range(footprints.shape[1])]

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from cnmf_gui.errors import UserError
 from cnmf_gui.results import STATUS_ACCEPTED, STATUS_UNDECIDED, Components
 from cnmf_gui.session.commands import MergeCommand
+from cnmf_gui.session.neuron_movie import background_under, edit_inputs
 
 
 def _jsonable(value):
@@ -34,13 +35,10 @@ def merged_metrics(session, footprint: sp.csc_matrix, c: np.ndarray, sn: float) 
     from cnmf_gui.engine.evaluation import evaluate, trace_snr
     from cnmf_gui.engine.footprints import areas, compactness
 
-    data = session.data
-    movie = session.frames.corrected_movie() if session.movie is not None else None
-    if movie is not None and data.summary is not None:
-        bg = data.background
-        metrics, _ = evaluate(movie, footprint, c[None], np.array([sn]), data.summary.mean,
-                              session.params.evaluation, b=bg.b if bg is not None else None,
-                              f=bg.f if bg is not None else None,
+    inputs = edit_inputs(session)          # the ring model's background removed from the movie
+    if inputs.movie is not None and inputs.mean is not None:
+        metrics, _ = evaluate(inputs.movie, footprint, c[None], np.array([sn]), inputs.mean,
+                              session.params.evaluation, b=inputs.b, f=inputs.f,
                               chunk_frames=session.params.cnmf.chunk_frames,
                               neuron_radius=session.params.init.neuron_radius)
         return {k: float(np.asarray(v)[0]) for k, v in metrics.items()}
@@ -70,10 +68,7 @@ def merge(session, ids) -> int:
     dp = session.params.deconvolution
     dec = redeconvolve_rows(raw[None], None, None, dp.epsilon, dp)
     ev = session.params.evaluation
-    bg = session.data.background if session.data is not None else None
-    under = None
-    if bg is not None and np.asarray(bg.b).size:
-        under = np.asarray(footprint.T @ bg.b) @ np.asarray(bg.f)
+    under = background_under(session, footprint, raw.size)
     dff = compute_dff(raw[None], frame_rate=session.frame_rate or 30.0, quantile=ev.dff_quantile,
                       window_s=ev.dff_window, background=under)
     values = merged_metrics(session, footprint, dec.c[0], float(dec.sn[0]))

@@ -15,6 +15,7 @@ from cnmf_gui.errors import UserError
 from cnmf_gui.results import STATUS_UNDECIDED
 from cnmf_gui.session.commands import SeedCommand
 from cnmf_gui.session.edits import edited, new_rows, one_thread
+from cnmf_gui.session.neuron_movie import edit_inputs
 
 
 def seed(session, row: int, col: int) -> int:
@@ -29,16 +30,14 @@ def _seed(session, row: int, col: int) -> int:
 
     cur = session.curation
     comps = cur.require()
-    movie = session.frames.corrected_movie() if session.movie is not None else None
+    inputs = edit_inputs(session)          # the ring model's background removed from the movie
+    movie = inputs.movie
     if movie is None:
         raise UserError("seeding needs the movie: open the session with its movie")
     H, W = session.image_shape
     if not (0 <= row < H and 0 <= col < W):
         raise UserError(f"seed point {row},{col} is outside the {H}x{W} field of view")
-    bg = session.data.background if session.data is not None else None
-    b = f = None
-    if bg is not None and np.asarray(bg.b).size:
-        b, f = np.asarray(bg.b), np.asarray(bg.f)
+    b, f = inputs.b, inputs.f
     radius = session.params.init.neuron_radius or typical_radius(comps.A)
     try:
         fit = seed_component(movie, comps.A, comps.F, (row, col), radius, b=b, f=f)

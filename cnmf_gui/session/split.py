@@ -15,6 +15,7 @@ from cnmf_gui.errors import UserError
 from cnmf_gui.results import STATUS_UNDECIDED
 from cnmf_gui.session.commands import SplitCommand
 from cnmf_gui.session.edits import edited, new_rows, one_thread
+from cnmf_gui.session.neuron_movie import edit_inputs
 
 
 def split(session, component_id, points=None) -> list[int]:
@@ -34,17 +35,15 @@ def _split(session, component_id, points=None) -> list[int]:
             raise UserError("select one component to split")
         component_id = session.selection[0]
     component_id = cur.check_ids([component_id])[0]
-    movie = session.frames.corrected_movie() if session.movie is not None else None
+    inputs = edit_inputs(session)          # the ring model's background removed from the movie
+    movie = inputs.movie
     if movie is None:
         raise UserError("splitting needs the movie: open the session with its movie")
     if points is not None:
         points = np.asarray(points, int).reshape(-1, 2)
         if points.shape[0] != 2:
             raise UserError(f"a split needs two points, got {points.shape[0]}")
-    bg = session.data.background if session.data is not None else None
-    b = f = None
-    if bg is not None and np.asarray(bg.b).size:
-        b, f = np.asarray(bg.b), np.asarray(bg.f)
+    b, f = inputs.b, inputs.f
     k = cur.index_of(component_id)
     try:
         fit = split_component(movie, comps.A, comps.F, k, seeds=points, b=b, f=f)
