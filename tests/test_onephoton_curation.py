@@ -90,3 +90,22 @@ def test_merging_two_ring_components_keeps_the_background_out_of_the_dff(ring_se
     assert np.isfinite(after.metrics["r_value"][j])
     # dF/F's denominator includes the bright ring constant b0 under the footprint: small dF/F
     assert np.nanmax(after.dff[j]) < 2 * max(np.nanmax(data.components.dff[:2]), 1e-6)
+
+
+def test_nwb_export_of_a_ring_session(ring_session, tmp_path):
+    """The components, traces and summary images go to NWB as for two-photon; NWB has no type for
+    the ring model (W, b0), so no background segmentation is written (the session file keeps it)."""
+    pynwb = pytest.importorskip("pynwb")
+    from cnmf_gui.io.export_nwb import export_nwb
+
+    data, _ = ring_session
+    comps = data.components
+    out = export_nwb(data, tmp_path / "ring.nwb", include_all=True)
+    with pynwb.NWBHDF5IO(str(out), "r") as io:
+        ophys = io.read().processing["ophys"]
+        ps = ophys["ImageSegmentation"]["PlaneSegmentation"]
+        assert list(ps["component_id"][:]) == list(comps.ids)
+        assert "Background" not in ophys["ImageSegmentation"].plane_segmentations
+        np.testing.assert_array_equal(ophys["Fluorescence"]["C"].data[:], comps.C.T)
+        np.testing.assert_array_equal(ophys["DfOverF"]["dff"].data[:], comps.dff.T)
+        np.testing.assert_array_equal(ophys["SummaryImages"]["pnr"].data[:], data.summary.pnr.T)
