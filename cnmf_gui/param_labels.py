@@ -70,6 +70,8 @@ LABELS = {
     ("evaluation", "accept_area_discs"): "Accept from (fraction of a soma disc)",
     ("evaluation", "min_compactness"): "Reject less compact than",
     ("evaluation", "accept_compactness"): "Accept from compactness",
+    ("evaluation", "accept_elongation"): "Accept up to elongation (length / width)",
+    ("evaluation", "accept_flatness"): "Accept from flatness (fraction of the somata's)",
     ("evaluation", "dff_quantile"): "dF/F baseline percentile",
     ("evaluation", "dff_window"): "dF/F baseline window",
     ("online", "init_frames"): "Frames for the initial batch fit",

@@ -216,6 +216,12 @@ class EvalParams(_Stage):
                                    low=0.0, high=1.0)
     accept_compactness: float = param(0.55, "Accept only components at least this compact (dendrites and "
                                            "neuropil between the two limits stay undecided).", low=0.0, high=1.0)
+    accept_elongation: float = param(2.0, "Accept only components whose shape is at most this many times longer "
+                                          "than wide (longer ones, processes, stay undecided; 0 = off).", low=0.0)
+    accept_flatness: float = param(0.6, "Accept only components whose profile is at least this fraction as "
+                                        "flat-topped as the movie's accepted somata (median), or flatter than a "
+                                        "Gaussian bell: blurrier ones (cells out of the focal plane, neuropil) stay "
+                                        "undecided (0 = off).", low=0.0, high=1.0)
     dff_quantile: float = param(8.0, "Percentile of the running baseline F0 for dF/F.", unit="%",
                                 low=0.0, high=100.0)
     dff_window: float = param(30.0, "Length of the running-baseline window for dF/F (0 = whole trace).",

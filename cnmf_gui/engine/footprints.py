@@ -1,6 +1,6 @@
-"""Shape descriptors of footprints: centroids, areas, compactness and outlines.
+"""Shape descriptors of footprints: centroids, areas, compactness, elongation, flatness, outlines.
 
-Used by the evaluation (area, compactness), the GUI (outlines drawn over the movie, centroids for
+Used by the evaluation (area, compactness, elongation, flatness), the GUI (outlines drawn over the movie, centroids for
 labels) and the export (centroid row/col and area per component). A footprint's *shape* is the
 set of its pixels at or above ``fraction`` of its peak (default 0.2).
 """
@@ -79,6 +79,67 @@ def compactness(A: sp.spmatrix, shape: tuple[int, int], *, fraction: float = SHA
         rg2 = r.var() + c.var() + 1.0 / 6.0
         out[k] = min(len(sel) / (2 * np.pi * rg2), 1.0)
     return out
+
+
+def elongation(A: sp.spmatrix, shape: tuple[int, int], *, fraction: float = SHAPE_FRACTION) -> np.ndarray:
+    """How much longer than wide each footprint's shape is: sqrt(l1 / l2) of the covariance of
+    its pixels' positions (l1 >= l2 its eigenvalues), 1 for a disc or a square.
+
+    A soma is round to oval (1 to ~1.6); a stretch of dendrite or axon is a line (2 and more).
+    Unlike :func:`compactness`, a ragged but round outline is not elongated.
+
+    Returns
+    -------
+    ndarray of shape (K,)
+        NaN for an empty footprint.
+    """
+    W = shape[1]
+    out = np.full(A.shape[1], np.nan)
+    for k, (pix, val) in enumerate(_columns(A)):
+        sel = _shape_pixels(pix, val, fraction)
+        if len(sel) == 0:
+            continue
+        r, c = np.divmod(sel, W)
+        # each pixel is a unit square (second moment 1/12 per axis), so one pixel scores 1
+        cov = np.cov(np.vstack([r, c]).astype(float), bias=True) + np.eye(2) / 12.0
+        small, large = np.linalg.eigvalsh(cov)
+        out[k] = float(np.sqrt(large / small))
+    return out
+
+
+def flatness(A: sp.spmatrix, *, low: float = 0.1, high: float = 0.5) -> np.ndarray:
+    """How flat-topped each footprint's profile is: the fraction of its pixels at or above
+    ``low`` of its peak that are at or above ``high`` of it.
+
+    A soma in the focal plane is a disc (or a ring round a dark nucleus) whose edge the optics
+    blur by less than a pixel: most of it is near its peak, and it scores about 0.5 to 0.7 at
+    any size. A cell above or below the focal plane reaches the image blurred by the axial
+    point-spread function into a bell; a 2-D Gaussian of any width scores
+    ``ln(high) / ln(low)`` = ln 2 / ln 10 = 0.30 (:data:`GAUSSIAN_FLATNESS`). The measure needs
+    no soma size, so it does not depend on the radius estimate.
+
+    Parameters
+    ----------
+    A : sparse matrix of shape (H*W, K)
+    low, high : float
+        Fractions of each footprint's peak, 0 < low < high <= 1.
+
+    Returns
+    -------
+    ndarray of shape (K,)
+        NaN for an empty footprint.
+    """
+    out = np.full(A.shape[1], np.nan)
+    for k, (_, val) in enumerate(_columns(A)):
+        if len(val) == 0 or val.max() <= 0:
+            continue
+        peak = val.max()
+        out[k] = np.count_nonzero(val >= high * peak) / np.count_nonzero(val >= low * peak)
+    return out
+
+
+#: :func:`flatness` of a 2-D Gaussian of any width (ln 2 / ln 10): a bell-shaped, out-of-focus source.
+GAUSSIAN_FLATNESS = float(np.log(2.0) / np.log(10.0))
 
 
 def outline(mask: np.ndarray) -> list[np.ndarray]:
