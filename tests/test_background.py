@@ -132,3 +132,23 @@ def test_two_photon_fit_returns_its_b_f_behind_the_interface():
     assert bg.model == "low_rank" and bg.b.shape[1] == 1
     model = from_result(bg, (40, 40))
     np.testing.assert_allclose(model.render(0, 200, pixel_major=True), bg.b @ bg.f, rtol=1e-6)
+
+
+def test_ring_grid_block_means_and_linear_upsampling():
+    """Block means by hand (the last, shorter blocks too), and linear interpolation that keeps
+    a plane exactly between block centres and constants everywhere."""
+    from cnmf_gui.engine.background.ring_grid import Grid
+
+    rng = np.random.default_rng(4)
+    X = rng.random((3, 7, 9)).astype(np.float32)
+    g = Grid((7, 9), 3)
+    D = g.down(X)
+    assert D.shape == (3, 3, 3) and g.coarse == (3, 3)
+    np.testing.assert_allclose(D[:, 0, 0], X[:, :3, :3].mean(axis=(1, 2)), rtol=1e-6)
+    np.testing.assert_allclose(D[:, 2, 2], X[:, 6:, 6:].mean(axis=(1, 2)), rtol=1e-6)   # a 1 x 3 block
+    np.testing.assert_allclose(g.up(np.full((2, 3, 3), 5.0, np.float32)), 5.0, rtol=1e-6)
+    g2 = Grid((16, 16), 2)
+    rr, cc = np.mgrid[:16, :16]
+    plane = (2.0 * rr - 0.5 * cc + 3)[None].astype(np.float32)
+    back = g2.up(g2.down(plane))
+    np.testing.assert_allclose(back[0, 1:15, 1:15], plane[0, 1:15, 1:15], atol=1e-4)
