@@ -2,7 +2,7 @@
 miniscope movies with ground truth, in one run.
 
     python -m benchmarks.one_photon [--movies easy hard large] [--cache DIR] [--minian-python PY]
-                                    [--two-photon]
+                                    [--minian-cached] [--reuse] [--two-photon]
 
 For each movie (made once by :mod:`benchmarks.one_photon_movies` and cached): ``cnmf-gui run
 --preset one-photon`` as a child process (motion correction included; the neuron radius is
@@ -55,19 +55,29 @@ def _score(A, C, S, shifts, synth) -> dict:
     return out
 
 
-def run_cnmf_gui(movie_path, synth, workdir, preset):
+def run_cnmf_gui(movie_path, synth, workdir, preset, reuse=False):
+    import json
+
     from cnmf_gui.io import load_session
 
     out = os.path.join(workdir, f"cnmf_gui_{preset}_{os.path.basename(movie_path)}.h5")
-    if os.path.exists(out):
-        os.remove(out)
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    cmd = [sys.executable, "-m", "cnmf_gui", "run", movie_path, "--out", out, "--fs", "20", "--quiet"]
-    if preset:
-        cmd += ["--preset", preset]
-    seconds, peak, code, text = _child(cmd, env)
-    if code != 0:
-        raise RuntimeError(f"cnmf-gui run failed ({code}): {text[-2000:]}")
+    stamp = out + ".json"            # time and memory of the run that wrote ``out``
+    if reuse and os.path.exists(out) and os.path.exists(stamp):
+        with open(stamp) as fh:
+            seconds, peak = (json.load(fh)[k] for k in ("seconds", "peak_bytes"))
+    else:
+        for old in (out, stamp):
+            if os.path.exists(old):
+                os.remove(old)
+        env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        cmd = [sys.executable, "-m", "cnmf_gui", "run", movie_path, "--out", out, "--fs", "20", "--quiet"]
+        if preset:
+            cmd += ["--preset", preset]
+        seconds, peak, code, text = _child(cmd, env)
+        if code != 0:
+            raise RuntimeError(f"cnmf-gui run failed ({code}): {text[-2000:]}")
+        with open(stamp, "w") as fh:
+            json.dump({"seconds": seconds, "peak_bytes": peak}, fh)
     data = load_session(out)
     comps = data.components
     keep = np.nonzero(comps.status == 1)[0]
@@ -77,11 +87,11 @@ def run_cnmf_gui(movie_path, synth, workdir, preset):
     return row
 
 
-def run_minian(movie_path, synth, cache, python):
+def run_minian(movie_path, synth, cache, python, cached_only=False):
     name = os.path.splitext(os.path.basename(movie_path))[0]
     result = os.path.join(cache, f"minian_{name.replace('onep_', '')}.npz")
     if not os.path.exists(result):
-        if not os.path.exists(python):
+        if cached_only or not os.path.exists(python):
             return None
         work = os.path.join(cache, f"minian_{name}")
         os.makedirs(work, exist_ok=True)
@@ -116,18 +126,24 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default=DEFAULT_CACHE, help="folder for the movies and Minian's results")
     ap.add_argument("--minian-python", default=MINIAN_PYTHON)
     ap.add_argument("--two-photon", action="store_true", help="also cnmf_gui with its two-photon defaults")
+    ap.add_argument("--reuse", action="store_true",
+                    help="score cnmf_gui's sessions already in --cache (with their recorded time and memory) "
+                         "instead of running it again")
+    ap.add_argument("--minian-cached", action="store_true",
+                    help="only Minian results already in --cache (a Minian run takes hours on 2 cores)")
     args = ap.parse_args(argv)
     print("| movie | tool | units | recall | precision | F1 | trace r | spike r | time | peak memory | motion RMSE |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in args.movies:
         path, synth = ensure_movie(args.cache, name)
-        ours = run_cnmf_gui(path, synth, args.cache, "one-photon")
+        ours = run_cnmf_gui(path, synth, args.cache, "one-photon", reuse=args.reuse)
         print(_line(name, "cnmf_gui one-photon", ours), flush=True)
         if args.two_photon:
-            print(_line(name, "cnmf_gui two-photon defaults", run_cnmf_gui(path, synth, args.cache, None)), flush=True)
-        theirs = run_minian(path, synth, args.cache, args.minian_python)
+            print(_line(name, "cnmf_gui two-photon defaults", run_cnmf_gui(path, synth, args.cache, None, reuse=args.reuse)), flush=True)
+        theirs = run_minian(path, synth, args.cache, args.minian_python, cached_only=args.minian_cached)
         if theirs is None:
-            print(f"| {name} | Minian 2.0.2 | not run (no {args.minian_python}) | | | | | | | | |")
+            why = "no cached result" if args.minian_cached else f"no {args.minian_python}"
+            print(f"| {name} | Minian 2.0.2 | not run ({why}) | | | | | | | | |")
             continue
         print(_line(name, "Minian 2.0.2", theirs))
         print(f"|  | ratio (Minian / cnmf_gui) | | | | | | | time {theirs['seconds'] / ours['seconds']:.1f}x | "
