@@ -16,6 +16,8 @@ from cnmf_gui.cli import main
 from cnmf_gui.io import load_session
 from cnmf_gui.synthetic import make_movie
 
+from .stepped_stream import Steps, write_in_halves
+
 PARAMS = {"motion": {"enabled": False}, "init": {"neuron_radius": 4.0},
           "online": {"init_frames": 80, "update_every": 60, "checkpoint_seconds": 1.0}}
 
@@ -35,32 +37,43 @@ def params(tmp_path):
     return str(path)
 
 
-def _write_folder(folder, frames, pause=0.0):
+def _write_folder(folder, frames, steps=None):
+    """One TIFF per frame; with ``steps``, each is seen half-written by the reader first."""
     for i, f in enumerate(frames):
         blob_path = folder.parent / f"_blob_{folder.name}.tif"
         tifffile.imwrite(blob_path, f)
         blob = blob_path.read_bytes()
-        with open(folder / f"frame_{i:05d}.tif", "wb") as fh:   # half first: never read half a file
-            fh.write(blob[:len(blob) // 2])
-            fh.flush()
-            time.sleep(pause)
-            fh.write(blob[len(blob) // 2:])
-        time.sleep(pause)
+        if steps is None:
+            (folder / f"frame_{i:05d}.tif").write_bytes(blob)
+        else:
+            write_in_halves(folder / f"frame_{i:05d}.tif", blob, steps)
+    if steps is not None:
+        steps.done()
 
 
-def test_follow_a_folder_being_written_gives_the_finished_files_components(tmp_path, counts, params, capsys):
+def test_follow_a_folder_being_written_gives_the_finished_files_components(tmp_path, counts, params, capsys,
+                                                                           monkeypatch):
+    import functools
+
+    import cnmf_gui.io.frame_stream as frame_stream
     whole = tmp_path / "whole.tif"
     tifffile.imwrite(whole, counts)
     assert main(["online", str(whole), "--out", str(tmp_path / "a.h5"), "--params", params, "--fs", "30",
                  "--quiet"]) == 0
     folder = tmp_path / "acq"
     folder.mkdir()
-    writer = threading.Thread(target=_write_folder, args=(folder, counts, 0.002))
+    # the stream's idle clock and polls are stepped with the writer (tests/stepped_stream.py):
+    # the writer's pace cannot end the stream early, and every file is seen half-written
+    steps = Steps()
+    monkeypatch.setattr(frame_stream, "FrameStream", functools.partial(frame_stream.FrameStream,
+                                                                       clock=steps.clock, sleep=steps.sleep))
+    writer = threading.Thread(target=_write_folder, args=(folder, counts, steps))
     writer.start()
     status = main(["online", str(folder), "--out", str(tmp_path / "b.h5"), "--follow", "--until-idle", "5",
                    "--params", params, "--fs", "30", "--poll", "0.01", "--quiet"])
     writer.join()
     captured = capsys.readouterr()
+    assert steps.missed == 0
     assert status == 0 and "stream ended" in captured.out, captured.err
     a, b = load_session(tmp_path / "a.h5"), load_session(tmp_path / "b.h5")
     assert a.movie_shape == b.movie_shape == (240, 48, 48)

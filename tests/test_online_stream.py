@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -15,18 +14,11 @@ import tifffile
 from cnmf_gui.errors import InputFileError
 from cnmf_gui.io.frame_stream import FrameStream, StreamIdle, natural_key
 
+from .stepped_stream import Steps, write_in_halves
+
 
 def _frames(n=40, shape=(24, 20), seed=0):
     return (np.random.default_rng(seed).random((n,) + shape) * 4000).astype(np.uint16)
-
-
-def _write_slowly(path, data: bytes, pause=0.01):
-    """Write a file in two halves with a pause: a reader must never take the first half."""
-    with open(path, "wb") as fh:
-        fh.write(data[:len(data) // 2])
-        fh.flush()
-        time.sleep(pause)
-        fh.write(data[len(data) // 2:])
 
 
 def _tiff_bytes(frame, tmp_path):
@@ -55,16 +47,20 @@ def test_a_folder_filled_while_read_gives_every_frame_exactly(tmp_path):
     folder = tmp_path / "acq"
     folder.mkdir()
     blobs = [_tiff_bytes(f, tmp_path) for f in frames]
+    steps = Steps()
 
     def writer():
+        # each file is seen half-written by the reader before it is completed
         for i, blob in enumerate(blobs):
-            _write_slowly(folder / f"img_{i}.tif", blob)
-            time.sleep(0.003)
+            write_in_halves(folder / f"img_{i}.tif", blob, steps)
+        steps.done()
 
     th = threading.Thread(target=writer)
     th.start()
-    got, error = _collect(FrameStream(folder, follow=True, until_idle=1.0, poll=0.005))
+    got, error = _collect(FrameStream(folder, follow=True, until_idle=1.0, poll=0.005,
+                                      clock=steps.clock, sleep=steps.sleep))
     th.join()
+    assert steps.missed == 0
     assert isinstance(error, StreamIdle) and "no new frame for 1 s after 40 frames" in str(error)
     assert np.array_equal(np.array(got), frames.astype(np.float32))
 
@@ -72,19 +68,22 @@ def test_a_folder_filled_while_read_gives_every_frame_exactly(tmp_path):
 def test_a_growing_tiff_is_read_page_by_page(tmp_path):
     frames = _frames(seed=1)
     path = tmp_path / "grow.tif"
+    tifffile.imwrite(path, frames[0])
+    steps = Steps()
 
     def writer():
-        for f in frames:
+        for f in frames[1:]:
+            steps.wait_for_reader()          # the reader is waiting for the next page
             tifffile.imwrite(path, f, append=True)
-            time.sleep(0.003)
+        steps.done()
 
     th = threading.Thread(target=writer)
     th.start()
-    while not path.exists():
-        time.sleep(0.001)
-    got, error = _collect(FrameStream(path, follow=True, until_idle=1.0, poll=0.005))
+    got, error = _collect(FrameStream(path, follow=True, until_idle=1.0, poll=0.005,
+                                      clock=steps.clock, sleep=steps.sleep))
     th.join()
-    assert isinstance(error, StreamIdle)
+    assert steps.missed == 0
+    assert isinstance(error, StreamIdle) and "after 40 frames" in str(error)
     assert np.array_equal(np.array(got), frames.astype(np.float32))
 
 

@@ -176,11 +176,17 @@ class FrameStream:
     heartbeat : bool
         While waiting, yield None after each poll (so the consumer can save, report or stop
         while no frame arrives).
+    clock, sleep : callable, optional
+        The time source of ``until_idle`` (default ``time.monotonic``) and the wait between two
+        polls (default ``time.sleep``): a test replaces them to step the stream and its writer
+        in a fixed order instead of racing them.
     """
 
     def __init__(self, source, *, follow: bool = False, until_idle: float | None = None, poll: float = 0.05,
-                 dataset: str | None = None, heartbeat: bool = False):
+                 dataset: str | None = None, heartbeat: bool = False, clock=None, sleep=None):
         self.source = Path(source)
+        self._clock = time.monotonic if clock is None else clock
+        self._sleep = time.sleep if sleep is None else sleep
         self.heartbeat = bool(heartbeat)
         self.follow = bool(follow)
         self.until_idle = until_idle
@@ -225,10 +231,10 @@ class FrameStream:
     def _idle(self, since: float, what: str):
         """Wait one poll (a generator: yields None once when ``heartbeat``); raise when
         following is over."""
-        if self.until_idle is not None and time.monotonic() - since >= self.until_idle:
+        if self.until_idle is not None and self._clock() - since >= self.until_idle:
             raise StreamIdle(f"{self.source}: no new frame for {self.until_idle:g} s after {self.n_read} frames "
                              f"({what}): stream ended")
-        time.sleep(self.poll)
+        self._sleep(self.poll)
         if self.heartbeat:
             yield None
 
@@ -254,7 +260,7 @@ class FrameStream:
     def _grow_tiff(self, path: str, final):
         """Pages of one TIFF as they are completed; ``final()`` says no more will be written."""
         done = 0
-        since = time.monotonic()
+        since = self._clock()
         reader = GrowingTiff(path)
         try:
             yield from self._tiff_pages(reader, path, final, done, since)
@@ -272,7 +278,7 @@ class FrameStream:
                 yield frame
             done += len(frames)
             if frames:
-                since = time.monotonic()
+                since = self._clock()
             if state == "more":
                 continue
             if state == "end" and final():
@@ -296,14 +302,14 @@ class FrameStream:
         if not files and not self.follow:
             raise InputFileError(f"{self.source}: the folder holds no TIFF files")
         index = 0
-        since = time.monotonic()
+        since = self._clock()
         while True:
             files = self._listing()
             if index < len(files):
                 path = files[index]
                 later = lambda: len(self._listing()) > index + 1 or not self.follow  # noqa: E731
                 for frame in self._grow_tiff(path, final=later):
-                    since = time.monotonic()
+                    since = self._clock()
                     yield frame
                 index += 1
                 continue
@@ -316,7 +322,7 @@ class FrameStream:
         import h5py
 
         done = 0
-        since = time.monotonic()
+        since = self._clock()
         while True:
             try:
                 with h5py.File(self.source, "r", libver="latest", swmr=True) as fh:
@@ -328,7 +334,7 @@ class FrameStream:
                         for frame in np.asarray(dset[done:done + n], np.float32):
                             yield frame
                         done += n
-                        since = time.monotonic()
+                        since = self._clock()
             except FileNotFoundError:
                 raise InputFileError(f"{self.source}: the file vanished after {self.n_read} frames") from None
             except (OSError, KeyError):
