@@ -38,5 +38,8 @@ class OnlineParams(_Stage):
                                     "to the noise constraint.", unit="frames", low=50)
     motion: bool = param(True, "Rigid motion correction of each frame against the running template "
                                "(when motion.enabled).")
+    register_crop: int = param(256, "Side of the central square of each frame on which its rigid shift is "
+                                    "measured (the whole frame is shifted); 0: the whole frame.",
+                               unit="px", low=0)
     checkpoint_seconds: float = param(30.0, "The command line writes the session every this many seconds.",
                                       unit="s", low=1.0)

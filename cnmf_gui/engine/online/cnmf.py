@@ -83,7 +83,8 @@ class OnlineCNMF:
             order = 3 if self.params.motion.interpolation == "cubic" else 1
             corrected = apply_shifts(frames, data.motion.shifts, order=order)
             if self.params.online.motion:
-                self.motion = OnlineMotion(data.motion.template, self.params.motion)
+                self.motion = OnlineMotion(data.motion.template, self.params.motion,
+                                           crop=self.params.online.register_crop)
         else:
             corrected = frames
         summary, noise = compute_summary(corrected, noise_range=self.params.deconvolution.noise_range)
@@ -107,13 +108,24 @@ class OnlineCNMF:
                                  self.params.online, self.params.cnmf.dilation_radius)
         self.metrics = {k: list(np.asarray(v, float)) for k, v in comps.metrics.items()}
         self.status0 = list(comps.status)
-        self.sum = np.zeros((H, W))
-        self.max = np.full((H, W), -np.inf, np.float32)
+        self._template_sum = None
         shifts = data.motion.shifts if data.motion is not None else np.zeros((T0, 2))
         for t in range(T0):
             self._take(corrected[t], shifts[t])
+        # the running template is the mean of the frames corrected online since each update
+        self._template_sum = (self.state.t, self.state.ysum.copy())
 
     # ------------------------------------------------------------------------------------------
+    @property
+    def sum(self) -> np.ndarray:
+        """Sum of the corrected frames so far, (H, W)."""
+        return self.state.ysum.reshape(self.state.shape)
+
+    @property
+    def max(self) -> np.ndarray:
+        """Maximum of the corrected frames so far, (H, W), float32."""
+        return self.state.vmax.reshape(self.state.shape)
+
     @property
     def n_frames(self) -> int:
         return self.state.t if self.state is not None else 0
@@ -139,8 +151,6 @@ class OnlineCNMF:
         y = np.ascontiguousarray(corrected, np.float32).ravel()
         st.step(y)
         st.traces.shifts[st.t - 1] = shift
-        np.add(self.sum, corrected, out=self.sum)
-        np.maximum(self.max, corrected, out=self.max)
         self.newest = corrected
         op = self.params.online
         if st.t % op.search_every == 0:
@@ -169,10 +179,8 @@ class OnlineCNMF:
         st = self.state
         if st.K == 0:
             return False
-        A = st.A
-        overlap = np.asarray((A.T @ cand.footprint).todense()).ravel()
-        norms = np.sqrt(np.asarray(A.multiply(A).sum(axis=0)).ravel())
-        return bool(np.any(overlap > DUPLICATE_COSINE * np.maximum(norms, 1e-12)))
+        overlap = st.overlaps(cand.footprint)
+        return bool(np.any(overlap > DUPLICATE_COSINE * np.maximum(st.norms, 1e-12)))
 
     def _explain_buffer(self, cand) -> None:
         """Take the new component's part out of the buffered residual, so it is not found twice."""
@@ -181,8 +189,10 @@ class OnlineCNMF:
     def _update(self) -> None:
         st = self.state
         st.update_footprints()
-        if self.motion is not None:
-            self.motion.update_template()
+        if self.motion is not None and self._template_sum is not None and st.t > self._template_sum[0]:
+            t0, s0 = self._template_sum
+            self.motion.set_template(((st.ysum - s0) / (st.t - t0)).reshape(st.shape))
+            self._template_sum = (st.t, st.ysum.copy())
         n = min(self.params.online.noise_window, st.t)
         t0 = st.t - n
         st.deconv.finish(st.traces.C, st.traces.S)

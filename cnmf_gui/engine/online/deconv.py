@@ -155,7 +155,10 @@ class OnlineAR1:
         self.sn = np.asarray(sn, float).copy()
         self.epsilon = np.asarray(epsilon, float).copy()
         K = len(self.g)
-        self.pools = np.zeros((K, self.pool_limit, N_COLS))
+        # rows for more traces than there are: a new component takes a free row (capacity
+        # doubles when there is none), not a copy of every trace's pools
+        self._pools = np.zeros((max(K, 8), self.pool_limit, N_COLS))
+        self.pools = self._pools[:K]
         self.n_pools = np.zeros(K, np.int64)
         self.last_final = np.zeros(K)
 
@@ -167,7 +170,13 @@ class OnlineAR1:
         """Append one trace (a new component); its earlier frames are zero."""
         for name, v in (("g", g), ("baseline", baseline), ("lam", lam), ("sn", sn), ("epsilon", epsilon)):
             setattr(self, name, np.append(getattr(self, name), float(v)))
-        self.pools = np.concatenate([self.pools, np.zeros((1, self.pool_limit, N_COLS))])
+        K = self.pools.shape[0]
+        if K == self._pools.shape[0]:
+            grown = np.zeros((2 * K, self.pool_limit, N_COLS))
+            grown[:K] = self._pools
+            self._pools = grown
+        self._pools[K] = 0.0
+        self.pools = self._pools[:K + 1]
         self.n_pools = np.append(self.n_pools, 0)
         self.last_final = np.append(self.last_final, 0.0)
 

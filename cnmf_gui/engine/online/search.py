@@ -107,7 +107,12 @@ class ResidualBuffer:
         i = self.count % self.length
         self.residual[i] = residual
         self.frames[i] = frame
-        self.smooth[i] = self._smoothed(residual.reshape(self.shape))
+        self.commit(i)
+
+    def commit(self, i: int) -> None:
+        """The residual and frame were written into ring slot ``i`` (the next one) in place:
+        smooth the residual and count the frame."""
+        self.smooth[i] = self._smoothed(self.residual[i].reshape(self.shape))
         self.count += 1
         self._mean3(i)
 
@@ -121,18 +126,43 @@ class ResidualBuffer:
 
     def explain(self, footprint, trace: np.ndarray) -> None:
         """Take ``footprint x trace`` (a new component on the buffer frames, oldest first) out of
-        the buffered residual, and out of its smoothed images (smoothing is linear)."""
+        the buffered residual, and out of its smoothed images (smoothing is linear), on the
+        footprint's box only (the smoothed footprint is zero outside it)."""
         order = self.order()
         pix = footprint.indices
         vals = footprint.data.astype(np.float32)
-        image = np.zeros(self.shape[0] * self.shape[1], np.float32)
-        image[pix] = vals
-        smoothed = self._smoothed(image.reshape(self.shape))
-        for i, ti in zip(order, np.asarray(trace, np.float32)):
+        (r0, r1, c0, c1), local = self._smoothed_box(pix, vals)
+        trace = np.asarray(trace, np.float32)
+        for i, ti in zip(order, trace):
             self.residual[i, pix] -= ti * vals
-            self.smooth[i] -= ti * smoothed
-        for i in order:
-            self._mean3(i)
+            self.smooth[i, r0:r1, c0:c1] -= ti * local
+        # the 3-frame means of the box, over the frames in time order (oldest first)
+        box = self.smooth[order][:, r0:r1, c0:c1]
+        csum = np.cumsum(box, axis=0, dtype=np.float64)
+        for j, i in enumerate(order):
+            lo = j - SEARCH_FRAMES
+            window = csum[j] - (csum[lo] if lo >= 0 else 0.0)
+            self.mean3[i, r0:r1, c0:c1] = window / min(SEARCH_FRAMES, j + 1)
+
+    def _smoothed_box(self, pix: np.ndarray, vals: np.ndarray):
+        """:meth:`_smoothed` of an image that is ``vals`` at the flat pixels ``pix`` and zero
+        elsewhere, computed on a box of the binned grid around them; returns the box
+        (r0, r1, c0, c1) and the smoothed image on it (equal to the whole image's there, zero
+        outside it: the box reaches beyond the filter's width, and "constant" mode pads with
+        the zeros the whole image has there)."""
+        b = self.bin
+        h, w = self._binned_shape()
+        rows, cols = np.divmod(np.asarray(pix), self.shape[1])
+        pad = self.size + 1
+        r0, r1 = max(rows.min() // b - pad, 0), min(rows.max() // b + pad + 1, h)
+        c0, c1 = max(cols.min() // b - pad, 0), min(cols.max() // b + pad + 1, w)
+        image = np.zeros(((r1 - r0) * b, (c1 - c0) * b), np.float32)
+        keep = (rows < h * b) & (cols < w * b)        # pixels beyond the last whole bin are not binned
+        image[rows[keep] - r0 * b, cols[keep] - c0 * b] = vals[keep]
+        if b > 1:
+            image = image.reshape(r1 - r0, b, c1 - c0, b).mean(axis=(1, 3), dtype=np.float32)
+        local = ndimage.uniform_filter(image, size=self.size, mode="constant")
+        return (r0, r1, c0, c1), local
 
     def order(self) -> np.ndarray:
         """Ring positions from the oldest frame to the newest."""
@@ -143,7 +173,9 @@ class ResidualBuffer:
         """Centres (row, col) of the strongest unexplained transients, at most ``max_peaks``."""
         if self.count < SEARCH_FRAMES or max_peaks <= 0:
             return []
-        score = self.mean3[self.order()].max(axis=0) / (self.noise / np.sqrt(SEARCH_FRAMES))
+        # the order of the frames does not matter for the maximum: no gathered copy of the ring
+        score = self.mean3[:min(self.count, self.length)].max(axis=0)
+        score /= self.noise / np.sqrt(SEARCH_FRAMES)
         score[self.tabu > now] = 0.0
         out = []
         reach = max(1, int(np.ceil(2 * self.radius / self.bin)))

@@ -18,8 +18,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from cnmf_gui.engine.online.columns import MaskColumns
 from cnmf_gui.engine.online.deconv import OnlineAR1
-from cnmf_gui.engine.online.kernels import add_masked_products2, demix_frame, masked_products
+from cnmf_gui.engine.online.kernels import (accumulate_frame, add_masked_products2, add_outer_sparse,
+                                             csr_matvec64, demix_frame, masked_products, residual_into)
 from cnmf_gui.engine.online.search import ResidualBuffer
 from cnmf_gui.engine.online.traces import TraceStore
 from cnmf_gui.engine.spatial import _hals_components, dilate_supports, restrict
@@ -60,19 +62,20 @@ class OnlineState:
         self.nb = self.b.shape[1]
         A = sp.csc_matrix(A, dtype=float)
         A.sort_indices()
-        self.masks = dilate_supports(A, self.shape, max(1.0, self.radius * self.dilation))
-        self.masks.sort_indices()
-        self.a_vals = restrict(A, self.masks)
+        masks = dilate_supports(A, self.shape, max(1.0, self.radius * self.dilation))
+        masks.sort_indices()
+        # per neighbourhood entry: the footprint, Y C^T, and the frames weighted by each
+        # denoised trace (the online form of the batch evaluation's "movie during the
+        # component's transients", see spatial_values)
+        self.cols = MaskColumns(masks, {"a_vals": restrict(A, masks), "U": np.zeros(masks.nnz),
+                                        "Ut": np.zeros(masks.nnz)})
         self.deconv = deconv
         K = A.shape[1]
-        self.U = np.zeros(self.masks.nnz)
-        # Frames weighted by each denoised trace, on its neighbourhood: the online form of the
-        # batch evaluation's "movie during the component's transients" (see spatial_values).
-        self.Ut = np.zeros(self.masks.nnz)
         self.wsum = np.zeros(K)
         self.fw = np.zeros((K, self.nb))
         self.fsum = np.zeros(self.nb)
         self.ysum = np.zeros(self.P)
+        self.vmax = np.full(self.P, -np.inf, np.float32)
         self.Ub = np.zeros((self.P, self.nb))
         self.V = np.zeros((K + self.nb, K + self.nb))
         self.c = np.zeros(K + self.nb)
@@ -87,22 +90,39 @@ class OnlineState:
     # ------------------------------------------------------------------------------------------
     @property
     def K(self) -> int:
-        return self.masks.shape[1]
+        return self.cols.K
+
+    @property
+    def masks(self) -> sp.csc_matrix:
+        """Neighbourhood of each footprint, (P, K) pattern."""
+        return self.cols.matrix()
+
+    @property
+    def a_vals(self) -> np.ndarray:
+        """Footprint values on the masks' entries, (nnz,) (a view: HALS writes into it)."""
+        return self.cols.a_vals
+
+    @property
+    def U(self) -> np.ndarray:
+        return self.cols.U
+
+    @property
+    def Ut(self) -> np.ndarray:
+        return self.cols.Ut
 
     @property
     def A(self) -> sp.csc_matrix:
         # copies: eliminate_zeros works in place and the mask pattern must stay whole
-        A = sp.csc_matrix((self.a_vals.copy(), self.masks.indices.copy(), self.masks.indptr.copy()),
+        A = sp.csc_matrix((self.a_vals.copy(), self.cols.indices.copy(), self.cols.indptr.copy()),
                           shape=(self.P, self.K))
         A.eliminate_zeros()
         return A
 
     def _rebuild(self) -> None:
         """Products of the footprints that each frame uses, after they changed."""
-        A = sp.csc_matrix((self.a_vals, self.masks.indices, self.masks.indptr), shape=(self.P, self.K))
-        self._A32 = A.astype(np.float32)
-        self._At = A.T.tocsr().astype(np.float32)
-        self._b32 = self.b.astype(np.float32)
+        A = self.A                    # without the zeros of the neighbourhoods: what a frame is demixed on
+        A.sort_indices()
+        self._Acols = MaskColumns(A, {"data": A.data.astype(np.float32)})
         AtA = np.zeros((self.K + self.nb,) * 2)
         AtA[:self.K, :self.K] = (A.T @ A).toarray()
         AtB = np.asarray(A.T @ self.b)
@@ -110,25 +130,66 @@ class OnlineState:
         AtA[self.K:, :self.K] = AtB.T
         AtA[self.K:, self.K:] = self.b.T @ self.b
         self.AtA = AtA
-        diag = np.diag(AtA)[:self.K]
+        self._b32 = np.ascontiguousarray(self.b, np.float32)
+        self._bt = np.ascontiguousarray(self.b.T, np.float32)
+        self._frame_arrays()
+
+    def _frame_arrays(self) -> None:
+        """The arrays the per-frame kernels take (views of the footprints), after a change."""
+        Ac = self._Acols
+        # column k of A in CSC is row k of A^T in CSR: the same three arrays serve both products
+        self._A = (Ac.indptr, Ac.indices, Ac.data)
+        diag = np.diag(self.AtA)[:self.K]
+        self.norms = np.sqrt(np.maximum(diag, 0.0))
         # a footprint emptied by an update explains nothing: its raw trace is 0, not noise / 0
         self._diag = np.where(diag > 1e-12, diag, np.inf)
-        self._indptr = self.masks.indptr.astype(np.int64)
-        self._indices = self.masks.indices.astype(np.int64)
+        self._indptr = self.cols.indptr
+        self._indices = self.cols.indices
+        self._Aty = np.zeros(self.K + self.nb)
+        self._grad = np.zeros(self.K + self.nb)
+
+    def overlaps(self, a: sp.csc_matrix) -> np.ndarray:
+        """``A^T a`` for one footprint ``a`` (P, 1): its product with every component, (K,)."""
+        a = sp.csc_matrix(a)
+        dense = np.zeros(self.P, np.float32)
+        dense[a.indices] = a.data
+        return csr_matvec64(*self._A, dense, np.zeros(self._Acols.K))
+
+    def _append_products(self, a: sp.csc_matrix) -> None:
+        """AtA and the footprints grown by one column ``a`` (P, 1) inserted as component K (the
+        background stays last): one product with the new column, not all K^2 again."""
+        K, nb = self.K - 1, self.nb             # self.cols already holds the new column
+        a = sp.csc_matrix(a, dtype=np.float64)
+        a.sort_indices()
+        row = np.zeros(K + 1 + nb)
+        row[:K] = self.overlaps(a)
+        row[K] = float(a.data @ a.data)
+        row[K + 1:] = a.data @ self.b[a.indices]
+        idx = np.r_[np.arange(K), K + 1 + np.arange(nb)]
+        AtA = np.zeros((K + 1 + nb,) * 2)
+        AtA[np.ix_(idx, idx)] = self.AtA
+        AtA[K] = row
+        AtA[:, K] = row
+        self.AtA = AtA
+        self._Acols.append(a.indices, {"data": a.data.astype(np.float32)})
+        self._frame_arrays()
 
     # ------------------------------------------------------------------------------------------
     def step(self, y: np.ndarray) -> None:
-        """Process one corrected frame ``y`` of shape (P,), float32."""
+        """Process one corrected frame ``y`` of shape (P,), float32.
+
+        Every pass over the frame's pixels is a compiled loop that writes into preallocated
+        arrays (the ring buffers' slots, the sums): at 512 x 512 a temporary frame costs as much
+        as the arithmetic.
+        """
         t = self.t
         K, nb = self.K, self.nb
-        Aty = np.empty(K + nb)
-        Aty[:K] = self._At @ y
-        Aty[K:] = self._b32.T @ y
-        c = demix_frame(self.AtA, Aty, self.c, self.params.demix_iterations)
-        c32 = c.astype(np.float32)
-        recon = self._A32 @ c32[:K] + self._b32 @ c32[K:]
-        residual = y - recon
-        F = c[:K] + (self._At @ residual) / self._diag
+        Aty = self._Aty
+        csr_matvec64(*self._A, y, Aty[:K])
+        Aty[K:] = self._bt @ y          # both float32: no float64 copy of the frame
+        c = demix_frame(self.AtA, Aty, self.c, self.params.demix_iterations, self._grad)
+        # F = c + A^T r / ||a||^2, with A^T r = A^T y - A^T [A b] c: the gradient at the solution
+        F = c[:K] + self._grad[:K] / self._diag
         self.traces.ensure(t + 1)
         tr = self.traces
         tr.F[:K, t] = F
@@ -136,15 +197,16 @@ class OnlineState:
         c_now = self.deconv.step(F, t, tr.C, tr.S)
         add_masked_products2(self.U, self.Ut, self._indptr, self._indices, y, c[:K], c_now)
         self.wsum += c_now
-        self.ysum += y
         if nb:
             self.fw += np.outer(c_now, c[K:])
             self.fsum += c[K:]
-        if nb:
-            self.Ub += np.outer(y, c[K:])
-        self.V += np.outer(c, c)
+        add_outer_sparse(self.V, c)
         self.hals_ring[self.buffer.count % self.buffer.length] = c
-        self.buffer.push(residual, y)
+        buf = self.buffer
+        slot = buf.count % buf.length
+        residual_into(buf.residual[slot], y, self._b32, c[K:], *self._A, c[:K])
+        accumulate_frame(y, self.ysum, self.vmax, self.Ub, c[K:], buf.frames[slot])
+        buf.commit(slot)
         self.t = t + 1
 
     # ------------------------------------------------------------------------------------------
@@ -162,7 +224,7 @@ class OnlineState:
         mean = self.ysum / T
         fmean = self.fsum / T
         out = np.full(self.K, np.nan)
-        ptr, idx = self.masks.indptr, self.masks.indices
+        ptr, idx = self.cols.indptr, self.cols.indices
         for k in range(self.K):
             if self.wsum[k] <= 0:
                 continue
@@ -181,8 +243,7 @@ class OnlineState:
         K = self.K
         V = self.V
         if K:
-            indptr = self.masks.indptr.astype(np.int64)
-            indices = self.masks.indices.astype(np.int64)
+            indptr, indices = self.cols.indptr, self.cols.indices
             col_of = np.repeat(np.arange(K), np.diff(indptr))
             pattern = self.masks.astype(bool).astype(np.float64)
             overlap = (pattern.T @ pattern).tocsr()
@@ -195,7 +256,7 @@ class OnlineState:
                 _hals_components(self.a_vals, indptr, indices, self.U, np.ascontiguousarray(V[:K, :K]), bterm,
                                  overlap.indptr.astype(np.int64), overlap.indices.astype(np.int64), stamp, pos)
         if self.nb:
-            A = sp.csc_matrix((self.a_vals, self.masks.indices, self.masks.indptr), shape=(self.P, K))
+            A = sp.csc_matrix((self.a_vals, self.cols.indices, self.cols.indptr), shape=(self.P, K))
             self.background.b = self.b
             self.b = self.background.update_spatial(self.Ub, np.asarray(A @ V[:K, K:]), V[K:, K:])
         self._rebuild()
@@ -215,10 +276,7 @@ class OnlineState:
         u_new = masked_products(self.buffer.frames[:, mask.indices][order], trace,
                                 np.arange(mask.nnz, dtype=np.int64))
         cross = self.hals_ring[order].astype(float).T @ trace            # (K + nb,)
-        self.masks = sp.hstack([self.masks, mask], format="csc")
-        self.a_vals = np.concatenate([self.a_vals, vals])
-        self.U = np.concatenate([self.U, u_new])
-        self.Ut = np.concatenate([self.Ut, u_new])
+        self.cols.append(mask.indices, {"a_vals": vals, "U": u_new, "Ut": u_new})
         self.wsum = np.append(self.wsum, trace.sum())
         self.fw = np.vstack([self.fw, self.hals_ring[order][:, K:].astype(float).T @ trace])
         idx = np.r_[np.arange(K), K + 1 + np.arange(nb)]               # old rows in the new layout
@@ -241,5 +299,5 @@ class OnlineState:
         self.traces.F[K, t - L:t] = cand.trace
         self.deconv.add(g, 0.0, lam_per_sn * cand.sn, cand.sn, epsilon)
         self.deconv.history(K, cand.trace, t - L, self.traces.C, self.traces.S)
-        self._rebuild()
+        self._append_products(cand.footprint)
         return K

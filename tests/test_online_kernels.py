@@ -1,0 +1,117 @@
+"""The per-frame kernels of online CNMF against plain numpy/scipy on random problems with known
+answers: NNLS demixing and its gradient, residual, sums, growing masks, the local smoothing of
+a new component's footprint out of the residual buffer."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import ndimage
+from scipy.optimize import nnls
+
+from cnmf_gui.engine.online.columns import MaskColumns
+from cnmf_gui.engine.online.kernels import (accumulate_frame, add_outer_sparse, csr_matvec64, demix_frame,
+                                            residual_into)
+from cnmf_gui.engine.online.search import ResidualBuffer
+
+
+def _footprints(rng, P=400, K=12, nnz=30):
+    A = sp.random(P, K, density=nnz / P, random_state=np.random.RandomState(int(rng.integers(1 << 30))),
+                  format="csc", data_rvs=lambda n: rng.random(n) + 0.1)
+    A.sort_indices()
+    return A
+
+
+def test_demixing_converges_to_nnls_and_returns_its_gradient():
+    rng = np.random.default_rng(0)
+    A = _footprints(rng).toarray()
+    b = rng.random((A.shape[0], 1))
+    M = np.hstack([A, b])
+    truth = np.maximum(rng.normal(size=M.shape[1]), 0.0)
+    y = M @ truth + 0.05 * rng.normal(size=M.shape[0])
+    AtA, Aty = M.T @ M, M.T @ y
+    grad = np.zeros(M.shape[1])
+    c = demix_frame(AtA, Aty, rng.random(M.shape[1]), 500, grad)
+    ref, _ = nnls(M, y)
+    assert np.allclose(c, ref, atol=1e-6)
+    assert np.allclose(grad, Aty - AtA @ c, atol=1e-9)
+    # a warm start at the answer stays there after one sweep
+    c2 = demix_frame(AtA, Aty, ref.copy(), 1, grad)
+    assert np.allclose(c2, ref, atol=1e-6)
+
+
+def test_footprint_products_residual_and_sums():
+    rng = np.random.default_rng(1)
+    A = _footprints(rng)
+    P, K = A.shape
+    A32 = A.astype(np.float32)
+    arrays = (A32.indptr.astype(np.int64), A32.indices.astype(np.int64), A32.data)
+    y = (rng.random(P) * 1000).astype(np.float32)
+    out = csr_matvec64(*arrays, y, np.zeros(K))        # CSC columns = CSR rows of A^T
+    assert np.allclose(out, A32.toarray().astype(float).T @ y, rtol=1e-6)
+    b = rng.random((P, 2)).astype(np.float32)
+    cb = rng.random(2)
+    c = np.where(rng.random(K) < 0.5, 0.0, rng.random(K))
+    r = residual_into(np.empty(P, np.float32), y, b, cb, *arrays, c)
+    assert np.allclose(r, y - b @ cb - A32.toarray() @ c, atol=1e-3)
+    ysum, vmax, Ub, slot = np.ones(P), np.full(P, -np.inf, np.float32), np.zeros((P, 2)), np.empty(P, np.float32)
+    accumulate_frame(y, ysum, vmax, Ub, cb, slot)
+    assert np.allclose(ysum, 1 + y) and np.array_equal(vmax, y) and np.array_equal(slot, y)
+    assert np.allclose(Ub, np.outer(y, cb))
+    V = np.eye(K)
+    add_outer_sparse(V, c)
+    assert np.allclose(V, np.eye(K) + np.outer(c, c))
+
+
+def test_mask_columns_grow_like_hstack_and_share_their_values():
+    rng = np.random.default_rng(2)
+    A = _footprints(rng, K=5)
+    cols = MaskColumns(A, {"v": A.data.copy(), "u": np.zeros(A.nnz, np.float32)})
+    mats = [A]
+    for _ in range(40):                      # past several doublings of the capacity
+        new = _footprints(rng, K=1)
+        cols.append(new.indices, {"v": new.data, "u": np.ones(new.nnz, np.float32)})
+        mats.append(new)
+    whole = sp.hstack(mats, format="csc")
+    assert cols.K == 45 and np.array_equal(cols.matrix("v").toarray(), whole.toarray())
+    assert cols.u.dtype == np.float32 and cols.u[:A.nnz].sum() == 0 and cols.u[A.nnz:].min() == 1
+    cols.v[:] = 2.0                          # callers write into the values in place
+    assert np.all(cols.matrix("v").data == 2.0)
+
+
+def test_explaining_a_component_equals_recomputing_the_smoothed_buffer():
+    rng = np.random.default_rng(3)
+    H, W, L = 41, 37, 8                      # odd sides: pixels beyond the last whole bin
+    buf = ResidualBuffer(L, (H, W), 4.0, np.ones((H, W)))
+    for _ in range(L + 3):                   # the ring has wrapped
+        buf.push(rng.normal(size=H * W).astype(np.float32), np.zeros(H * W, np.float32))
+    for centre in ((20, 18), (1, 1), (H - 1, W - 1)):      # inside and at the borders
+        rr, cc = np.meshgrid(np.arange(H), np.arange(W), indexing="ij")
+        img = np.exp(-((rr - centre[0]) ** 2 + (cc - centre[1]) ** 2) / 8.0)
+        img[img < 0.05] = 0
+        foot = sp.csc_matrix(img.reshape(-1, 1))
+        trace = rng.random(L).astype(np.float32)
+        order = buf.order()
+        expected = buf.residual.copy()
+        expected[order] -= trace[:, None] * img.ravel().astype(np.float32)[None]
+        mean3_before = buf.mean3.copy()
+        buf.explain(foot, trace)
+        assert np.allclose(buf.residual, expected, atol=1e-5)
+        for i in range(L):
+            assert np.allclose(buf.smooth[i], buf._smoothed(expected[i].reshape(H, W)), atol=1e-5)
+        # where the smoothed footprint is: the 3-frame means of the new smoothed residual in
+        # time order; far from it: untouched
+        near = buf._smoothed(img) != 0
+        rows, cols = np.nonzero(near)           # outside the bounding box of near, widened
+        far = np.ones_like(near)
+        pad = buf.size + 2
+        far[max(rows.min() - pad, 0):rows.max() + pad + 1, max(cols.min() - pad, 0):cols.max() + pad + 1] = False
+        sm = buf.smooth[order]
+        for j, i in enumerate(order):
+            lo = max(j - 2, 0)
+            assert np.allclose(buf.mean3[i][near], sm[lo:j + 1].mean(axis=0)[near], atol=1e-5)
+            assert np.array_equal(buf.mean3[i][far], mean3_before[i][far])
+    # the filter is the one the whole image uses
+    assert buf.size == max(1, int(round(4.0 / buf.bin)))
+    box = ndimage.uniform_filter(np.ones((5, 5), np.float32), size=buf.size, mode="constant")
+    assert box[2, 2] == 1.0
