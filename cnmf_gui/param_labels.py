@@ -84,6 +84,7 @@ LABELS = {
     ("online", "pool_limit"): "Open pools per trace (deconvolution)",
     ("online", "noise_window"): "Noise re-fit window",
     ("online", "motion"): "Correct motion frame by frame",
+    ("online", "register_crop"): "Register frames on the central square of",
     ("online", "checkpoint_seconds"): "Write the session every",
 }
 
