@@ -20,6 +20,10 @@ from cnmf_gui.engine.noise import MAX_ROOT, ar_roots
 #: seconds, and drifts slower than this window are removed before estimating g.
 LAGS_SECONDS = 0.2
 DETREND_SECONDS = 3.0
+#: The rise is at least this many times faster than the decay (r <= d^RISE_RATIO): true of
+#: every published indicator (GCaMP6f ~8x, GCaMP6s ~9x, jGCaMP8 ~25x, OGB-1 far more). Without
+#: it, short or smoothed traces were fitted with a double root (rise = decay).
+RISE_RATIO = 4.0
 
 
 def rate_defaults(frame_rate: float) -> dict:
@@ -85,11 +89,19 @@ def refine_g(y, g, support_fit, p: int) -> np.ndarray:
                                        options={"xatol": 1e-5})
         return np.array([res.x])
 
-    def cost(x):
-        rr = np.clip(x, 0.0, MAX_ROOT)
-        return support_fit(_roots_to_g(rr))
+    # AR(2): the decay d and the rise as a fraction of d^RISE_RATIO, as in the spectral fit.
+    # Free roots drifted to a double root (rise = decay) on a third of the sweep's GCaMP6f
+    # traces, a kernel with no sharp onset that spread each spike over several frames.
+    d0, r0 = float(roots[0]), float(roots[1]) if roots.size > 1 else 0.0
+    frac0 = min(max(r0 / d0 ** RISE_RATIO, 0.0), 1.0) if d0 > 0 else 0.0
 
-    res = optimize.minimize(cost, roots, method="Nelder-Mead",
+    def roots_of(x):
+        d = min(max(float(x[0]), 0.0), MAX_ROOT)
+        return d, d ** RISE_RATIO * min(max(float(x[1]), 0.0), 1.0)
+
+    def cost(x):
+        return support_fit(_roots_to_g(roots_of(x)))
+
+    res = optimize.minimize(cost, np.array([d0, frac0]), method="Nelder-Mead",
                             options={"xatol": 1e-5, "fatol": 1e-9, "maxiter": 200})
-    rr = np.sort(np.clip(res.x, 0.0, MAX_ROOT))[::-1]
-    return _roots_to_g(rr)
+    return _roots_to_g(roots_of(res.x))

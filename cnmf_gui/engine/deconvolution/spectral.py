@@ -33,15 +33,12 @@ import numpy as np
 from numba import njit
 from scipy import optimize, special
 
+from cnmf_gui.engine.deconvolution.kinetics import RISE_RATIO
 from cnmf_gui.engine.noise import MAX_ROOT
 
 #: Periodogram ordinates below this frequency (cycles per frame) are not fitted: baseline drifts
 #: live there (1/1000: slower than 33 s at 30 Hz). At least the first ordinate above 0 is kept.
 F_LOW = 1e-3
-#: The rise is at least this many times faster than the decay (r <= d^RISE_RATIO): true of
-#: every published indicator (GCaMP6f ~8x, GCaMP6s ~9x, jGCaMP8 ~25x, OGB-1 far more). Without
-#: it, short or smoothed traces were fitted with a double root (rise = decay).
-RISE_RATIO = 4.0
 #: Ordinates are averaged into at most this many bins before fitting.
 MAX_BINS = 512
 #: Fewer fitted ordinates than this: no fit (the caller falls back to the autocovariance).
