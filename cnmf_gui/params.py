@@ -157,10 +157,11 @@ class DeconvParams(_Stage):
 
     STAGE = "deconvolution"
 
-    p: int = param(1, "Order of the autoregressive calcium model (0 = no deconvolution; with "
+    # 2 with auto_order (each component AR(1) or AR(2) from its spectrum, AR(1) refined first:
+    # deconvolution.single.solve_auto): on every row of the accuracy sweep median r(S) rose by
+    # 0.00-0.19 over AR(1) (6s 0.63-0.65 -> 0.78-0.81, fps7 0.92 -> 0.99), r(C) equal or higher.
+    p: int = param(2, "Order of the autoregressive calcium model (0 = no deconvolution; with "
                       "auto_order, 2 lets each component be AR(1) or AR(2)).", low=0, high=2)
-    # Not yet the default in CNMF: on mouse2p the traces fed to the spatial updates changed
-    # which footprints pass the shape rules (5 of 8 bright somata accepted instead of 6).
     auto_order: bool = param(True, "With p = 2, choose each component's order (AR(1) or AR(2), "
                                    "i.e. whether its rise is resolved), kinetics and noise level "
                                    "from a fit of its power spectrum.")

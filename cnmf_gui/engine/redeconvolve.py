@@ -84,7 +84,10 @@ def redeconvolve_rows(F, sn, g, epsilon, deconv, *, progress=None) -> Redeconvol
         sn = np.asarray(sn, float).reshape(k)
         if not np.all(sn > 0):
             sn = None
-    res = deconvolve_many(F, p=p, g=g, sn=sn, epsilon=eps, s_min=deconv.s_min, method=deconv.method,
+    # The order rule of the CNMF temporal update: p = 2 with auto_order is AR(1) or AR(2) per
+    # trace (g kept as (k, 2), g[:, 1] = 0 for AR(1)).
+    order = "auto" if p == 2 and getattr(deconv, "auto_order", False) else p
+    res = deconvolve_many(F, p=order, g=g, sn=sn, epsilon=eps, s_min=deconv.s_min, method=deconv.method,
                           baseline=deconv.baseline, progress=progress,
                           refine_g=bool(getattr(deconv, "refine_g", False)) and g is None)
     c = np.asarray(res.c, float)

@@ -15,7 +15,7 @@ import numpy as np
 
 from cnmf_gui.engine.deconvolution import validate as V
 from cnmf_gui.engine.deconvolution.result import DeconvManyResult
-from cnmf_gui.engine.deconvolution.single import solve_one
+from cnmf_gui.engine.deconvolution.single import solve_auto, solve_one
 from cnmf_gui.engine.deconvolution.solver import baseline_mode
 from cnmf_gui.engine.deconvolution.spectral import auto_kinetics
 from cnmf_gui.engine.noise import estimate_ar, estimate_noise
@@ -49,7 +49,8 @@ def deconvolve_many(traces, *, p: int = 1, g=None, sn=None, epsilon=0.0, s_min: 
     traces : array_like of shape (K, T)
     p : {0, 1, 2, "auto"}
         AR order; "auto" chooses AR(1) or AR(2), the kinetics and the noise level per trace
-        from its power spectrum (:mod:`.spectral`); g is then returned as (K, 2).
+        from its power spectrum (:mod:`.spectral`); g is then returned as (K, 2). With
+        ``refine_g`` (and g estimated), see :func:`.single.solve_auto`.
     g : array_like of shape (p,) (shared) or (K, p), optional
         Estimated per trace when None (with "auto", p = 2 here, and (K, 1) is taken as AR(1)).
     sn : array_like of shape (K,) or float, optional
@@ -90,9 +91,12 @@ def deconvolve_many(traces, *, p: int = 1, g=None, sn=None, epsilon=0.0, s_min: 
         sns = _per_component(sn, K, "sn")
         for k in range(K):
             V.check_sn(sns[k], names[k])
+    hybrid = auto and g is None and refine_g
     if g is None and auto:
         G, sns = auto_kinetics(Y, sn=sns, noise_range=noise_range, noise_method=noise_method,
                                lags=lags, detrend_window=detrend_window)
+        if hybrid:   # AR(1) from the autocovariance first, then AR(2) where chosen (solve_auto)
+            g1 = estimate_ar(Y, 1, lags=lags, detrend_window=detrend_window).reshape(K)
     elif g is None:
         G = estimate_ar(Y, p, lags=lags, detrend_window=detrend_window).reshape(K, p)
     else:
@@ -123,8 +127,12 @@ def deconvolve_many(traces, *, p: int = 1, g=None, sn=None, epsilon=0.0, s_min: 
         start = None
         for k in range(lo, hi):
             mode, b_fixed = modes[k]
-            r = solve_one(Y[k], G[k], float(sns[k]), float(eps[k]), float(s_abs[k]), mode, b_fixed,
-                          method, refine=refine_g, start=start)
+            if hybrid:
+                r = solve_auto(Y[k], G[k], float(g1[k]), float(sns[k]), float(eps[k]),
+                               float(s_abs[k]), mode, b_fixed, method, start=start)
+            else:
+                r = solve_one(Y[k], G[k], float(sns[k]), float(eps[k]), float(s_abs[k]), mode,
+                              b_fixed, method, refine=refine_g, start=start)
             # The previous trace's (lam, b), in units of sigma, starts the next one's iteration.
             if r.status == "optimal" and r.sn > 0:
                 start = (r.lam / r.sn, r.b / r.sn)
