@@ -13,12 +13,12 @@ activity with the true spikes (2-frame sums).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.accuracy import ROWS
+from benchmarks.accuracy_table import combine
 
 PANELS = [("accepted F1", lambda r: r["accepted"]["f1"]),
           ("shift RMSE (px)", lambda r: r["shift"]["rmse"]),
@@ -73,9 +73,7 @@ def main(argv=None) -> int:
     ap.add_argument("results", nargs="+", help="results.json of benchmarks.accuracy runs")
     ap.add_argument("--out", required=True, help="PNG to write")
     args = ap.parse_args(argv)
-    results = []
-    for path in args.results:
-        results += json.loads(Path(path).read_text())
+    results = combine(args.results)       # the last run's result for each (row, seed)
     draw(results, Path(args.out))
     print(f"wrote {args.out}")
     return 0
