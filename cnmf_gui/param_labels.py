@@ -61,6 +61,7 @@ LABELS = {
     ("deconvolution", "method"): "Solver",
     ("evaluation", "min_snr"): "Accept from SNR",
     ("evaluation", "min_r_value"): "Accept from spatial consistency",
+    ("evaluation", "min_r_value_demixed"): "... or from consistency with neighbours removed",
     ("evaluation", "snr_lowest"): "Reject below SNR",
     ("evaluation", "r_value_lowest"): "Reject below spatial consistency",
     ("evaluation", "min_area"): "Reject smaller than",

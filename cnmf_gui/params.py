@@ -201,6 +201,9 @@ class EvalParams(_Stage):
     min_snr: float = param(2.5, "Accept a component whose trace SNR is at least this ...", low=0.0)
     min_r_value: float = param(0.8, "... and whose spatial consistency is at least this.",
                                low=-1.0, high=1.0)
+    min_r_value_demixed: float = param(0.95, "... or whose spatial consistency, once the neighbouring components' "
+                                             "own activity is removed, is at least this (0 = off).",
+                                       low=0.0, high=1.0)
     snr_lowest: float = param(1.0, "Reject a component whose SNR is below this.", low=0.0)
     r_value_lowest: float = param(0.2, "Reject a component whose spatial consistency is below this.",
                                   low=-1.0, high=1.0)

@@ -53,7 +53,8 @@ def _evaluate(movie, A, tr, b, mean_image, params, from_mean, progress):
     ep, r = params.evaluation, params.init.neuron_radius
     _, H, W = movie_shape(movie)
     metrics, _ = evaluate(movie, A, tr.C, tr.sn, mean_image, ep, b=b, f=tr.f,
-                          chunk_frames=params.cnmf.chunk_frames, neuron_radius=r, progress=progress)
+                          chunk_frames=params.cnmf.chunk_frames, neuron_radius=r, demixed=True,
+                          progress=progress)
     metrics["from_mean_image"] = from_mean.astype(float)
     first = classify(metrics, ep, neuron_radius=r)
     # a component rejected for its own faults cannot be the cell another one duplicates
