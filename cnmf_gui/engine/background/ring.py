@@ -136,9 +136,7 @@ class RingBackground:
         weights = np.zeros((P, m))
         eye = np.eye(m)
         for a in range(0, P, block):
-            G = stats.G[a:a + block]
-            G = np.triu(G) + np.triu(G, 1).transpose(0, 2, 1)
-            G = G - n * mx[a:a + block, :, None] * mx[a:a + block, None, :]
+            G = stats.G[a:a + block] - n * mx[a:a + block, :, None] * mx[a:a + block, None, :]
             xy = stats.xy[a:a + block] - n * mx[a:a + block] * mean[a:a + block, None]
             scale = np.trace(G, axis1=1, axis2=2) / m
             lam = ridge * scale + 1e-12

@@ -116,30 +116,41 @@ def ring_offsets(radius: float, max_points: int = 24) -> np.ndarray:
     return pts.astype(np.int64)
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
 def accumulate_ring(R, offsets, G, xy):
-    """G[p] += sum_t x_t x_t^T and xy[p] += sum_t x_t y_t for every coarse pixel p, where y_t is
-    the residual at p and x_t the residual at p + offsets (0 outside the frame).
+    """G[p] += X_p^T X_p and xy[p] += X_p^T y_p for every coarse pixel p, where y_p (n,) is the
+    residual at p and X_p (n, m) the residual at p + offsets (0 outside the frame).
 
-    R : (n, h, w) float32 residual (the constant already removed)
-    G : (h*w, m, m) float64 (upper triangle filled); xy : (h*w, m) float64
+    Parameters
+    ----------
+    R : ndarray of shape (n, h, w)
+        Residual (the constant already removed).
+    offsets : ndarray of shape (m, 2), int64
+    G : ndarray of shape (h*w, m, m), float64
+        Full and symmetric; updated in place.
+    xy : ndarray of shape (h*w, m), float64
+        Updated in place.
     """
-    n, h, w = R.shape
+    # pixel-major (h, w, n): each ring sample's time series is one contiguous read
+    _accumulate_ring(np.ascontiguousarray(np.moveaxis(np.asarray(R, np.float64), 0, -1)), offsets, G, xy)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _accumulate_ring(Rt, offsets, G, xy):
+    """:func:`accumulate_ring` on the pixel-major residual Rt (h, w, n): each pixel's ring
+    samples are gathered once and multiplied by BLAS (the scalar triple loop this replaces took
+    13 % of a one-photon run)."""
+    h, w, n = Rt.shape
     m = offsets.shape[0]
     for i in numba.prange(h):
-        x = np.zeros(m)
+        X = np.zeros((m, n))
         for j in range(w):
             p = i * w + j
-            for t in range(n):
-                for k in range(m):
-                    ii = i + offsets[k, 0]
-                    jj = j + offsets[k, 1]
-                    x[k] = R[t, ii, jj] if (0 <= ii < h and 0 <= jj < w) else 0.0
-                y = R[t, i, j]
-                for k in range(m):
-                    xk = x[k]
-                    if xk == 0.0:
-                        continue
-                    xy[p, k] += xk * y
-                    for q in range(k, m):
-                        G[p, k, q] += xk * x[q]
+            for k in range(m):
+                ii = i + offsets[k, 0]
+                jj = j + offsets[k, 1]
+                if 0 <= ii < h and 0 <= jj < w:
+                    X[k] = Rt[ii, jj]
+                else:
+                    X[k] = 0.0
+            G[p] += X @ X.T
+            xy[p] += X @ Rt[i, j]
