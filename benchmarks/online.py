@@ -18,6 +18,16 @@ TIFF (what a microscope delivers). Then, each in a fresh process, one after the 
   float32, with the store's doubling) account for;
 - batch: :func:`cnmf_gui.engine.pipeline.run_pipeline` on the same TIFF (wall time, peak memory).
 
+Speed on a shared machine: beside wall-clock figures, the online worker measures the CPU time of
+its own thread per frame (what a frame costs, whatever else runs), and every 10th frame the
+wall and CPU time of a plain single-threaded 512-point ``rfft2`` + ``irfft2`` of that frame (the
+reference: one FFT registration's transforms), so fps and latency are also given as ratios to
+that reference measured at the same moments.
+
+With ``--cache DIR`` the movies, their truth and each worker's result are kept in DIR; ``--reuse
+batch`` then takes the batch results from there (printed with the time they were made) and runs
+only the online worker again (the batch pipeline takes most of an hour at 512 x 512 here).
+
 Both are scored by ``benchmarks/scoring.py`` against the truth: rigid-shift RMSE, F1 of the
 accepted components, median r of C and F with the true calcium and of S with the true spikes.
 Goals (issue 14): >= 60 fps end to end at 512x512 on this 2-core machine, median latency < 20 ms,
@@ -75,13 +85,19 @@ def worker_online(movie: str, out: str) -> None:
     from cnmf_gui.io.frame_stream import FrameStream
     from cnmf_gui.params import PipelineParams
 
-    samples = []
+    import scipy.fft as sfft
+    samples, ref_wall, ref_cpu = [], [], []
     stream = FrameStream(movie)
 
     def sampled():
         for i, frame in enumerate(stream):
             if i % 100 == 0:
                 samples.append((i, rss_mb()))
+            if i % 10 == 0:
+                a, ca = time.perf_counter(), time.thread_time()
+                sfft.irfft2(sfft.rfft2(frame), s=frame.shape)
+                ref_wall.append(time.perf_counter() - a)
+                ref_cpu.append(time.thread_time() - ca)
             yield frame
 
     t0 = time.perf_counter()
@@ -91,9 +107,14 @@ def worker_online(movie: str, out: str) -> None:
     _save_result(data, Path(out).with_suffix(".npz"))
     K, T = data.components.C.shape
     lat = np.asarray(outcome.latency) * 1e3
+    cpu = np.asarray(outcome.cpu) * 1e3
+    ref_w, ref_c = float(np.median(ref_wall)) * 1e3, float(np.median(ref_cpu)) * 1e3
     Path(out).write_text(json.dumps({
         "wall": wall, "fps_end_to_end": T / wall, "fps_after_init": outcome.fps, "init_s": outcome.init_seconds,
         "latency_median_ms": float(np.median(lat)), "latency_p99_ms": float(np.percentile(lat, 99)),
+        "cpu_mean_ms": float(cpu.mean()), "cpu_median_ms": float(np.median(cpu)),
+        "cpu_p99_ms": float(np.percentile(cpu, 99)), "ref_wall_ms": ref_w, "ref_cpu_ms": ref_c,
+        "load": os.getloadavg()[0],
         "rss": samples, "K": K, "T": T, "trace_mb_per_frame": 3 * K * 4 / 2 ** 20, "peak_mb": peak_mb(),
         "stopped": outcome.stopped}))
 
@@ -132,31 +153,41 @@ def _score(truth, res: Path) -> dict:
 
 
 def make_movie(name: str, folder: Path, seed: int) -> tuple[Path, dict]:
+    import pickle
+
     import tifffile
 
     from cnmf_gui.synthetic import make_realistic_movie
+    path = folder / f"{name}_seed{seed}.tif"
+    truth_path = path.with_suffix(".truth.pkl")
+    if path.exists() and truth_path.exists():          # kept by an earlier run with --cache
+        return path, pickle.loads(truth_path.read_bytes())
     spec = MOVIES[name]
     synth = make_realistic_movie(frame_rate=30.0, seed=seed, **spec)
-    path = folder / f"{name}.tif"
     tifffile.imwrite(path, np.clip(np.round(synth.movie), 0, 65535).astype(np.uint16))
     truth = {"footprints": synth.footprints, "traces": synth.traces, "spikes": synth.spikes,
              "shifts": synth.shifts, "radii": synth.radii, "active": synth.spike_counts.sum(axis=1) > 0}
     del synth
+    truth_path.write_bytes(pickle.dumps(truth))
     return path, truth
 
 
-def _run_worker(kind: str, movie: Path, folder: Path) -> dict:
+def _run_worker(kind: str, movie: Path, folder: Path, reuse: bool = False) -> dict:
     out = folder / f"{movie.stem}.{kind}.json"
+    if reuse and out.exists() and out.with_suffix(".npz").exists():
+        res = json.loads(out.read_text())
+        res["reused"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(out.stat().st_mtime))
+        return res
     subprocess.run([sys.executable, "-m", "benchmarks.online", "--worker", kind, str(movie), str(out)],
                    check=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     return json.loads(out.read_text())
 
 
-def run_movie(name: str, folder: Path, seed: int) -> dict:
+def run_movie(name: str, folder: Path, seed: int, reuse=()) -> dict:
     movie, truth = make_movie(name, folder, seed)
     res = {"movie": name, "shape": MOVIES[name]}
     for kind in ("online", "batch"):
-        res[kind] = _run_worker(kind, movie, folder)
+        res[kind] = _run_worker(kind, movie, folder, reuse=kind in reuse)
         res[kind]["score"] = _score(truth, folder / f"{movie.stem}.{kind}.npz")
     return res
 
@@ -175,6 +206,16 @@ def report(res: dict) -> str:
             ("r(F)", so["r_F"], sb["r_F"], "{:10.3f}"), ("r(S) spikes", so["r_S"], sb["r_S"], "{:10.3f}")]
     for label, a, b, fmt in rows:
         lines.append(f"{label:22}" + fmt.format(a) + fmt.format(b) + fmt.replace("10", "16").format(a - b))
+    for kind, r in (("online", on), ("batch", ba)):
+        if r.get("reused"):
+            lines.append(f"{kind} results reused from {r['reused']} (same movie, --cache)")
+    if "cpu_mean_ms" in on:
+        lines.append(f"online CPU per frame (this thread): mean {on['cpu_mean_ms']:.2f} ms (= {1e3 / on['cpu_mean_ms']:.0f} "
+                     f"fps on a core of its own), median {on['cpu_median_ms']:.2f}, p99 {on['cpu_p99_ms']:.1f} ms; "
+                     f"reference rfft2+irfft2 of a frame: {on['ref_wall_ms']:.2f} ms wall, {on['ref_cpu_ms']:.2f} ms CPU "
+                     f"-> CPU per frame / reference CPU {on['cpu_mean_ms'] / on['ref_cpu_ms']:.1f} (mean), "
+                     f"median latency / reference wall {on['latency_median_ms'] / on['ref_wall_ms']:.1f}; "
+                     f"load {on['load']:.1f} at the end")
     lines.append(f"online after initialisation: {on['fps_after_init']:.1f} fps ({on['init_s']:.1f} s to initialise "
                  f"on the first frames); latency per frame median {on['latency_median_ms']:.2f} ms, "
                  f"99th percentile {on['latency_p99_ms']:.2f} ms; {on['K']} components")
@@ -194,6 +235,9 @@ def main(argv=None) -> int:
     ap.add_argument("--only", choices=sorted(MOVIES), action="append", help="only these movies")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--folder", help="where to write movies (default: a temporary folder)")
+    ap.add_argument("--cache", help="keep movies, truth and results in this folder (and reuse the movies)")
+    ap.add_argument("--reuse", choices=["batch", "online"], action="append", default=[],
+                    help="with --cache: take these workers' results from the cache when present")
     ap.add_argument("--json", help="write all results here")
     ap.add_argument("--worker", nargs=3, metavar=("KIND", "MOVIE", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -203,9 +247,13 @@ def main(argv=None) -> int:
         return 0
     names = args.only or (["small", "medium"] + (["large"] if args.large else []))
     results = []
+    if args.reuse and not args.cache:
+        ap.error("--reuse needs --cache")
     with tempfile.TemporaryDirectory(dir=args.folder) as tmp:
+        folder = Path(args.cache) if args.cache else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         for name in names:
-            res = run_movie(name, Path(tmp), args.seed)
+            res = run_movie(name, folder, args.seed, reuse=args.reuse)
             results.append(res)
             print(report(res), flush=True)
     print(f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

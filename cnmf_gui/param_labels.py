@@ -76,6 +76,7 @@ LABELS = {
     ("evaluation", "dff_quantile"): "dF/F baseline percentile",
     ("evaluation", "dff_window"): "dF/F baseline window",
     ("online", "init_frames"): "Frames for the initial batch fit",
+    ("online", "init_light"): "Lighter initial batch fit",
     ("online", "update_every"): "Update footprints every",
     ("online", "search_every"): "Search for new cells every",
     ("online", "buffer_frames"): "Residual frames kept for the search",

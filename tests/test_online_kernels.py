@@ -11,7 +11,7 @@ from scipy.optimize import nnls
 
 from cnmf_gui.engine.online.columns import MaskColumns
 from cnmf_gui.engine.online.kernels import (accumulate_frame, add_outer_sparse, csr_matvec64, demix_frame,
-                                            residual_into)
+                                            dense_products64, residual_into)
 from cnmf_gui.engine.online.search import ResidualBuffer
 
 
@@ -54,6 +54,8 @@ def test_footprint_products_residual_and_sums():
     c = np.where(rng.random(K) < 0.5, 0.0, rng.random(K))
     r = residual_into(np.empty(P, np.float32), y, b, cb, *arrays, c)
     assert np.allclose(r, y - b @ cb - A32.toarray() @ c, atol=1e-3)
+    assert np.allclose(dense_products64(np.ascontiguousarray(b.T), y, np.zeros(2)),
+                       b.T.astype(float) @ y.astype(float), rtol=1e-12)
     ysum, vmax, Ub, slot = np.ones(P), np.full(P, -np.inf, np.float32), np.zeros((P, 2)), np.empty(P, np.float32)
     accumulate_frame(y, ysum, vmax, Ub, cb, slot)
     assert np.allclose(ysum, 1 + y) and np.array_equal(vmax, y) and np.array_equal(slot, y)
@@ -77,6 +79,12 @@ def test_mask_columns_grow_like_hstack_and_share_their_values():
     assert cols.u.dtype == np.float32 and cols.u[:A.nnz].sum() == 0 and cols.u[A.nnz:].min() == 1
     cols.v[:] = 2.0                          # callers write into the values in place
     assert np.all(cols.matrix("v").data == 2.0)
+    # a pickled copy still writes through its views, and grows from what was written
+    import pickle
+    copy = pickle.loads(pickle.dumps(cols))
+    copy.v[:] = 3.0
+    copy.append(np.array([0, 1]), {"v": np.array([4.0, 4.0]), "u": np.zeros(2, np.float32)})
+    assert copy.K == 46 and np.all(copy.matrix("v").data[:-2] == 3.0) and np.all(cols.v == 2.0)
 
 
 def test_explaining_a_component_equals_recomputing_the_smoothed_buffer():
@@ -115,3 +123,23 @@ def test_explaining_a_component_equals_recomputing_the_smoothed_buffer():
     assert buf.size == max(1, int(round(4.0 / buf.bin)))
     box = ndimage.uniform_filter(np.ones((5, 5), np.float32), size=buf.size, mode="constant")
     assert box[2, 2] == 1.0
+
+
+def test_deconvolution_state_grows_in_place_and_survives_pickling():
+    import pickle
+
+    from cnmf_gui.engine.online.deconv import OnlineAR1
+    K = 3
+    d = OnlineAR1(np.full(K, 0.9), np.zeros(K), np.full(K, 0.1), np.ones(K), np.zeros(K), pool_limit=16)
+    C, S = np.zeros((32, 40), np.float32), np.zeros((32, 40), np.float32)
+    rng = np.random.default_rng(4)
+    for t in range(10):
+        d.step(rng.random(K) * 3, t, C, S)
+    copy = pickle.loads(pickle.dumps(d))
+    for _ in range(10):                      # past the spare rows (8): the rows are reallocated
+        copy.add(0.9, 0.0, 0.1, 1.0, 0.0)
+    assert np.shares_memory(copy.pools, copy._pools) and copy.pools.shape[0] == K + 10
+    assert np.array_equal(copy.pools[:K], d.pools) and not copy.pools[K:].any()
+    copy.step(rng.random(K + 10) * 3, 10, C, S)
+    copy.finish(C, S)                        # the old traces' pools are intact: no empty pool
+    assert np.all(np.isfinite(C)) and C[:K, :11].any()

@@ -26,6 +26,15 @@ from cnmf_gui.errors import InputFileError
 from cnmf_gui.params import PipelineParams
 from cnmf_gui.progress import SubProgress
 
+#: What the initialisation's batch fit does differently from a batch run when
+#: ``online.init_light``: AR(1) kinetics (the online deconvolution is AR(1): an AR(2) fit would
+#: only be reduced to its dominant root) with each trace's noise level from the upper band of
+#: its spectrum instead of the joint spectral fit (at 512 x 512 the spectral fits took 60% of
+#: the initialisation; the online penalty is re-fitted to each trace's noise on a sliding window
+#: anyway), and one round of motion template refinement instead of two (the template follows
+#: the frames online).
+INIT_LIGHT = {"deconvolution": {"p": 1, "noise_fit": "band"}, "motion": {"template_iterations": 1}}
+
 #: A candidate whose footprint has this cosine with an existing one is that component's cell
 #: (an adjacent cell overlaps a soma's footprint far less).
 DUPLICATE_COSINE = 0.5
@@ -42,6 +51,17 @@ def ar1_decay(g: np.ndarray) -> np.ndarray:
         return np.clip(g[:, 0], 0.0, 0.999)
     disc = np.sqrt(np.maximum(g[:, 0] ** 2 + 4 * g[:, 1], 0.0))
     return np.clip((g[:, 0] + disc) / 2, 0.0, 0.999)
+
+
+def _with(params: PipelineParams, changes: dict) -> PipelineParams:
+    for stage, fields in changes.items():
+        params = params.replace(stage, **fields)
+    return params
+
+
+def _values(params: PipelineParams, changes: dict) -> dict:
+    """The values ``params`` has for the fields named in ``changes``."""
+    return {stage: {k: getattr(getattr(params, stage), k) for k in fields} for stage, fields in changes.items()}
 
 
 class OnlineCNMF:
@@ -75,8 +95,11 @@ class OnlineCNMF:
         if frames.ndim != 3 or frames.shape[0] < 10:
             raise InputFileError(f"online CNMF needs at least 10 frames to start, got {frames.shape[0]}")
         T0, H, W = frames.shape
-        data = run_pipeline(frames, self.params, progress=SubProgress(progress, 0.0, 0.8, "initialisation"))
-        self.params = data.params
+        light = self.params.online.init_light
+        init_params = _with(self.params, INIT_LIGHT) if light else self.params
+        data = run_pipeline(frames, init_params, progress=SubProgress(progress, 0.0, 0.8, "initialisation"))
+        # what the pipeline resolved (the neuron radius...), with the user's own settings back
+        self.params = _with(data.params, _values(self.params, INIT_LIGHT)) if light else data.params
         self.init_data = data
         comps, bg = data.components, data.background
         if data.motion is not None:
@@ -87,7 +110,7 @@ class OnlineCNMF:
                                            crop=self.params.online.register_crop)
         else:
             corrected = frames
-        summary, noise = compute_summary(corrected, noise_range=self.params.deconvolution.noise_range)
+        _, noise = compute_summary(corrected, noise_range=self.params.deconvolution.noise_range)
         self.summary0 = data.summary
         self.noise = noise
         K = comps.n_components

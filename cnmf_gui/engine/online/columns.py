@@ -49,6 +49,15 @@ class MaskColumns:
         self._values = {name: np.array(v) for name, v in values.items()}
         self._expose()
 
+    def __getstate__(self):
+        # the views are made again from the arrays they view (a pickled view would be a copy,
+        # and writes to it would no longer reach the arrays)
+        return {k: v for k, v in self.__dict__.items() if k in ("P", "K", "nnz", "_indptr", "_indices", "_values")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._expose()
+
     def _expose(self) -> None:
         self.indptr = self._indptr[:self.K + 1]
         self.indices = self._indices[:self.nnz]

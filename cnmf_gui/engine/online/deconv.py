@@ -162,6 +162,15 @@ class OnlineAR1:
         self.n_pools = np.zeros(K, np.int64)
         self.last_final = np.zeros(K)
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        del state["pools"]          # a view of _pools: made again on unpickling, not copied
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.pools = self._pools[:len(self.g)]
+
     @property
     def n_traces(self) -> int:
         return len(self.g)

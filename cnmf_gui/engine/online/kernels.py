@@ -145,3 +145,15 @@ def add_outer_sparse(V, c):
         for b in range(nz.shape[0]):
             j = nz[b]
             V[i, j] += ci * c[j]
+
+
+@njit(cache=True, nogil=True)
+def dense_products64(Bt, y, out):
+    """``out = Bt y`` for a dense (nb, P) float32 matrix, accumulated in float64: the background's
+    product with a frame sums P values in the thousands (float32 sums lose several digits)."""
+    for j in range(Bt.shape[0]):
+        acc = 0.0
+        for p in range(Bt.shape[1]):
+            acc += Bt[j, p] * y[p]
+        out[j] = acc
+    return out

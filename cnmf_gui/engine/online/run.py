@@ -31,12 +31,15 @@ class OnlineOutcome:
     data : SessionData (None when the stream ended before initialisation); stopped : str or None,
     the reason the run ended early (a problem of the source, "stopped by the user"), None when
     the stream ended normally; latency : (n,) seconds per processed frame after initialisation;
-    fps : frames per second end to end after initialisation; init_seconds : float.
+    cpu : (n,) CPU seconds of this thread per processed frame (what the frame costs, apart from
+    the other processes that share the machine); fps : frames per second end to end after
+    initialisation; init_seconds : float.
     """
 
     data: object
     stopped: str | None = None
     latency: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cpu: np.ndarray = field(default_factory=lambda: np.zeros(0))
     fps: float = 0.0
     init_seconds: float = 0.0
     error: Exception | None = None
@@ -114,13 +117,13 @@ def run_online(frames, params, *, progress=None, available=None, on_checkpoint=N
     # One frame's matrix products are small: BLAS threads only fight each other (and the
     # acquisition) for the cores, 10-100x slower than one thread on a loaded 2-core machine.
     with threadpool_limits(limits=1, user_api="blas"):
-        latency, stop_reason, error, t0, n0 = _loop(run, it, progress, available, on_checkpoint,
+        latency, cpu, stop_reason, error, t0, n0 = _loop(run, it, progress, available, on_checkpoint,
                                                     takes_partials, partial_seconds, report_seconds,
                                                     stop_reason, error)
     elapsed = time.perf_counter() - t0
     fps = (run.n_frames - n0) / elapsed if elapsed > 0 else 0.0
     return OnlineOutcome(data=to_session_data(run), stopped=stop_reason, latency=np.asarray(latency),
-                         fps=fps, init_seconds=init_seconds, error=error)
+                         cpu=np.asarray(cpu), fps=fps, init_seconds=init_seconds, error=error)
 
 
 def _loop(run, it, progress, available, on_checkpoint, takes_partials, partial_seconds, report_seconds,
@@ -128,7 +131,7 @@ def _loop(run, it, progress, available, on_checkpoint, takes_partials, partial_s
     """Frames after initialisation until the source ends, fails or a stop is requested."""
     op = run.params.online
     fr = run.params.frame_rate or 30.0
-    latency = []
+    latency, cpu = [], []
     line = ""
     t0 = last_report = last_partial = last_check = time.perf_counter()
     n0 = saved = run.n_frames
@@ -141,13 +144,14 @@ def _loop(run, it, progress, available, on_checkpoint, takes_partials, partial_s
             stop_reason, error = str(exc), exc
             break
         if frame is not None:
-            a = time.perf_counter()
+            a, ca = time.perf_counter(), time.thread_time()
             try:
                 run.process(frame)
             except InputFileError as exc:
                 stop_reason, error = str(exc), exc
                 break
             latency.append(time.perf_counter() - a)
+            cpu.append(time.thread_time() - ca)
         now = time.perf_counter()
         if progress is not None:
             if progress.cancel_requested():
@@ -167,4 +171,4 @@ def _loop(run, it, progress, available, on_checkpoint, takes_partials, partial_s
             on_checkpoint(to_session_data(run))
             saved = run.n_frames
             last_check = time.perf_counter()
-    return latency, stop_reason, error, t0, n0
+    return latency, cpu, stop_reason, error, t0, n0

@@ -21,7 +21,8 @@ import scipy.sparse as sp
 from cnmf_gui.engine.online.columns import MaskColumns
 from cnmf_gui.engine.online.deconv import OnlineAR1
 from cnmf_gui.engine.online.kernels import (accumulate_frame, add_masked_products2, add_outer_sparse,
-                                             csr_matvec64, demix_frame, masked_products, residual_into)
+                                             csr_matvec64, demix_frame, dense_products64, masked_products,
+                                             residual_into)
 from cnmf_gui.engine.online.search import ResidualBuffer
 from cnmf_gui.engine.online.traces import TraceStore
 from cnmf_gui.engine.spatial import _hals_components, dilate_supports, restrict
@@ -186,7 +187,7 @@ class OnlineState:
         K, nb = self.K, self.nb
         Aty = self._Aty
         csr_matvec64(*self._A, y, Aty[:K])
-        Aty[K:] = self._bt @ y          # both float32: no float64 copy of the frame
+        dense_products64(self._bt, y, Aty[K:])
         c = demix_frame(self.AtA, Aty, self.c, self.params.demix_iterations, self._grad)
         # F = c + A^T r / ||a||^2, with A^T r = A^T y - A^T [A b] c: the gradient at the solution
         F = c[:K] + self._grad[:K] / self._diag
