@@ -69,8 +69,11 @@ def test_follow_a_folder_being_written_gives_the_finished_files_components(tmp_p
                                                                        clock=steps.clock, sleep=steps.sleep))
     writer = threading.Thread(target=_write_folder, args=(folder, counts, steps))
     writer.start()
-    status = main(["online", str(folder), "--out", str(tmp_path / "b.h5"), "--follow", "--until-idle", "5",
-                   "--params", params, "--fs", "30", "--poll", "0.01", "--quiet"])
+    try:
+        status = main(["online", str(folder), "--out", str(tmp_path / "b.h5"), "--follow", "--until-idle", "5",
+                       "--params", params, "--fs", "30", "--poll", "0.01", "--quiet"])
+    finally:
+        steps.reader_gone()
     writer.join()
     captured = capsys.readouterr()
     assert steps.missed == 0

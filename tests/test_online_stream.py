@@ -57,8 +57,11 @@ def test_a_folder_filled_while_read_gives_every_frame_exactly(tmp_path):
 
     th = threading.Thread(target=writer)
     th.start()
-    got, error = _collect(FrameStream(folder, follow=True, until_idle=1.0, poll=0.005,
-                                      clock=steps.clock, sleep=steps.sleep))
+    try:
+        got, error = _collect(FrameStream(folder, follow=True, until_idle=1.0, poll=0.005,
+                                          clock=steps.clock, sleep=steps.sleep))
+    finally:
+        steps.reader_gone()
     th.join()
     assert steps.missed == 0
     assert isinstance(error, StreamIdle) and "no new frame for 1 s after 40 frames" in str(error)
@@ -79,8 +82,11 @@ def test_a_growing_tiff_is_read_page_by_page(tmp_path):
 
     th = threading.Thread(target=writer)
     th.start()
-    got, error = _collect(FrameStream(path, follow=True, until_idle=1.0, poll=0.005,
-                                      clock=steps.clock, sleep=steps.sleep))
+    try:
+        got, error = _collect(FrameStream(path, follow=True, until_idle=1.0, poll=0.005,
+                                          clock=steps.clock, sleep=steps.sleep))
+    finally:
+        steps.reader_gone()
     th.join()
     assert steps.missed == 0
     assert isinstance(error, StreamIdle) and "after 40 frames" in str(error)
