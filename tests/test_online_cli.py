@@ -76,8 +76,8 @@ def test_follow_a_folder_being_written_gives_the_finished_files_components(tmp_p
         steps.reader_gone()
     writer.join()
     captured = capsys.readouterr()
-    assert steps.missed == 0
     assert status == 0 and "stream ended" in captured.out, captured.err
+    assert steps.missed == 0
     a, b = load_session(tmp_path / "a.h5"), load_session(tmp_path / "b.h5")
     assert a.movie_shape == b.movie_shape == (240, 48, 48)
     ca, cb = a.components, b.components

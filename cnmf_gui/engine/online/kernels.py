@@ -95,7 +95,7 @@ def csr_matvec64(indptr, indices, data, y, out):
     for k in range(indptr.shape[0] - 1):
         acc = 0.0
         for q in range(indptr[k], indptr[k + 1]):
-            acc += data[q] * y[indices[q]]
+            acc += np.float64(data[q]) * np.float64(y[indices[q]])
         out[k] = acc
     return out
 
@@ -154,6 +154,6 @@ def dense_products64(Bt, y, out):
     for j in range(Bt.shape[0]):
         acc = 0.0
         for p in range(Bt.shape[1]):
-            acc += Bt[j, p] * y[p]
+            acc += np.float64(Bt[j, p]) * np.float64(y[p])
         out[j] = acc
     return out
