@@ -269,6 +269,11 @@ class FrameStream:
 
     def _tiff_pages(self, reader, path, final, done, since):
         while True:
+            # Whether the file is final is asked before reading it, not after: a writer finishes
+            # a file before it starts the next, so a later file seen before the read means the
+            # read saw all there will be. Asked after, the writer could complete this file and
+            # start the next between the two looks, and a complete file was called truncated.
+            is_final = final()
             try:
                 frames, state = reader.pages(done)
             except FileNotFoundError:
@@ -281,9 +286,9 @@ class FrameStream:
                 since = self._clock()
             if state == "more":
                 continue
-            if state == "end" and final():
+            if state == "end" and is_final:
                 return
-            if state == "incomplete" and final():
+            if state == "incomplete" and is_final:
                 raise InputFileError(f"{path}: page {done} is truncated (the file ends inside it)")
             if state == "end" and not self.follow:
                 return
