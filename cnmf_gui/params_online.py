@@ -19,7 +19,7 @@ class OnlineParams(_Stage):
 
     init_frames: int = param(200, "Frames given to the batch pipeline to initialise the components, "
                                   "background and motion template.", unit="frames", low=20)
-    init_light: bool = param(True, "Initialise with a lighter batch fit: AR(1) kinetics (what the online "
+    init_light: bool = param(False, "Initialise with a lighter batch fit: AR(1) kinetics (what the online "
                                    "deconvolution uses) with noise levels from the upper band of the traces' "
                                    "spectra (not the joint spectral fit), and one round of motion template "
                                    "refinement.")
