@@ -17,6 +17,8 @@ import math
 import numpy as np
 
 from cnmf_gui.engine.motion.metrics import bin_frames
+from cnmf_gui.engine.motion.parallel import batch_size
+from cnmf_gui.engine.motion.sample import mean_image
 
 SEED_NEIGHBOURS = 20
 
@@ -35,8 +37,17 @@ def read_frames(movie, indices) -> np.ndarray:
         return np.zeros((0,) + tuple(movie.shape[1:]), np.float32)
     breaks = np.flatnonzero(np.diff(indices) != 1) + 1
     runs = np.split(indices, breaks)
-    parts = [np.asarray(movie[int(r[0]):int(r[-1]) + 1]) for r in runs]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+    first = np.asarray(movie[int(runs[0][0]):int(runs[0][-1]) + 1])
+    if len(runs) == 1:
+        return first
+    # Filled in place: a list of parts and their concatenation would hold the sample twice.
+    out = np.empty((len(indices),) + first.shape[1:], first.dtype)
+    out[:len(first)] = first
+    at = len(first)
+    for r in runs[1:]:
+        out[at:at + len(r)] = np.asarray(movie[int(r[0]):int(r[-1]) + 1])
+        at += len(r)
+    return out
 
 
 def sample_indices(n_frames: int, n_sample: int) -> np.ndarray:
@@ -51,7 +62,10 @@ def _binned(frames: np.ndarray, target: int = 64) -> np.ndarray:
     b = max(1, int(math.ceil(max(H, W) / target)))
     if H // b == 0 or W // b == 0:
         b = 1
-    return bin_frames(frames, b).reshape(n, -1)
+    # A batch at a time: ``frames`` may be a compact stack read as float32 in batches.
+    step = batch_size(H * W)
+    return np.concatenate([bin_frames(frames[a:a + step], b).reshape(-1, (H // b) * (W // b))
+                           for a in range(0, n, step)] or [np.zeros((0, (H // b) * (W // b)), np.float32)])
 
 
 def correlate_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -94,7 +108,9 @@ def calm_frames(frames: np.ndarray, usable: np.ndarray, window: int = 0) -> np.n
     if len(idx) < 3:
         calm[idx] = True
         return calm
-    b = frames[idx].mean(axis=(1, 2), dtype=np.float64)
+    step = batch_size(int(np.prod(frames.shape[1:])))
+    b = np.concatenate([frames[idx[a:a + step]].mean(axis=(1, 2), dtype=np.float64)
+                        for a in range(0, len(idx), step)])
     size = window if window > 0 else max(9, len(b) // 4)
     excess = b - median_filter(b, size=min(size, len(b)), mode="nearest")
     calm[idx[excess <= np.median(excess)]] = True
@@ -106,7 +122,7 @@ def seed_template(frames: np.ndarray, usable: np.ndarray, k: int = SEED_NEIGHBOU
 
     Parameters
     ----------
-    frames : ndarray of shape (n, H, W), float32, finite
+    frames : ndarray of shape (n, H, W), float32, finite, or a FrameStack
     usable : ndarray of shape (n,), bool
     k : int
         Neighbours averaged with the seed frame.
@@ -120,7 +136,7 @@ def seed_template(frames: np.ndarray, usable: np.ndarray, k: int = SEED_NEIGHBOU
     idx = np.flatnonzero(usable)
     if len(idx) == 0:
         members = np.arange(len(frames))
-        return (frames.mean(axis=0) if len(frames) else np.zeros(frames.shape[1:], np.float32)), members
+        return (mean_image(frames, members) if len(frames) else np.zeros(frames.shape[1:], np.float32)), members
     if len(idx) <= 2:
         return frames[idx].mean(axis=0), idx
     idx = np.flatnonzero(calm_frames(frames, usable))

@@ -38,6 +38,7 @@ from cnmf_gui.engine.motion.binning import read_bins, template_bins
 from cnmf_gui.engine.motion.parallel import batch_size, map_batches
 from cnmf_gui.engine.motion.prep import SpectralPrep, clean_frames, static_background
 from cnmf_gui.engine.motion.rigid import register_spectra
+from cnmf_gui.engine.motion.sample import FrameStack, aligned_images, aligned_mean, compact_sample, mean_image
 from cnmf_gui.engine.motion.seed import (_binned, calm_frames, correlate_rows, read_frames, sample_indices,  # noqa: F401
                                          seed_template)
 from cnmf_gui.engine.motion.warp import shift_frames
@@ -115,11 +116,11 @@ class TemplateResult:
         return None if self.signal is None else self.signal.wiener(shape)
 
 
-def _register_loo(frames, template, members, source, prep, params, n_workers) -> np.ndarray:
+def _register_loo(frames, template, members, moved, prep, params, order, n_workers) -> np.ndarray:
     """Shifts of frames against the template; each member against the template without itself.
 
-    ``template`` is the mean of ``source[members]``; the template spectrum is linear in the
-    image, so the leave-one-out spectrum is ``(K T^ - S_i^) / (K - 1)``.
+    ``template`` is the mean of the members moved by ``moved``; the template spectrum is linear
+    in the image, so the leave-one-out spectrum is ``(K T^ - S_i^) / (K - 1)``.
     """
     H, W = frames.shape[1:]
     spec = prep.template_spectrum(template)
@@ -137,7 +138,7 @@ def _register_loo(frames, template, members, source, prep, params, n_workers) ->
         rest = np.setdiff1d(np.arange(b - a), own)
         if len(rest):
             out[rest] = register_spectra(fs[rest], spec, (H, W), params.max_shift, params.upsample_factor, norm=norm)[0]
-        own_spec = prep.template_spectrum(source[members[pos[a:b][own]]])
+        own_spec = prep.template_spectrum(aligned_images(frames, members[pos[a:b][own]], moved, order))
         own_spec = (np.float32(K) * spec - own_spec) / np.float32(K - 1)
         out[own] = register_spectra(fs[own], own_spec, (H, W), params.max_shift, params.upsample_factor, norm=norm)[0]
         return out
@@ -145,56 +146,56 @@ def _register_loo(frames, template, members, source, prep, params, n_workers) ->
     return np.concatenate(map_batches(register, len(frames), batch_size(H * W), n_workers))
 
 
-def _mean_of(stack: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``stack[idx].mean(0)`` as float32 without copying the selected images."""
-    acc = np.zeros(stack.shape[1:], np.float64)
-    for i in idx:
-        acc += stack[i]
-    return (acc / max(len(idx), 1)).astype(np.float32)
-
-
 def _build(frames, usable, prep, params, order, n_workers, progress, label, span=(0.0, 1.0)):
     """Seed and refine a template from a stack of images (single frames or means of runs).
+
+    Parameters
+    ----------
+    frames : FrameStack of shape (n, H, W)
 
     Returns
     -------
     template : ndarray of shape (H, W)
     shifts : ndarray of shape (n, 2)
     members : ndarray of shape (k,), int64
-        The images averaged in the template: ``template = source[members].mean(0)``.
-    source : ndarray of shape (n, H, W)
-        The images as averaged (aligned).
+        The images averaged in the template: ``template`` is the mean of
+        ``aligned_images(frames, members, moved)``.
+    moved : ndarray of shape (n, 2), or None
+        The shifts the images were aligned by (None: as read).
     """
     template, members = seed_template(frames, usable)
     calm = calm_frames(frames, usable)
     shifts = np.zeros((len(frames), 2))
     if not usable.any():
-        return template, shifts, members, frames
-    source = frames
+        return template, shifts, members, None
+    moved = None
+    H, W = frames.shape[1:]
     rounds = int(params.template_iterations)
     for it in range(max(rounds, 1)):
         checkpoint(progress, span[0] + (span[1] - span[0]) * it / max(rounds, 1),
                    f"template: {label}round {it + 1} of {max(rounds, 1)}")
-        shifts = _register_loo(frames, template, members, source, prep, params, n_workers)
+        shifts = _register_loo(frames, template, members, moved, prep, params, order, n_workers)
         shifts[~usable] = np.median(shifts[usable], axis=0)
         if rounds == 0:
             break
         last = it == rounds - 1
         # Centre the final template on the typical position (see module notes).
         centre = np.median(shifts[usable], axis=0) if last else np.zeros(2)
-        aligned = shift_frames(frames, shifts - centre, order=order, n_workers=n_workers)
-        corr = correlate_rows(_binned(aligned), _binned(template[None])[0])
+        moved = shifts - centre
+        binned_template = _binned(template[None])[0]
+        corr = np.concatenate(map_batches(
+            lambda a, b: correlate_rows(_binned(aligned_images(frames, np.arange(a, b), moved, order)), binned_template),
+            len(frames), batch_size(H * W), n_workers))
         keep = usable & (corr >= np.median(corr[usable])) if usable.sum() >= 4 else usable
         if (keep & calm).sum() >= 2:
             keep &= calm    # a burst's frames stay out of the template, as they do of the seed
         members = np.flatnonzero(keep)
-        source = aligned
-        template = _mean_of(aligned, members)
+        template = aligned_mean(frames, members, moved, order, n_workers)
         if last:
             # The sample's shifts against the final template are the last ones minus the
             # centre (to within the refinement's change): no extra registration round.
-            shifts = shifts - centre
-    return template, shifts, members, source
+            shifts = moved
+    return template, shifts, members, moved
 
 
 def _build_halves(frames, usable, n_avg, prep_kw, params, order, n_workers, extra_weight, progress, label="",
@@ -205,6 +206,10 @@ def _build_halves(frames, usable, n_avg, prep_kw, params, order, n_workers, extr
     half ("Einstein from noise") is absent from the other: the halves' cross-spectrum holds the
     real structure alone (the gold standard of single-particle microscopy).
 
+    Parameters
+    ----------
+    frames : FrameStack of shape (n, H, W)
+
     Returns
     -------
     template : ndarray of shape (H, W)
@@ -214,21 +219,22 @@ def _build_halves(frames, usable, n_avg, prep_kw, params, order, n_workers, extr
     members : ndarray of shape (K,), int64
         Images in the template, which is the mean of ``member_images``.
     member_images : ndarray of shape (K, H, W), float32, or None
-        Those images as aligned in the template (None unless ``keep_members``).
+        Those images as aligned in it (None unless ``keep_members``).
     """
     H, W = frames.shape[1:]
     prep = SpectralPrep((H, W), extra_weight=extra_weight, **prep_kw)
     idx = np.flatnonzero(usable)
     if len(idx) < 4:
-        template, shifts, members, source = _build(frames, usable, prep, params, order, n_workers, progress,
-                                                   label, span)
-        return template, shifts, None, members, source[members] if keep_members else None
+        template, shifts, members, moved = _build(frames, usable, prep, params, order, n_workers, progress,
+                                                  label, span)
+        return template, shifts, None, members, aligned_images(frames, members, moved, order) if keep_members else None
     ia, ib = idx[0::2], idx[1::2]
     mid = 0.5 * (span[0] + span[1])
-    ta, sa, ma, source_a = _build(frames[ia], np.ones(len(ia), bool), prep, params, order, n_workers, progress,
-                                  label + "first half, ", (span[0], mid))
-    tb, sb, mb, source_b = _build(frames[ib], np.ones(len(ib), bool), prep, params, order, n_workers, progress,
-                                  label + "second half, ", (mid, span[1]))
+    fa, fb = frames.subset(ia), frames.subset(ib)
+    ta, sa, ma, moved_a = _build(fa, np.ones(len(ia), bool), prep, params, order, n_workers, progress,
+                                 label + "first half, ", (span[0], mid))
+    tb, sb, mb, moved_b = _build(fb, np.ones(len(ib), bool), prep, params, order, n_workers, progress,
+                                 label + "second half, ", (mid, span[1]))
     ka, kb = len(ma), len(mb)
     d = register_spectra(prep.frame_spectra(prep.flatten(tb[None].astype(np.float32))), prep.template_spectrum(ta),
                          (H, W), params.max_shift, params.upsample_factor)[0][0]
@@ -243,8 +249,9 @@ def _build_halves(frames, usable, n_avg, prep_kw, params, order, n_workers, extr
     members = np.concatenate([ia[ma], ib[mb]])
     member_images = None
     if keep_members:
-        member_images = np.concatenate([source_a[ma],
-                                        shift_frames(source_b[mb], np.broadcast_to(d, (kb, 2)), order=order)])
+        member_images = np.concatenate([aligned_images(fa, ma, moved_a, order),
+                                        shift_frames(aligned_images(fb, mb, moved_b, order),
+                                                     np.broadcast_to(d, (kb, 2)), order=order)])
     return template, shifts, signal, members, member_images
 
 
@@ -288,7 +295,8 @@ def build_template(movie, params, *, order: int = 3, n_workers: int = 1, progres
     T, H, W = (int(s) for s in movie.shape)
     sample = sample_indices(T, params.template_frames)
     checkpoint(progress, 0.0, "template: reading sample")
-    frames, unusable, _ = clean_frames(read_frames(movie, sample))
+    stack, unusable = compact_sample(read_frames(movie, sample))
+    frames = FrameStack(stack)
     usable = ~unusable
     requested = int(getattr(params, "temporal_bin", 0))
     if not usable.any():
@@ -297,7 +305,7 @@ def build_template(movie, params, *, order: int = 3, n_workers: int = 1, progres
                               temporal_bin=max(1, min(requested, T)))
     background = None
     if params.highpass_sigma > 0:
-        background = static_background(frames[usable].mean(axis=0))
+        background = static_background(mean_image(frames, np.flatnonzero(usable)))
     # First without the high-pass: on a noisy movie a high-passed sample aligns badly, and the
     # halves' spectra (which decide the high-pass and the bins) would then count misalignment
     # as noise.
@@ -327,7 +335,7 @@ def build_template(movie, params, *, order: int = 3, n_workers: int = 1, progres
         n = snr.choose_bin(float(prec1.max()), signal.peak_snr((H, W), weight, 1.0), TARGET_PRECISION,
                            MIN_PEAK_SNR, max(1, min(MAX_BIN, T // MIN_BINS)))
     if n > 1:
-        del frames
+        del frames, stack
         # A template from averaged frames is cleaner, so its spectra may show that fewer frames
         # per bin suffice: one second look (never more frames than the first choice).
         for attempt in range(2):
@@ -345,7 +353,7 @@ def build_template(movie, params, *, order: int = 3, n_workers: int = 1, progres
                 first = snr.SignalNoise(first.freq, first.density, first.sigma,
                                         max(1.0, busable.sum() // 2) * n_avg)
             template, shifts, sig_b, members, member_images = _build_halves(
-                means, busable, n_avg, prep_kw, params, order, n_workers,
+                FrameStack(means), busable, n_avg, prep_kw, params, order, n_workers,
                 None if first is None else first.wiener((H, W)), progress, f"bins of {n}, ",
                 (0.5 + 0.2 * attempt, 0.7 + 0.2 * attempt))
             usable = busable
