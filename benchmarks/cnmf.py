@@ -4,6 +4,7 @@ Run from the repository root::
 
     python -m benchmarks.cnmf            # 128 x 128 x 2000 and 512 x 512 x 3000
     python -m benchmarks.cnmf --quick    # 128 x 128 x 2000 only
+    python -m benchmarks.cnmf --only 512x512x3000
 
 Each movie runs in its own process, so the peak memory is that run's alone: the movie is made,
 the peak resident set is reset (Linux ``clear_refs``), and the whole pipeline (CNMF,
@@ -167,13 +168,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the small movie only")
     parser.add_argument("--no-suite2p", action="store_true", help="skip the suite2p comparison")
+    parser.add_argument("--only", choices=list(CASES), help="this movie alone")
     parser.add_argument("--case", help=argparse.SUPPRESS)        # child mode
     parser.add_argument("--save", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.case:
         print(json.dumps(run_case(args.case, args.save)))
         return 0
-    names = ["128x128x2000"] if args.quick else list(CASES)
+    names = [args.only] if args.only else ["128x128x2000"] if args.quick else list(CASES)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     peer = None if args.no_suite2p else _peer_python()
     if peer is None:

@@ -6,6 +6,7 @@ Run from the repository root (big files: several GB each, written to --dir and d
     nice python -m benchmarks.scale --frames 1000,2000 --size 512
     nice python -m benchmarks.scale --patches            # 1024 x 1024 x 2000: whole field, 1 and 2 workers
     nice python -m benchmarks.scale --big                # also a movie larger than RAM (when disk allows)
+    python -m benchmarks.scale --big --frames ""         # that alone (it reuses a kept 1000-frame movie)
 
 Each movie is written on disk in chunks (uint16 .npy: rigid motion, ~1 neuron per 2,500 px,
 AR(1) calcium, a slow background, Gaussian noise), then ``cnmf-gui``'s pipeline runs on it in
@@ -83,6 +84,29 @@ def write_movie(path: str, n_frames: int, size: int, seed: int = 0, chunk: int =
     return {"n_neurons": K, "bytes": n_frames * size * size * 2}
 
 
+BLOCK = 1000
+
+
+def write_long_movie(path: str, n_frames: int, block_path: str, chunk: int = 100) -> None:
+    """A movie of ``n_frames`` frames made of a shorter movie played forwards, backwards, forwards...
+
+    Drawing a movie larger than RAM frame by frame took hours on a loaded machine; copying a
+    1000-frame movie is bound by the disk. Playing every other copy backwards keeps the traces
+    and the motion continuous where copies meet.
+    """
+    src = np.load(block_path, mmap_mode="r")
+    L, H, W = src.shape
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=src.dtype, shape=(n_frames, H, W))
+    for a in range(0, n_frames, chunk):
+        b = min(a + chunk, n_frames)
+        t = np.arange(a, b)
+        k, r = t // L, t % L
+        idx = np.where(k % 2 == 0, r, L - 1 - r)
+        out[a:b] = src[idx]
+    out.flush()
+    del out
+
+
 # ------------------------------------------------------------------------------------------------
 # one run, in a child process
 # ------------------------------------------------------------------------------------------------
@@ -116,7 +140,12 @@ class _Sampler:
 
     def report(self, fraction, message=""):
         self.sample()
-        self.stage = message.split(":", 1)[0].strip() or self.stage
+        stage = message.split(":", 1)[0].strip() or self.stage
+        if stage != self.stage:
+            # a long run shows where it is (the parent passes stderr through)
+            print(f"  {time.strftime('%H:%M:%S')} {stage} (peak so far {self.peak / 2**30:.2f} GB)",
+                  file=sys.stderr, flush=True)
+        self.stage = stage
 
     def cancel_requested(self):
         return False
@@ -158,11 +187,11 @@ def run_child(movie: str, params: dict) -> dict:
     code = ("import json, sys; sys.path.insert(0, %r); from benchmarks.scale import child; "
             "print('RESULT', json.dumps(child(%r, %r)))" % (ROOT, movie, json.dumps(params)))
     env = dict(os.environ, PYTHONPATH=ROOT, QT_QPA_PLATFORM="offscreen")
-    done = subprocess.run(["nice", sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    done = subprocess.run(["nice", sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
-    raise RuntimeError(f"run failed:\n{done.stderr[-3000:]}")
+    raise RuntimeError(f"run failed (exit status {done.returncode}; its messages are above)")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -243,26 +272,42 @@ def main(argv=None) -> int:
     if args.patches:
         patch_table(args.dir, args.size, args.patch_frames, params, args.keep)
         return 0
-    memory_table(args.dir, [int(v) for v in args.frames.split(",")], args.size, params, args.keep)
+    frames = [int(v) for v in args.frames.split(",") if v.strip()]     # --frames "" with --big: the big run alone
+    if frames:
+        memory_table(args.dir, frames, args.size, params, args.keep)
     if args.big:
-        big_run(args.dir, args.size, params)
+        big_run(args.dir, args.size, params, args.keep)
     return 0
 
 
-def big_run(folder, size, params):
-    """A movie larger than RAM, when the disk has room for it (and 10% to spare)."""
+def big_run(folder, size, params, keep=False):
+    """A movie larger than RAM (and at least 26 GB), when the disk has room for it and 30% to spare."""
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    need = int(ram * 1.1)
+    need = max(int(ram * 1.1), 26 * 2**30)
     T = int(np.ceil(need / (size * size * 2) / 100) * 100)
     free = shutil.disk_usage(folder).free
     if free < need * 1.3:
         print(f"larger-than-RAM run skipped: it needs {_gb(need)} on {folder}, {_gb(free)} free")
         return
-    path = _movie(folder, T, size, keep_existing=False)
+    path = os.path.join(folder, f"scale_{T}x{size}x{size}.npy")
+    block = os.path.join(folder, f"scale_{BLOCK}x{size}x{size}.npy")
+    block_existed = os.path.exists(block)
+    t = time.perf_counter()
+    try:
+        write_long_movie(path, T, _movie(folder, BLOCK, size))
+        if not (block_existed or keep):
+            os.remove(block)
+    except BaseException:
+        if os.path.exists(path):
+            os.remove(path)
+        raise
+    print(f"  wrote {path} ({_gb(os.path.getsize(path))}) in {time.perf_counter() - t:.0f} s", flush=True)
     try:
         r = run_child(path, params)
+        stages = ", ".join(f"{k} {v / 2**30:.2f}" for k, v in r["per_stage"].items())
         print(f"{size}x{size}x{T} ({_gb(os.path.getsize(path))}, RAM {_gb(ram)}): wall {r['wall_s']:.0f} s, "
-              f"peak anon {_gb(r['peak_anon'])}, K={r['K']}")
+              f"peak anon {_gb(r['peak_anon'])} ({r['peak_anon'] / os.path.getsize(path):.3f}x the movie), "
+              f"K={r['K']}, K x T part {_gb(r['kxt_bytes'])}\n    per stage (GB): {stages}", flush=True)
     finally:
         os.remove(path)
 
