@@ -49,18 +49,35 @@ def looks_one_photon(movie, *, n_blocks: int = 8, block_frames: int = 25) -> One
     T, H, W = movie_shape(movie)
     n = min(n_blocks, max(1, T // max(block_frames, 1)))
     starts = np.linspace(0, max(T - block_frames, 0), n).astype(int)
-    blocks = [np.asarray(movie[s:s + block_frames], np.float32) for s in starts]
-    X = np.concatenate(blocks)
-    if X.shape[0] < 3:
+    # A few frames at a time (the sample is read twice): the whole sample as float64 with its
+    # detrended and smoothed copies was 6.5 GB at 1024 x 1024, the run's peak (issue 16).
+    spans = [(s, min(s + block_frames, T)) for s in starts]
+    t = np.concatenate([np.arange(a, b) for a, b in spans]).astype(float)
+    if len(t) < 3:
         return OnePhotonVerdict(False, 0.0)
-    # slow trends (bleaching, drift) are neither cells nor the fluctuating background
-    t = np.concatenate([np.arange(s, s + len(b)) for s, b in zip(starts, blocks)]).astype(float)
-    basis = np.vstack([np.ones_like(t), (t - t.mean()) / max(t.std(), 1.0)]).T
-    flat = X.reshape(len(X), -1).astype(np.float64)
-    coef, *_ = np.linalg.lstsq(basis, flat, rcond=None)
-    D = (flat - basis @ coef).reshape(X.shape)
+    mean_t, scale_t = t.mean(), max(t.std(), 1.0)
+    step = max(1, 2**23 // (H * W))        # frames per piece: 64 MB of float64
+    spans = [(c, min(c + step, b)) for a, b in spans for c in range(a, b, step)]
+
+    def block(a, b):
+        basis = np.vstack([np.ones(b - a), (np.arange(a, b) - mean_t) / scale_t]).T
+        return basis, np.asarray(movie[a:b], np.float32).reshape(b - a, -1).astype(np.float64)
+
+    # slow trends (bleaching, drift) are neither cells nor the fluctuating background:
+    # least squares on [1, t] per pixel, from the normal equations summed over blocks
+    gram, proj = np.zeros((2, 2)), np.zeros((2, H * W))
+    for a, b in spans:
+        basis, flat = block(a, b)
+        gram += basis.T @ basis
+        proj += basis.T @ flat
+    coef = np.linalg.lstsq(gram, proj, rcond=None)[0]
     sigma = max(max(H, W) / 32.0, 4.0)
-    S = ndimage.gaussian_filter(D, (0, sigma, sigma), mode="nearest")
-    total = float(np.mean(D ** 2))
-    share = float(np.mean(S ** 2)) / total if total > 0 else 0.0
+    total = smooth = 0.0
+    for a, b in spans:
+        basis, flat = block(a, b)
+        D = (flat - basis @ coef).reshape(b - a, H, W)
+        S = ndimage.gaussian_filter(D, (0, sigma, sigma), mode="nearest")
+        total += float(np.sum(D ** 2))
+        smooth += float(np.sum(S ** 2))
+    share = smooth / total if total > 0 else 0.0
     return OnePhotonVerdict(share >= SMOOTH_SHARE, share)
