@@ -23,9 +23,12 @@ IEEE Trans. Audio Electroacoust. 15(2):70-73.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 
 import numpy as np
+import scipy.fft as sfft
 from scipy import special
 
 from cnmf_gui.errors import ParameterError
@@ -50,11 +53,22 @@ def _check_range(noise_range) -> tuple[float, float]:
     return lo, hi
 
 
+@functools.lru_cache(maxsize=16)
+def _window(n: int, dtype: str) -> np.ndarray:
+    """Hann window of ``n`` samples (without its zero ends) scaled to mean square 1."""
+    window = np.hanning(n + 2)[1:-1] if n > 2 else np.ones(n)
+    window = (window / np.sqrt(np.mean(window ** 2))).astype(dtype)
+    window.flags.writeable = False
+    return window
+
+
 def power_spectrum(y, *, axis: int = -1, segment: int = WELCH_SEGMENT):
     """One-sided PSD per sample (white noise of variance sigma^2 gives sigma^2 at every bin).
 
     Welch's method: Hann-windowed segments of ``segment`` samples with 50 % overlap, each
-    segment's mean removed, periodograms averaged; memory is bounded by batching the segments.
+    segment's mean removed, periodograms averaged. Signals are laid out with time contiguous
+    and transformed a batch of signals at a time (segments are strided views, copied once
+    when windowed), so memory is bounded and the FFTs run along contiguous memory.
 
     Parameters
     ----------
@@ -74,33 +88,36 @@ def power_spectrum(y, *, axis: int = -1, segment: int = WELCH_SEGMENT):
     n_eff : float
         Effective number of independent periodograms averaged (for the bias corrections).
     """
-    y = np.moveaxis(np.asarray(y), axis, 0)
-    T = y.shape[0]
+    y = np.moveaxis(np.asarray(y), axis, -1)
+    lead, T = y.shape[:-1], y.shape[-1]
+    work = np.float64
     # Traces shorter than two segments use one periodogram of the whole trace (no frame lost).
     n = T if T < 2 * segment else segment
     step = max(n // 2, 1)
     n_seg = 1 + (T - n) // step
-    window = np.hanning(n + 2)[1:-1] if n > 2 else np.ones(n)
-    window = (window / np.sqrt(np.mean(window ** 2))).reshape((n,) + (1,) * (y.ndim - 1))
-    other = int(np.prod(y.shape[1:], dtype=np.int64))
-    # Batch segments so one batch holds about 2**22 samples: memory stays bounded for a movie
-    # chunk and the Python loop stays short for a trace of a million frames.
-    per_batch = max(1, (1 << 22) // max(n * max(other, 1), 1))
-    psd = np.zeros((n // 2 + 1,) + y.shape[1:])
-    for first in range(0, n_seg, per_batch):
-        last = min(n_seg, first + per_batch)
-        starts = np.arange(first, last) * step
-        seg = np.stack([y[s0:s0 + n] for s0 in starts], axis=0).astype(np.float64)
-        seg -= seg.mean(axis=1, keepdims=True)
-        spec = np.fft.rfft(seg * window, axis=1)
-        psd += (spec.real ** 2 + spec.imag ** 2).sum(axis=0) / n
+    window = _window(n, np.dtype(work).name)
+    other = int(np.prod(lead, dtype=np.int64))
+    flat = y.reshape(other, T)
+    psd = np.zeros((other, n // 2 + 1))
+    # Batches of signals of about 2**22 windowed samples: memory stays bounded for a movie
+    # chunk, and the Python loop stays short for a trace of a million frames.
+    rows = max(1, (1 << 22) // max(n * n_seg, 1))
+    for r0 in range(0, other, rows):
+        block = np.ascontiguousarray(flat[r0:r0 + rows], dtype=work)
+        segs = np.lib.stride_tricks.sliding_window_view(block, n, axis=-1)[:, ::step][:, :n_seg]
+        seg = segs - segs.mean(axis=-1, keepdims=True)
+        seg *= window
+        spec = sfft.rfft(seg, axis=-1)
+        power = spec.real ** 2
+        power += spec.imag ** 2
+        psd[r0:r0 + rows] = power.sum(axis=1, dtype=np.float64) / n
     psd /= n_seg
     # Overlapping Hann segments are correlated (rho = 0.167 at 50 % overlap), which lowers the
     # effective number of independent averages (Welch 1967, eq. 18).
     rho = 0.167 if n_seg > 1 else 0.0
     n_eff = n_seg / (1.0 + 2.0 * rho ** 2 * (n_seg - 1) / n_seg)
     freqs = np.arange(n // 2 + 1) / n
-    return freqs, psd, n_eff
+    return freqs, np.moveaxis(psd.reshape(lead + (n // 2 + 1,)), -1, 0), n_eff
 
 
 #: A resampled trace's spectrum falls by many decades past the original Nyquist frequency;
@@ -132,10 +149,15 @@ def band_limit(y, *, axis: int = -1) -> float:
     if n < 8:
         return 0.5
     tail_max = np.maximum.accumulate(spec[::-1])[::-1]
+    # The medians of the growing prefixes spec[1:i], from one sorted list kept by insertion
+    # (a median per prefix was most of this function's time, which runs once per trace).
+    ordered = sorted(spec[1:4].tolist())
     for i in range(4, n):
-        below = np.median(spec[1:i])
+        m = len(ordered)
+        below = ordered[m // 2] if m % 2 else (ordered[m // 2 - 1] + ordered[m // 2]) / 2.0
         if below > 0 and tail_max[i] < below * 10.0 ** (-CLIFF_DECADES):
             return float(freqs[i])
+        bisect.insort(ordered, float(spec[i]))
     return 0.5
 
 
