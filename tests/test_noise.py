@@ -70,3 +70,23 @@ def test_projection_into_the_stable_region():
         assert is_stable(proj)
         roots = np.roots(np.concatenate([[1.0], -proj]))
         assert np.all(np.abs(roots.imag) < 1e-6) and np.all(roots.real >= 0)
+
+
+@pytest.mark.parametrize("T", [8, 32, 600])
+def test_float32_chunks_give_the_float64_noise_to_rounding(T):
+    # Movie chunks are transformed in float32 (2-4x faster): on a bright baseline with noise
+    # 15x smaller than it, the estimate agrees with the float64 one far below its own spread.
+    rng = np.random.default_rng(T)
+    chunk = (300.0 + 20.0 * rng.standard_normal((T, 12, 16))).astype(np.float32)
+    sn32 = estimate_noise(chunk, axis=0)
+    sn64 = estimate_noise(chunk.astype(np.float64), axis=0)
+    np.testing.assert_allclose(sn32, sn64, rtol=2e-3)
+    assert np.median(np.abs(sn32 / sn64 - 1.0)) < 1e-4
+
+
+def test_band_limit_finds_the_rate_a_trace_was_resampled_from():
+    from cnmf_gui.engine.noise import band_limit
+    rng = np.random.default_rng(3)
+    slow = signal.resample(rng.standard_normal(1000), 3000)   # 1/3 of the rate: f_c = 1/6
+    assert band_limit(slow) == pytest.approx(1 / 6, abs=0.02)
+    assert band_limit(rng.standard_normal(3000)) == 0.5

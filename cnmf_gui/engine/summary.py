@@ -125,7 +125,20 @@ def compute_summary(movie, *, chunk_frames: int = 500, noise_range=(0.25, 0.5),
     cross_full = np.zeros((4, H, W))
     noise_var = np.zeros((H, W))
     noise_weight = 0.0
-    pending = None  # a short tail chunk, estimated together with the frames before it
+    # Chunks shorter than _MIN_NOISE_FRAMES (large frames: 8 frames of 1024 x 1024) are
+    # gathered until they make one periodogram; a short tail is used only if nothing else was.
+    short: list[np.ndarray] = []
+
+    def add_noise(block):
+        nonlocal noise_weight
+        n = block.shape[0]
+        # by blocks of rows: a spectrum takes several times its block's memory
+        rows = max(1, (2 * 2**20) // (4 * n * W))
+        for r0 in range(0, H, rows):
+            sn = pixel_noise(block[:, r0:r0 + rows], noise_range, noise_method)
+            noise_var[r0:r0 + rows] += n * sn.astype(np.float64) ** 2
+        noise_weight += n
+
     for start, frames in iter_chunks(movie, chunk_frames):
         if offset is None:
             # subtracting a provisional mean keeps the sums of products well conditioned
@@ -136,18 +149,15 @@ def compute_summary(movie, *, chunk_frames: int = 500, noise_range=(0.25, 0.5),
         n = frames.shape[0]
         if n >= _MIN_NOISE_FRAMES or T < _MIN_NOISE_FRAMES:
             if n >= 4:
-                # by blocks of rows: a spectrum takes several times its block's memory
-                rows = max(1, (2 * 2**20) // (4 * n * W))
-                for r0 in range(0, H, rows):
-                    sn = pixel_noise(frames[:, r0:r0 + rows], noise_range, noise_method)
-                    noise_var[r0:r0 + rows] += n * sn.astype(np.float64) ** 2
-                noise_weight += n
+                add_noise(frames)
         else:
-            pending = frames
+            short.append(frames)
+            if sum(len(f) for f in short) >= _MIN_NOISE_FRAMES:
+                add_noise(np.concatenate(short))
+                short = []
         checkpoint(progress, (start + n) / T, f"summary images: frame {start + n}/{T}")
-    if noise_weight == 0 and pending is not None and pending.shape[0] >= 4:
-        noise_var += pixel_noise(pending, noise_range, noise_method).astype(np.float64) ** 2
-        noise_weight = 1.0
+    if noise_weight == 0 and short and sum(len(f) for f in short) >= 4:
+        add_noise(np.concatenate(short))
     noise = np.sqrt(noise_var / noise_weight) if noise_weight > 0 else np.zeros((H, W))
 
     mean_x = s1 / T
