@@ -102,6 +102,38 @@ def _bin_time(frames: np.ndarray, tsub: int) -> np.ndarray:
     return np.concatenate([head, frames[n:].mean(axis=0, keepdims=True)])
 
 
+def binned_chunks(movie, tsub: int, chunk_frames: int):
+    """Yield ``(first_bin, bins)``: the movie's means over consecutive bins of ``tsub`` frames.
+
+    ``bins`` is float32 of shape (m, H, W); the last bin holds the frames that remain (fewer than
+    ``tsub``). Chunks are read as :func:`iter_chunks` sizes them, which for large frames may be
+    fewer frames than a bin or not a multiple of it: a bin that straddles chunks is summed across
+    them (one frame of memory), so the bins do not depend on the chunk size (float32 sums, as the
+    means of whole chunks; bit for bit the same bins where the chunks hold whole bins).
+    """
+    partial, count, next_bin = None, 0, 0
+    for _, frames in iter_chunks(movie, chunk_frames):
+        i = 0
+        if count:
+            i = min(tsub - count, frames.shape[0])
+            partial += frames[:i].sum(axis=0)
+            count += i
+            if count < tsub:
+                continue
+            yield next_bin, (partial / tsub)[None]
+            next_bin, partial, count = next_bin + 1, None, 0
+        full = (frames.shape[0] - i) // tsub * tsub
+        if full:
+            bins = _bin_time(frames[i:i + full], tsub)
+            yield next_bin, bins
+            next_bin += bins.shape[0]
+        if i + full < frames.shape[0]:
+            partial = frames[i + full:].sum(axis=0)
+            count = frames.shape[0] - i - full
+    if count:
+        yield next_bin, (partial / count)[None]
+
+
 def _block_reduce(frames: np.ndarray, factor: int) -> np.ndarray:
     """Mean over factor x factor blocks of each frame (edges padded by the edge mean)."""
     n, H, W = frames.shape
@@ -201,14 +233,13 @@ def initialize(movie, noise: np.ndarray, correlation: np.ndarray, *, neuron_radi
     Z = np.empty((n_bins, H, W), np.float32)
     coarse = []
     n = max(tsub, chunk_length(movie, chunk_frames) // tsub * tsub)
-    for start, frames in iter_chunks(movie, n):
-        binned = _bin_time(frames, tsub)
+    for first, binned in binned_chunks(movie, tsub, n):
         coarse.append(_block_reduce(binned, factor))
         # zero padding (not reflection) keeps the filtered noise's variance exactly computable
         filt = ndimage.correlate1d(binned, kernel, axis=1, mode="constant")
         ndimage.correlate1d(filt, kernel, axis=2, mode="constant", output=filt)
-        Z[start // tsub:start // tsub + filt.shape[0]] = filt
-        checkpoint(progress, 0.4 * (start + frames.shape[0]) / T, "initialisation: filtering")
+        Z[first:first + filt.shape[0]] = filt
+        checkpoint(progress, 0.4 * (first + filt.shape[0]) / n_bins, "initialisation: filtering")
     coarse = np.concatenate(coarse).reshape(n_bins, -1)
 
     # noise of each pixel of Z: the filter's weights squared, applied to the variance
