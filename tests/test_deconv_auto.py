@@ -11,6 +11,7 @@ from scipy import signal
 from cnmf_gui.engine.deconvolution import deconvolve, deconvolve_many
 from cnmf_gui.engine.deconvolution.spectral import select_kinetics
 from cnmf_gui.engine.noise import estimate_ar, estimate_noise
+from tests import calcium_traces
 
 #: Rise and decay time constants (s): GCaMP6f, GCaMP6s (Chen et al. 2013, Nature 499:295).
 KINETICS = {"6f": (0.05, 0.4), "6s": (0.15, 1.3)}
@@ -25,21 +26,7 @@ def ar_trace(g, seed, T=3000, sn=0.2, rate=0.03):
 
 def rise_trace(seed, indicator="6f", fs=30.0, seconds=100.0, snr=5.0):
     """(F, true calcium, spike counts) with frame-integrated double-exponential kernels."""
-    rng = np.random.default_rng(seed)
-    tau_r, tau_d = KINETICS[indicator]
-    T = int(seconds * fs)
-    times = np.sort(rng.uniform(0, seconds, rng.poisson(0.5 * seconds)))
-    bursts = [t0 + np.cumsum(rng.exponential(0.02, rng.integers(2, 6)))
-              for t0 in rng.uniform(0, seconds, rng.poisson(0.1 * seconds))]
-    times = np.sort(np.concatenate([times] + bursts))
-    times = times[times < seconds]
-    up = 10
-    fine = np.bincount((times * fs * up).astype(int), minlength=T * up)[:T * up].astype(float)
-    t = np.arange(int(8 * tau_d * fs * up)) / (fs * up)
-    h = np.exp(-t / tau_d) - np.exp(-t / tau_r)
-    cal = np.convolve(fine, h / h.max())[:T * up].reshape(T, up).mean(axis=1)
-    spikes = np.bincount((times * fs).astype(int), minlength=T)[:T].astype(float)
-    return 1.0 + cal + rng.standard_normal(T) / snr, cal, spikes
+    return calcium_traces.rise_trace(seed, KINETICS[indicator], fs, seconds, snr)
 
 
 def corr(a, b):

@@ -11,27 +11,15 @@ import pytest
 from cnmf_gui.engine.deconvolution import deconvolve
 from cnmf_gui.engine.deconvolution.kinetics import RISE_RATIO
 from cnmf_gui.engine.noise import ar_roots
+from tests import calcium_traces
 
 #: (rise, decay) in seconds: GCaMP6s (Chen et al. 2013, Nature 499:295).
 GCAMP6S = (0.15, 1.3)
 
 
 def rise_trace(seed, fs=30.0, seconds=100.0, snr=5.0, kinetics=GCAMP6S):
-    """(F, true calcium, spike counts per frame), each of shape (T,)."""
-    rng = np.random.default_rng(seed)
-    tau_r, tau_d = (t * rng.uniform(0.8, 1.2) for t in kinetics)
-    T = int(seconds * fs)
-    times = list(rng.uniform(0, seconds, rng.poisson(0.5 * seconds)))
-    for t0 in rng.uniform(0, seconds, rng.poisson(0.1 * seconds)):
-        times += list(t0 + np.cumsum(rng.exponential(0.02, rng.integers(2, 6))))
-    times = np.sort([t for t in times if t < seconds])
-    up = 10
-    fine = np.bincount((times * fs * up).astype(int), minlength=T * up)[:T * up].astype(float)
-    t = np.arange(int(8 * tau_d * fs * up)) / (fs * up)
-    h = np.exp(-t / tau_d) - np.exp(-t / tau_r)
-    cal = np.convolve(fine, h / h.max())[:T * up].reshape(T, up).mean(axis=1)
-    spikes = np.bincount((times * fs).astype(int), minlength=T)[:T].astype(float)
-    return 1.0 + cal + rng.standard_normal(T) / snr, cal, spikes
+    """(F, true calcium, spike counts per frame), each of shape (T,); a cell's own kinetics."""
+    return calcium_traces.rise_trace(seed, kinetics, fs, seconds, snr, jitter=True)
 
 
 def _r(a, b):
