@@ -64,7 +64,8 @@ def run_cnmf_gui(movie_path, synth, workdir, preset, reuse=False):
     stamp = out + ".json"            # time and memory of the run that wrote ``out``
     if reuse and os.path.exists(out) and os.path.exists(stamp):
         with open(stamp) as fh:
-            seconds, peak = (json.load(fh)[k] for k in ("seconds", "peak_bytes"))
+            record = json.load(fh)
+        seconds, peak = record["seconds"], record["peak_bytes"]
     else:
         for old in (out, stamp):
             if os.path.exists(old):
