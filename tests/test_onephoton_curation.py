@@ -13,8 +13,8 @@ import scipy.sparse as sp
 from benchmarks.scoring import match_components
 from cnmf_gui.cli import main
 from cnmf_gui.io import load_session
-from cnmf_gui.results import Components
 from cnmf_gui.session import Session
+from tests.test_issue17_seed_session import _drop
 from cnmf_gui.session.merge import merged_metrics
 from cnmf_gui.synthetic.one_photon import make_one_photon_movie
 
@@ -30,14 +30,6 @@ def ring_session(tmp_path_factory):
     assert main(["run", str(path), "--out", str(out), "--preset", "one-photon", "--fs", "20", "--quiet"]) == 0
     return load_session(out), synth
 
-
-def _drop(comps: Components, k: int) -> Components:
-    keep = np.setdiff1d(np.arange(comps.n_components), [k])
-    return Components(
-        A=comps.A[:, keep].tocsc(), C=comps.C[keep], S=comps.S[keep], F=comps.F[keep], dff=comps.dff[keep],
-        baseline=comps.baseline[keep], sn=comps.sn[keep], epsilon=comps.epsilon[keep], g=comps.g[keep],
-        status=comps.status[keep], ids=comps.ids[keep], lam=comps.lam[keep],
-        metrics={key: np.asarray(v)[keep] for key, v in comps.metrics.items()})
 
 
 def _session(data, synth):

@@ -28,6 +28,14 @@ def _shape_pixels(pix, val, fraction):
     return pix[val >= fraction * val.max()]
 
 
+def _shape_coords(A, shape, fraction):
+    """Yield ``(k, rows, cols)`` of each non-empty footprint's shape pixels (see :func:`areas`)."""
+    for k, (pix, val) in enumerate(_columns(A)):
+        sel = _shape_pixels(pix, val, fraction)
+        if len(sel):
+            yield (k, *np.divmod(sel, shape[1]))
+
+
 def centroids(A: sp.spmatrix, shape: tuple[int, int]) -> np.ndarray:
     """Intensity-weighted centre of each footprint.
 
@@ -68,16 +76,11 @@ def compactness(A: sp.spmatrix, shape: tuple[int, int], *, fraction: float = SHA
     ndarray of shape (K,)
         NaN for an empty footprint.
     """
-    W = shape[1]
     out = np.full(A.shape[1], np.nan)
-    for k, (pix, val) in enumerate(_columns(A)):
-        sel = _shape_pixels(pix, val, fraction)
-        if len(sel) == 0:
-            continue
-        r, c = np.divmod(sel, W)
+    for k, r, c in _shape_coords(A, shape, fraction):
         # a pixel is a unit square: its own second moment (1/12 per axis) keeps one pixel finite
         rg2 = r.var() + c.var() + 1.0 / 6.0
-        out[k] = min(len(sel) / (2 * np.pi * rg2), 1.0)
+        out[k] = min(len(r) / (2 * np.pi * rg2), 1.0)
     return out
 
 
@@ -93,13 +96,8 @@ def elongation(A: sp.spmatrix, shape: tuple[int, int], *, fraction: float = SHAP
     ndarray of shape (K,)
         NaN for an empty footprint.
     """
-    W = shape[1]
     out = np.full(A.shape[1], np.nan)
-    for k, (pix, val) in enumerate(_columns(A)):
-        sel = _shape_pixels(pix, val, fraction)
-        if len(sel) == 0:
-            continue
-        r, c = np.divmod(sel, W)
+    for k, r, c in _shape_coords(A, shape, fraction):
         # each pixel is a unit square (second moment 1/12 per axis), so one pixel scores 1
         cov = np.cov(np.vstack([r, c]).astype(float), bias=True) + np.eye(2) / 12.0
         small, large = np.linalg.eigvalsh(cov)
