@@ -13,7 +13,7 @@ import pytest
 from scipy import ndimage
 
 from cnmf_gui.engine.redeconvolve import redeconvolve_rows
-from cnmf_gui.engine.snippets import event_snippets, footprint_contrast, top_events
+from cnmf_gui.engine.snippets import event_snippets, footprint_contrast, impulse_peak, top_events
 from cnmf_gui.params import PipelineParams
 from cnmf_gui.synthetic import make_realistic_movie
 from tests.test_gui_support import answers, no_dangling_threads, window  # noqa: F401
@@ -24,6 +24,36 @@ def test_top_events_are_the_largest_apart_and_inside():
     s[[5, 30, 32, 60, 98]] = [9, 5, 4, 3, 8]
     # 5 and 98 leave no room for the window; 32 is too close to 30.
     assert top_events(s, 3, separation=10, before=10, after=10).tolist() == [30, 60]
+
+
+def test_impulse_peak_is_the_calcium_response_to_one_unit_of_s():
+    assert impulse_peak([0.95]) == 1.0 and impulse_peak(np.zeros(0)) == 1.0 and impulse_peak([0.9, 0.0]) == 1.0
+    # AR(2) with roots d (decay) and r (rise): h_t = (d^(t+1) - r^(t+1)) / (d - r).
+    for d, r in [(0.99, 0.8), (0.95, 0.5), (0.999, 0.9)]:
+        t = np.arange(20000)
+        h = (d ** (t + 1) - r ** (t + 1)) / (d - r)
+        assert impulse_peak([d + r, -d * r]) == pytest.approx(h.max(), rel=1e-9)
+
+
+def test_events_below_the_noise_floor_are_not_shown():
+    # One large event and five small ones on an AR(2) trace with unit noise: only the large one
+    # (response 20 noise SDs) is seen; the small ones (response 1 SD) are not.
+    T, fs = 600, 30
+    movie = np.random.default_rng(0).normal(size=(T, 16, 16)).astype(np.float32)
+    fp = np.zeros((16, 16))
+    fp[5:11, 5:11] = 1
+    g = [0.99 + 0.8, -0.99 * 0.8]
+    gain = impulse_peak(g)
+    s = np.zeros(T)
+    s[[100, 170, 330, 410, 490]] = 1.0 / gain
+    s[250] = 20.0 / gain
+    snip = event_snippets(movie, fp.ravel(), s, before=fs, after=2 * fs, noise=1.0, g=g)
+    assert snip.frames.tolist() == [250]
+    # Without a noise level every event of S is shown, largest first.
+    every = event_snippets(movie, fp.ravel(), s, before=fs, after=2 * fs)
+    assert every.frames[0] == 250 and every.n_events == 6
+    # An AR(1) trace's S is its jump: 20 SDs shown, 1 SD not.
+    assert event_snippets(movie, fp.ravel(), s * gain, before=fs, after=2 * fs, noise=1.0, g=[0.95]).n_events == 1
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -71,6 +101,10 @@ def test_session_snippets_follow_the_frame_rate_and_cache():
     assert np.isclose(snip.footprint.sum(), s.components.A[:, 0].sum())
     np.testing.assert_array_equal(snip.amplitudes, s.components.S[0][snip.frames])
     assert np.all(np.diff(snip.amplitudes) <= 0)
+    # only events whose response is at least 3 noise SDs of the trace
+    k0 = s.index_of(cid)
+    gain = impulse_peak(s.components.g[k0])
+    assert np.all(snip.amplitudes * gain >= 3 * s.components.sn[k0])
     s.reject([cid])
     assert session_snippets(s, cid) is not snip               # an edit: computed again
 

@@ -8,6 +8,11 @@ elsewhere or everywhere. For the top N events of the deconvolved activity S (pea
 the frames before the event is removed (so a crop shows the change, dF). The mean of the crops is
 the event-triggered average.
 
+Only events a person could see are cut: given the trace's noise and AR coefficients, an event
+whose calcium response (S times the peak of the AR impulse response, which for AR(2) kinetics
+with a resolved rise is many times S itself) is below ``min_snr`` noise standard deviations is
+left out. Otherwise a cell with one large event shows it beside seven crops of noise.
+
 :func:`footprint_contrast` sums the average up as one number: the mean response inside the
 footprint over the mean absolute response outside it, in the frames after the event.
 """
@@ -57,15 +62,44 @@ class EventSnippets:
         return int(self.crops.shape[0])
 
 
-def top_events(spikes: np.ndarray, n_events: int, separation: int, before: int, after: int) -> np.ndarray:
+#: Smallest event shown: its calcium response, in noise standard deviations of the trace.
+MIN_EVENT_SNR = 3.0
+
+
+def impulse_peak(g) -> float:
+    """Peak of the AR impulse response h (h_0 = 1, h_t = g_1 h_{t-1} + g_2 h_{t-2}): the calcium
+    response, in units of S, to one unit of S. 1 for AR(1) or no kinetics.
+
+    Parameters
+    ----------
+    g : array-like of shape (p,), p = 0, 1 or 2
+    """
+    g = [float(v) for v in np.ravel(g if g is not None else [])]
+    if len(g) < 2 or g[1] == 0.0:
+        return 1.0
+    prev, h, peak = 0.0, 1.0, 1.0
+    # A stable AR(2) kernel rises for a few (up to a few hundred) frames, then decays.
+    for _ in range(100_000):
+        prev, h = h, g[0] * h + g[1] * prev
+        if h > peak:
+            peak = h
+        elif h < prev:
+            break
+    return peak
+
+
+def top_events(spikes: np.ndarray, n_events: int, separation: int, before: int, after: int,
+               min_value: float = 0.0) -> np.ndarray:
     """Frames of the ``n_events`` largest values of ``spikes`` at least ``separation`` apart.
 
-    Events whose window (``before`` frames before, ``after`` after) leaves the movie are skipped.
+    Events whose window (``before`` frames before, ``after`` after) leaves the movie are skipped,
+    and so are values not above ``min_value``.
 
     Parameters
     ----------
     spikes : ndarray of shape (T,)
     n_events, separation, before, after : int
+    min_value : float
 
     Returns
     -------
@@ -75,7 +109,7 @@ def top_events(spikes: np.ndarray, n_events: int, separation: int, before: int, 
     T = spikes.size
     chosen: list[int] = []
     for t in np.argsort(-spikes, kind="stable"):
-        if spikes[t] <= 0 or len(chosen) >= n_events:
+        if spikes[t] <= max(min_value, 0.0) or len(chosen) >= n_events:
             break
         if t < before or t + after >= T:
             continue
@@ -97,7 +131,8 @@ def crop_box(footprint: np.ndarray, margin: float = 0.5, min_margin: int = 4) ->
 
 
 def event_snippets(movie, footprint, spikes, *, before: int, after: int, n_events: int = 8,
-                   b=None, f=None) -> EventSnippets:
+                   b=None, f=None, noise: float | None = None, g=None,
+                   min_snr: float = MIN_EVENT_SNR) -> EventSnippets:
     """Crops of the top events of one component (see the module).
 
     Parameters
@@ -114,6 +149,12 @@ def event_snippets(movie, footprint, spikes, *, before: int, after: int, n_event
     b : ndarray of shape (H*W, nb), optional
     f : ndarray of shape (nb, T), optional
         Background model, subtracted from the crops.
+    noise : float, optional
+        Noise standard deviation of the trace (the component's ``sn``); with it, events whose
+        response is below ``min_snr`` of it are left out.
+    g : array-like of shape (p,), optional
+        The component's AR coefficients (its kernel turns S into a response).
+    min_snr : float
 
     Returns
     -------
@@ -124,7 +165,10 @@ def event_snippets(movie, footprint, spikes, *, before: int, after: int, n_event
         footprint = footprint.toarray()
     a = np.asarray(footprint, float).reshape(H, W)
     r0, r1, c0, c1 = crop_box(a)
-    frames = top_events(spikes, n_events, max(after, 1), before, after)
+    floor = 0.0
+    if noise is not None and np.isfinite(noise) and noise > 0:
+        floor = min_snr * float(noise) / impulse_peak(g)
+    frames = top_events(spikes, n_events, max(after, 1), before, after, min_value=floor)
     L = before + 1 + after
     crops = np.zeros((frames.size, L, r1 - r0, c1 - c0), np.float32)
     bg = None

@@ -127,14 +127,17 @@ class SnippetsView(QWidget):
             self.time_label.setText("")
             return
         if snip.n_events == 0:
-            self.title.setText(f"Component {self.component_id}: no events in S to show")
+            self.title.setText(f"Component {self.component_id}: no event in S of at least "
+                               f"{session_snippets.MIN_EVENT_SNR:g} noise SDs to show")
             return
         rate = self.session.frame_rate
         unit = "" if rate else " (frame rate unknown: 30 and 60 frames)"
         contrast = session_snippets.contrast(self.session, self.component_id, N_EVENTS)
-        self.title.setText(f"Component {self.component_id}: top {snip.n_events} events; inside/outside {contrast:.1f}")
+        self.title.setText(f"Component {self.component_id}: top {snip.n_events} event{'s' if snip.n_events > 1 else ''}; "
+                           f"inside/outside {contrast:.1f}")
         self.title.setToolTip(f"Movie crops around the footprint from 1 s before to 2 s after each of the "
-                              f"{snip.n_events} largest events of S{unit}, background and pre-event level removed; "
+                              f"{snip.n_events} largest events of S{unit} (of those at least {session_snippets.MIN_EVENT_SNR:g} noise SDs "
+                              f"high), background and pre-event level removed; "
                               f"left: their average. Mean response inside the outline / outside it: {contrast:.2f} "
                               f"(a cell lights up inside its outline: well above 1)")
         # One contrast for every panel: the strongest event sets the scale, dimmer ones look dimmer.

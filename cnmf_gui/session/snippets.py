@@ -1,6 +1,7 @@
 """Event snippets of one component, as the window shows them (issue 17): the engine's crops of the
 top events of S (:func:`~cnmf_gui.engine.snippets.event_snippets`), 1 s before to 2 s after each
-event at the recording's frame rate, with the background model subtracted.
+event at the recording's frame rate, with the background model subtracted; only events whose
+response is at least 3 noise standard deviations of the trace (the engine's ``MIN_EVENT_SNR``).
 
 The result is cached per component and curation state, so flipping between components, or a
 view and the triage queue asking for the same one, computes it once.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnmf_gui.engine.snippets import MIN_EVENT_SNR  # noqa: F401  (the window says what is shown)
 from cnmf_gui.errors import UserError
 
 BEFORE_S = 1.0
@@ -50,7 +52,9 @@ def event_snippets(session, component_id: int, n_events: int = 8):
     b = f = None
     if bg is not None and np.asarray(bg.b).size:
         b, f = np.asarray(bg.b), np.asarray(bg.f)
-    result = cut(movie, comps.A[:, k], comps.S[k], before=before, after=after, n_events=n_events, b=b, f=f)
+    g, sn = comps.g[k], float(comps.sn[k])    # imported results: g may be empty, sn NaN (no floor)
+    result = cut(movie, comps.A[:, k], comps.S[k], before=before, after=after, n_events=n_events, b=b, f=f,
+                 noise=sn, g=g)
     if len(cache["cuts"]) > 32:
         cache["cuts"].clear()
     cache["cuts"][key] = result
