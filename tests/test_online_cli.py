@@ -47,8 +47,6 @@ def _write_folder(folder, frames, steps=None):
             (folder / f"frame_{i:05d}.tif").write_bytes(blob)
         else:
             write_in_halves(folder / f"frame_{i:05d}.tif", blob, steps)
-    if steps is not None:
-        steps.done()
 
 
 def test_follow_a_folder_being_written_gives_the_finished_files_components(tmp_path, counts, params, capsys,
@@ -67,14 +65,14 @@ def test_follow_a_folder_being_written_gives_the_finished_files_components(tmp_p
     steps = Steps()
     monkeypatch.setattr(frame_stream, "FrameStream", functools.partial(frame_stream.FrameStream,
                                                                        clock=steps.clock, sleep=steps.sleep))
-    writer = threading.Thread(target=_write_folder, args=(folder, counts, steps))
-    writer.start()
+    # the writer's thread says it is done however it ends, and past a deadline the stream is
+    # ended and the test fails saying so (steps.finish): a broken run cannot hang the suite
+    writer = steps.run_writer(_write_folder, folder, counts, steps)
     try:
         status = main(["online", str(folder), "--out", str(tmp_path / "b.h5"), "--follow", "--until-idle", "5",
                        "--params", params, "--fs", "30", "--poll", "0.01", "--quiet"])
     finally:
-        steps.reader_gone()
-    writer.join()
+        steps.finish(writer)
     captured = capsys.readouterr()
     assert status == 0 and "stream ended" in captured.out, captured.err
     assert steps.missed == 0

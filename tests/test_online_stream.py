@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 
 import numpy as np
 import pytest
@@ -53,16 +52,13 @@ def test_a_folder_filled_while_read_gives_every_frame_exactly(tmp_path):
         # each file is seen half-written by the reader before it is completed
         for i, blob in enumerate(blobs):
             write_in_halves(folder / f"img_{i}.tif", blob, steps)
-        steps.done()
 
-    th = threading.Thread(target=writer)
-    th.start()
+    th = steps.run_writer(writer)
     try:
         got, error = _collect(FrameStream(folder, follow=True, until_idle=1.0, poll=0.005,
                                           clock=steps.clock, sleep=steps.sleep))
     finally:
-        steps.reader_gone()
-    th.join()
+        steps.finish(th)
     assert steps.missed == 0
     assert isinstance(error, StreamIdle) and "no new frame for 1 s after 40 frames" in str(error)
     assert np.array_equal(np.array(got), frames.astype(np.float32))
@@ -78,16 +74,14 @@ def test_a_growing_tiff_is_read_page_by_page(tmp_path):
         for f in frames[1:]:
             steps.wait_for_reader()          # the reader is waiting for the next page
             tifffile.imwrite(path, f, append=True)
-        steps.done()
+            steps.written += 1
 
-    th = threading.Thread(target=writer)
-    th.start()
+    th = steps.run_writer(writer)
     try:
         got, error = _collect(FrameStream(path, follow=True, until_idle=1.0, poll=0.005,
                                           clock=steps.clock, sleep=steps.sleep))
     finally:
-        steps.reader_gone()
-    th.join()
+        steps.finish(th)
     assert steps.missed == 0
     assert isinstance(error, StreamIdle) and "after 40 frames" in str(error)
     assert np.array_equal(np.array(got), frames.astype(np.float32))
