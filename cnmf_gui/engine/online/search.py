@@ -136,8 +136,9 @@ class ResidualBuffer:
         for i, ti in zip(order, trace):
             self.residual[i, pix] -= ti * vals
             self.smooth[i, r0:r1, c0:c1] -= ti * local
-        # the 3-frame means of the box, over the frames in time order (oldest first)
-        box = self.smooth[order][:, r0:r1, c0:c1]
+        # the 3-frame means of the box, over the frames in time order (oldest first); the box
+        # is taken before the frames are put in order (the ring's whole images are megabytes)
+        box = self.smooth[:, r0:r1, c0:c1][order]
         csum = np.cumsum(box, axis=0, dtype=np.float64)
         for j, i in enumerate(order):
             lo = j - SEARCH_FRAMES
