@@ -120,7 +120,7 @@ def test_memory_apart_from_traces_does_not_grow(movie):
     st = run.state
 
     def fixed_bytes():
-        arrays = [st.U, st.Ub, st.V, st.c, st.hals_ring, st.buffer.residual, st.buffer.frames,
+        arrays = [st.U, st.Ub, st.V, st.c, st.hals_ring, st.now_ring, st.buffer.frames,
                   st.buffer.smooth, st.deconv.pools, st.a_vals, run.sum, run.max]
         return sum(a.nbytes for a in arrays)
 
@@ -131,3 +131,29 @@ def test_memory_apart_from_traces_does_not_grow(movie):
         run.process(f)
     assert fixed_bytes() == before
     assert st.traces.F.shape[1] < 2 * 600 + 1024   # traces: amortised doubling only
+
+
+def test_the_residual_of_a_patch_is_the_buffered_frames_minus_every_component(movie):
+    """The search's full-resolution residual, made from the buffered frames and traces with the
+    footprints near the patch only, equals y - A c - b f with every footprint; the binned
+    residual each frame adds to the ring is the same residual binned."""
+    run = OnlineCNMF(_params())
+    run.initialize(movie.movie[:200])
+    for f in movie.movie[200:258]:           # the last frame is not a search's (a new component
+        run.process(f)                        # would be in A but not in that frame's binned residual)
+    st = run.state
+    assert st.t % st.params.search_every
+    order = st.buffer.order()
+    K = st.K
+    A = st._Acols.matrix("data").toarray().astype(float)        # what the frames are demixed on
+    full = st.buffer.frames[order].astype(float) - st.hals_ring[order][:, :K] @ A.T \
+        - st.hals_ring[order][:, K:] @ st.b.T
+    H, W = st.shape
+    for rows, cols in ((np.arange(10, 30), np.arange(5, 22)), (np.arange(0, 9), np.arange(50, 64))):
+        box = (rows[:, None] * W + cols[None, :]).ravel()
+        assert np.allclose(st.residual_patch(rows, cols), full[:, box], rtol=1e-9, atol=1e-6)
+    # the newest frame's binned residual, as the step made it
+    newest = order[-1]
+    assert np.allclose(st._rbin, st._binning @ full[-1], atol=1e-3 * np.abs(full[-1]).max())
+    assert np.allclose(st.buffer.smooth[newest], st.buffer._smoothed(full[-1].reshape(H, W)),
+                       atol=1e-3 * np.abs(full[-1]).max())

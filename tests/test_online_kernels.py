@@ -10,7 +10,7 @@ from scipy import ndimage
 from scipy.optimize import nnls
 
 from cnmf_gui.engine.online.columns import MaskColumns
-from cnmf_gui.engine.online.kernels import (accumulate_frame, add_outer_sparse, csr_matvec64, demix_frame,
+from cnmf_gui.engine.online.kernels import (accumulate_frame, add_masked_block, csr_matvec64, demix_frame,
                                             dense_products64, residual_into)
 from cnmf_gui.engine.online.search import ResidualBuffer
 
@@ -56,13 +56,36 @@ def test_footprint_products_residual_and_sums():
     assert np.allclose(r, y - b @ cb - A32.toarray() @ c, atol=1e-3)
     assert np.allclose(dense_products64(np.ascontiguousarray(b.T), y, np.zeros(2)),
                        b.T.astype(float) @ y.astype(float), rtol=1e-12)
-    ysum, vmax, Ub, slot = np.ones(P), np.full(P, -np.inf, np.float32), np.zeros((P, 2)), np.empty(P, np.float32)
-    accumulate_frame(y, ysum, vmax, Ub, cb, slot)
-    assert np.allclose(ysum, 1 + y) and np.array_equal(vmax, y) and np.array_equal(slot, y)
-    assert np.allclose(Ub, np.outer(y, cb))
-    V = np.eye(K)
-    add_outer_sparse(V, c)
-    assert np.allclose(V, np.eye(K) + np.outer(c, c))
+    H, W = 20, 20                          # P = 400 px
+    for binning, (h, w) in ((1, (20, 20)), (3, (6, 6))):   # 3 x 3 bins: the last 2 rows and columns are left out
+        ysum, vmax, Ub, slot = np.ones(P), np.full(P, -np.inf, np.float32), np.zeros((P, 2)), np.empty(P, np.float32)
+        ybin = np.full(h * w, 7.0, np.float32)
+        accumulate_frame(y, ysum, vmax, Ub, cb, slot, W, binning, ybin)
+        assert np.allclose(ysum, 1 + y) and np.array_equal(vmax, y) and np.array_equal(slot, y)
+        assert np.allclose(Ub, np.outer(y, cb))
+        img = y.reshape(H, W)[:h * binning, :w * binning].astype(float)
+        want = img.reshape(h, binning, w, binning).mean(axis=(1, 3)).ravel()
+        assert np.allclose(ybin, want, rtol=1e-6)
+
+
+def test_block_of_frames_adds_the_masked_products_of_each_frame():
+    rng = np.random.default_rng(5)
+    masks = _footprints(rng, P=300, K=9, nnz=40)
+    P, K = masks.shape
+    L = 12
+    Y = (rng.random((L, P)) * 1000).astype(np.float32)
+    c_ring, w_ring = rng.random((L, K + 1)), np.where(rng.random((L, K)) < 0.5, 0.0, rng.random((L, K)))
+    slots = np.array([7, 8, 9, 10, 11, 0, 1])                 # a block that wraps around the ring
+    U, V = np.ones(masks.nnz), np.zeros(masks.nnz)
+    add_masked_block(U, V, masks.indptr.astype(np.int64), masks.indices.astype(np.int64), Y, slots, c_ring, w_ring)
+    pattern = masks.toarray() != 0
+    Yb = Y[slots].astype(float)
+    for name, got, ring, start in (("U", U, c_ring, 1.0), ("V", V, w_ring, 0.0)):
+        dense = Yb.T @ ring[slots, :K]                            # (P, K): sum_j y_j c_j^T
+        want = sp.csc_matrix(np.where(pattern, dense, 0.0))
+        want.sort_indices()
+        assert np.array_equal(want.indices, masks.indices)
+        assert np.allclose(got, start + want.data, rtol=1e-12), name
 
 
 def test_mask_columns_grow_like_hstack_and_share_their_values():
@@ -91,22 +114,27 @@ def test_explaining_a_component_equals_recomputing_the_smoothed_buffer():
     rng = np.random.default_rng(3)
     H, W, L = 41, 37, 8                      # odd sides: pixels beyond the last whole bin
     buf = ResidualBuffer(L, (H, W), 4.0, np.ones((H, W)))
-    for _ in range(L + 3):                   # the ring has wrapped
-        buf.push(rng.normal(size=H * W).astype(np.float32), np.zeros(H * W, np.float32))
+    binning = buf.binning()
+    assert buf.bin == 2 and binning.shape == (20 * 18, H * W)
+    residual = rng.normal(size=(L + 3, H * W))
+    for r in residual:                       # the ring has wrapped
+        buf.push(binning @ r, np.zeros(H * W, np.float32))
+    # what the ring holds: the smoothed binned residual, as _smoothed makes it of a whole image
+    residual = residual[3:]
+    order = buf.order()
+    for j, i in enumerate(order):
+        assert np.allclose(buf.smooth[i], buf._smoothed(residual[j].reshape(H, W)), atol=1e-5)
     for centre in ((20, 18), (1, 1), (H - 1, W - 1)):      # inside and at the borders
         rr, cc = np.meshgrid(np.arange(H), np.arange(W), indexing="ij")
         img = np.exp(-((rr - centre[0]) ** 2 + (cc - centre[1]) ** 2) / 8.0)
         img[img < 0.05] = 0
         foot = sp.csc_matrix(img.reshape(-1, 1))
         trace = rng.random(L).astype(np.float32)
-        order = buf.order()
-        expected = buf.residual.copy()
-        expected[order] -= trace[:, None] * img.ravel().astype(np.float32)[None]
+        residual = residual - trace[:, None].astype(float) * img.ravel().astype(np.float32)[None]
         mean3_before = buf.mean3.copy()
         buf.explain(foot, trace)
-        assert np.allclose(buf.residual, expected, atol=1e-5)
-        for i in range(L):
-            assert np.allclose(buf.smooth[i], buf._smoothed(expected[i].reshape(H, W)), atol=1e-5)
+        for j, i in enumerate(order):
+            assert np.allclose(buf.smooth[i], buf._smoothed(residual[j].reshape(H, W)), atol=1e-5)
         # where the smoothed footprint is: the 3-frame means of the new smoothed residual in
         # time order; far from it: untouched
         near = buf._smoothed(img) != 0

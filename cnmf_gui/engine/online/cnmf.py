@@ -20,6 +20,7 @@ import numpy as np
 
 from cnmf_gui.engine.background import LowRankBackground
 from cnmf_gui.engine.online.deconv import OnlineAR1
+from cnmf_gui.engine.online.deconv_ar2 import WindowedAR2
 from cnmf_gui.engine.online.motion import OnlineMotion
 from cnmf_gui.engine.online.state import OnlineState
 from cnmf_gui.errors import InputFileError
@@ -27,8 +28,8 @@ from cnmf_gui.params import PipelineParams
 from cnmf_gui.progress import SubProgress
 
 #: What the initialisation's batch fit does differently from a batch run when
-#: ``online.init_light``: AR(1) kinetics (the online deconvolution is AR(1): an AR(2) fit would
-#: only be reduced to its dominant root) with each trace's noise level from the upper band of
+#: ``online.init_light``: AR(1) kinetics (so no trace gets the AR(2) window solves of
+#: .deconv_ar2) with each trace's noise level from the upper band of
 #: its spectrum instead of the joint spectral fit (at 512 x 512 the spectral fits took 60% of
 #: the initialisation; the online penalty is re-fitted to each trace's noise on a sliding window
 #: anyway), and one round of motion template refinement instead of two (the template follows
@@ -42,7 +43,7 @@ DUPLICATE_COSINE = 0.5
 
 def ar1_decay(g: np.ndarray) -> np.ndarray:
     """The AR(1) decay of each row of AR coefficients (K, p): g itself for p = 1, the dominant
-    root for p = 2 (the online deconvolution is AR(1); see the module notes of .deconv)."""
+    root for p = 2 (an AR(2) trace's pools, which give its current value per frame)."""
     g = np.asarray(g, float)
     K = g.shape[0]
     if g.ndim != 2 or g.shape[1] == 0:
@@ -51,6 +52,35 @@ def ar1_decay(g: np.ndarray) -> np.ndarray:
         return np.clip(g[:, 0], 0.0, 0.999)
     disc = np.sqrt(np.maximum(g[:, 0] ** 2 + 4 * g[:, 1], 0.0))
     return np.clip((g[:, 0] + disc) / 2, 0.0, 0.999)
+
+
+def windowed_ar2(comps, deconv: OnlineAR1, dp) -> WindowedAR2 | None:
+    """The batch solver on sliding windows for the components the batch fitted with AR(2) (g of
+    shape (K, 2), g[:, 1] != 0); their AR(1) pools in ``deconv`` then stop writing C and S.
+
+    Each trace keeps the baseline of the batch initialisation, as the AR(1) traces online do
+    (a free baseline per window of a few seconds moved with each window's transients: on
+    calcium-like traces r(C) with the true calcium fell from 0.995 to 0.94-0.98).
+
+    Parameters
+    ----------
+    comps : Components
+        The initialisation's.
+    deconv : OnlineAR1
+    dp : DeconvParams
+        Minimum spike size, as the batch run used it.
+    """
+    g = np.asarray(comps.g, float)
+    if g.ndim != 2 or g.shape[1] < 2:
+        return None
+    rows = np.flatnonzero(g[:, 1] != 0.0)
+    if not len(rows):
+        return None
+    sn = np.asarray(comps.sn, float)[rows]
+    s_abs = np.full(len(rows), dp.s_min) if dp.s_min >= 0 else -dp.s_min * sn
+    deconv.external[rows] = 1
+    return WindowedAR2(rows, g[rows, :2], sn, np.asarray(comps.epsilon, float)[rows], s_abs,
+                       baseline=np.asarray(deconv.baseline, float)[rows])
 
 
 def _with(params: PipelineParams, changes: dict) -> PipelineParams:
@@ -129,6 +159,7 @@ class OnlineCNMF:
         bgm = LowRankBackground(np.asarray(bg.b, float).copy(), bg.f, (H, W))
         self.state = OnlineState(comps.A, bgm, deconv, (H, W), self.params.init.neuron_radius, noise,
                                  self.params.online, self.params.cnmf.dilation_radius)
+        self.state.ar2 = windowed_ar2(comps, deconv, self.params.deconvolution)
         self.metrics = {k: list(np.asarray(v, float)) for k, v in comps.metrics.items()}
         self.status0 = list(comps.status)
         self._template_sum = None
@@ -186,7 +217,7 @@ class OnlineCNMF:
         st = self.state
         op = self.params.online
         for peak in st.buffer.peaks(op.min_new_pnr, op.max_new, st.t):
-            cand, _why = st.buffer.candidate(peak, self.noise, self.params.evaluation, st.radius)
+            cand, _why = st.buffer.candidate(peak, self.noise, self.params.evaluation, st.radius, st.residual_patch)
             st.buffer.forbid(peak, st.t + op.buffer_frames)
             if cand is None or self._duplicate(cand):
                 continue

@@ -51,8 +51,9 @@ def _decay(g, length):
 
 
 @njit(cache=True, nogil=True)
-def _write_pools(pools, k, i0, i1, g, prev_c, C, S):
-    """Write the values of pools i0..i1-1 of trace k into C and S; returns the last c."""
+def _write_pools(pools, k, i0, i1, g, prev_c, C, S, write):
+    """Write the values of pools i0..i1-1 of trace k into C and S (unless not ``write``);
+    returns the last c."""
     for i in range(i0, i1):
         start = int(pools[k, i, _START])
         length = int(pools[k, i, _LEN])
@@ -60,17 +61,21 @@ def _write_pools(pools, k, i0, i1, g, prev_c, C, S):
         if v < 0.0:
             v = 0.0
         c = v
-        for j in range(length):
-            C[k, start + j] = c
-            S[k, start + j] = c - g * prev_c if j == 0 else 0.0
-            prev_c = c
-            c *= g
+        if write:
+            for j in range(length):
+                C[k, start + j] = c
+                S[k, start + j] = c - g * prev_c if j == 0 else 0.0
+                prev_c = c
+                c *= g
+        else:
+            prev_c = v * _decay(g, length)
     return prev_c
 
 
 @njit(cache=True, nogil=True)
-def push_one(pools, n_pools, last_final, k, zk, gk, t, C, S):
-    """Add frame t of trace k (``zk = y_t - b - lambda (1 - g)``), merge; returns c_t."""
+def push_one(pools, n_pools, last_final, k, zk, gk, t, C, S, write):
+    """Add frame t of trace k (``zk = y_t - b - lambda (1 - g)``), merge; returns c_t. Final
+    pools are written into C and S only when ``write``."""
     cap = pools.shape[1]
     n = n_pools[k]
     pools[k, n, _START] = t
@@ -92,7 +97,7 @@ def push_one(pools, n_pools, last_final, k, zk, gk, t, C, S):
         n -= 1
     if n == cap:
         half = cap // 2
-        last_final[k] = _write_pools(pools, k, 0, half, gk, last_final[k], C, S)
+        last_final[k] = _write_pools(pools, k, 0, half, gk, last_final[k], C, S, write)
         for i in range(half, n):
             for col in range(N_COLS):
                 pools[k, i - half, col] = pools[k, i, col]
@@ -103,7 +108,7 @@ def push_one(pools, n_pools, last_final, k, zk, gk, t, C, S):
 
 
 @njit(cache=True, nogil=True)
-def push_frame(pools, n_pools, last_final, z, g, t, C, S):
+def push_frame(pools, n_pools, last_final, z, g, t, C, S, external):
     """Add frame t of every trace (``z[k] = y_k,t - b_k - lambda_k (1 - g_k)``) and merge.
 
     Parameters
@@ -116,6 +121,9 @@ def push_frame(pools, n_pools, last_final, z, g, t, C, S):
     t : int
     C, S : ndarray of shape (K, >= t + 1), float32
         Receive the values of pools that become final.
+    external : ndarray of shape (K,), uint8
+        1 where another solver writes the trace's C and S (the AR(2) traces, :mod:`.deconv_ar2`):
+        its pools only give the current value.
 
     Returns
     -------
@@ -125,15 +133,17 @@ def push_frame(pools, n_pools, last_final, z, g, t, C, S):
     K = z.shape[0]
     out = np.empty(K)
     for k in range(K):
-        out[k] = push_one(pools, n_pools, last_final, k, z[k], g[k], t, C, S)
+        out[k] = push_one(pools, n_pools, last_final, k, z[k], g[k], t, C, S, external[k] == 0)
     return out
 
 
 @njit(cache=True, nogil=True)
-def write_open(pools, n_pools, last_final, g, C, S):
-    """Write every trace's open pools into C and S (the traces are then complete)."""
+def write_open(pools, n_pools, last_final, g, C, S, external):
+    """Write every trace's open pools into C and S (the traces are then complete), but for the
+    ``external`` ones."""
     for k in range(pools.shape[0]):
-        _write_pools(pools, k, 0, n_pools[k], g[k], last_final[k], C, S)
+        if external[k] == 0:
+            _write_pools(pools, k, 0, n_pools[k], g[k], last_final[k], C, S, True)
 
 
 class OnlineAR1:
@@ -161,6 +171,8 @@ class OnlineAR1:
         self.pools = self._pools[:K]
         self.n_pools = np.zeros(K, np.int64)
         self.last_final = np.zeros(K)
+        # 1: C and S of the trace are written by another solver (an AR(2) trace, .deconv_ar2)
+        self.external = np.zeros(K, np.uint8)
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -168,6 +180,7 @@ class OnlineAR1:
         return state
 
     def __setstate__(self, state):
+        state.setdefault("external", np.zeros(len(state["g"]), np.uint8))   # pickled before AR(2) traces
         self.__dict__.update(state)
         self.pools = self._pools[:len(self.g)]
 
@@ -188,21 +201,23 @@ class OnlineAR1:
         self.pools = self._pools[:K + 1]
         self.n_pools = np.append(self.n_pools, 0)
         self.last_final = np.append(self.last_final, 0.0)
+        self.external = np.append(self.external, np.uint8(0))
 
     def step(self, y: np.ndarray, t: int, C: np.ndarray, S: np.ndarray) -> np.ndarray:
         """Deconvolve frame t of every trace; returns c at frame t, shape (K,)."""
         z = np.asarray(y, float) - self.baseline - self.lam * (1.0 - self.g)
-        return push_frame(self.pools, self.n_pools, self.last_final, z, self.g, int(t), C, S)
+        return push_frame(self.pools, self.n_pools, self.last_final, z, self.g, int(t), C, S, self.external)
 
     def history(self, k: int, y: np.ndarray, t0: int, C: np.ndarray, S: np.ndarray) -> None:
         """Feed frames t0.. of trace k alone (a new component's trace on the residual buffer)."""
         for i, v in enumerate(np.asarray(y, float)):
             zk = v - self.baseline[k] - self.lam[k] * (1.0 - self.g[k])
-            push_one(self.pools, self.n_pools, self.last_final, k, zk, self.g[k], t0 + i, C, S)
+            push_one(self.pools, self.n_pools, self.last_final, k, zk, self.g[k], t0 + i, C, S,
+                     self.external[k] == 0)
 
     def finish(self, C: np.ndarray, S: np.ndarray) -> None:
         """Write the open pools: C and S then hold the whole deconvolution."""
-        write_open(self.pools, self.n_pools, self.last_final, self.g, C, S)
+        write_open(self.pools, self.n_pools, self.last_final, self.g, C, S, self.external)
 
     def refit_lambda(self, F_window: np.ndarray, C_window: np.ndarray) -> None:
         """Move each lambda so the latest window's residual meets its noise constraint.
@@ -226,7 +241,9 @@ class OnlineAR1:
             return
         rss = np.sum((F_window - self.baseline[:, None] - C_window) ** 2, axis=1)
         theta2 = (1.0 + self.epsilon) ** 2 * self.sn ** 2 * n
-        ok = (rss > 0) & (theta2 > 0) & np.isfinite(rss)
+        # an external trace's C is not these pools' (and may not be written yet): its pools,
+        # which only weigh the statistics, keep their lambda
+        ok = (rss > 0) & (theta2 > 0) & np.isfinite(rss) & (self.external == 0)
         ratio = np.ones_like(rss)
         ratio[ok] = np.sqrt(theta2[ok] / rss[ok])
         lam = np.where(self.lam > 0, self.lam * np.clip(ratio, 0.5, 2.0), np.where(ratio > 1.0, 0.1 * self.sn, 0.0))

@@ -37,7 +37,7 @@ def to_session_data(run, *, dff: bool = True) -> SessionData:
     """
     st = run.state
     p = run.params
-    st.deconv.finish(st.traces.C, st.traces.S)
+    st.finish_traces()
     T = st.t
     H, W = st.shape
     K = st.K
@@ -75,6 +75,11 @@ def to_session_data(run, *, dff: bool = True) -> SessionData:
     else:
         dff_arr = np.zeros_like(F)
     g = st.deconv.g.reshape(K, 1)
+    ar2 = getattr(st, "ar2", None)
+    if ar2 is not None and ar2.n_traces:
+        # AR(1) traces as [g, 0], as the batch's p = "auto" gives them
+        g = np.hstack([g, np.zeros((K, 1))])
+        g[ar2.rows] = ar2.g
     comps = Components(A=A, C=C, S=S, F=F, dff=dff_arr, baseline=baseline, sn=sn,
                        epsilon=st.deconv.epsilon.copy(), g=g, status=status, ids=np.arange(K),
                        metrics=metrics, lam=st.deconv.lam * scale, reason=reasons)

@@ -1,12 +1,14 @@
 """The residual buffer of online CNMF and the search for new components in it.
 
-The last ``L`` frames of the residual ``r_t = y_t - A c_t - b f_t`` (and of the corrected
-frames and demixed traces, for the statistics of a component found in them) are kept in ring
-buffers of fixed size. Each residual frame is binned and smoothed once, on arrival, over a
-neuron's size; a search takes, per pixel, the largest 3-frame mean of that smoothed residual
-over the buffer divided by its noise (a peak-to-noise ratio of what no component explains),
-and at the best peaks fits a rank-1 non-negative factorisation of the buffer on a patch around
-it (Giovannucci et al. 2017). A candidate becomes a component only when the batch evaluation's
+The last ``L`` corrected frames (and the demixed traces, kept by the state) are kept in ring
+buffers of fixed size, and so is the residual ``r_t = y_t - A c_t - b f_t`` binned (b x b pixels
+averaged, b = 2 for somata of 3 px radius or more) and smoothed over a neuron's size: the state
+computes it on arrival on the binned grid (binning is linear: the binned frame minus the binned
+footprints and background), so no full-resolution residual is made or kept. A search takes,
+per binned pixel, the largest 3-frame mean of that smoothed residual over the buffer divided by
+its noise (a peak-to-noise ratio of what no component explains), and at the best peaks fits a
+rank-1 non-negative factorisation of the full-resolution residual on a patch around it, made
+from the buffered frames and traces (Giovannucci et al. 2017). A candidate becomes a component only when the batch evaluation's
 rule accepts it (:func:`cnmf_gui.engine.evaluation.classify` on its SNR, spatial consistency,
 area and compactness, measured by the batch functions on the buffer).
 
@@ -51,7 +53,7 @@ class Candidate:
 
 
 class ResidualBuffer:
-    """Ring buffers of the last ``length`` residual frames, corrected frames and traces.
+    """Ring buffers of the last ``length`` corrected frames and smoothed binned residuals.
 
     Parameters
     ----------
@@ -69,7 +71,6 @@ class ResidualBuffer:
         H, W = self.shape
         self.radius = float(radius)
         self.bin = 2 if radius >= 3 and H >= 32 and W >= 32 else 1
-        self.residual = np.zeros((self.length, H * W), np.float32)
         self.frames = np.zeros((self.length, H * W), np.float32)
         self.smooth = np.zeros((self.length,) + self._binned_shape(), np.float32)
         # mean of the smoothed residual over the SEARCH_FRAMES frames ending at each frame
@@ -102,17 +103,29 @@ class ResidualBuffer:
             binned = np.asarray(image, np.float32)
         return ndimage.uniform_filter(binned, size=max(1, int(round(self.radius / b))), mode="constant")
 
-    def push(self, residual: np.ndarray, frame: np.ndarray) -> None:
-        """Add one frame's residual (P,) and corrected frame (P,)."""
-        i = self.count % self.length
-        self.residual[i] = residual
-        self.frames[i] = frame
-        self.commit(i)
+    def binning(self) -> sp.csr_matrix:
+        """The binning as a matrix (Pb, P): mean of each bin x bin block, the pixels beyond the
+        last whole bin dropped (as :meth:`_smoothed` does)."""
+        H, W = self.shape
+        h, w = self._binned_shape()
+        b = self.bin
+        r, c = np.divmod(np.arange(H * W), W)
+        keep = (r < h * b) & (c < w * b)
+        rows = (r[keep] // b) * w + c[keep] // b
+        return sp.csr_matrix((np.full(int(keep.sum()), 1.0 / (b * b)), (rows, np.flatnonzero(keep))),
+                             shape=(h * w, H * W))
 
-    def commit(self, i: int) -> None:
-        """The residual and frame were written into ring slot ``i`` (the next one) in place:
-        smooth the residual and count the frame."""
-        self.smooth[i] = self._smoothed(self.residual[i].reshape(self.shape))
+    def push(self, binned_residual: np.ndarray, frame: np.ndarray) -> None:
+        """Add one frame's binned residual (Pb,) and corrected frame (P,)."""
+        i = self.count % self.length
+        self.frames[i] = frame
+        self.commit(i, binned_residual)
+
+    def commit(self, i: int, binned_residual: np.ndarray) -> None:
+        """The frame was written into ring slot ``i`` (the next one) in place: smooth its
+        binned residual (Pb,) into the ring and count the frame."""
+        ndimage.uniform_filter(np.asarray(binned_residual, np.float32).reshape(self._binned_shape()),
+                               size=self.size, mode="constant", output=self.smooth[i])
         self.count += 1
         self._mean3(i)
 
@@ -126,15 +139,15 @@ class ResidualBuffer:
 
     def explain(self, footprint, trace: np.ndarray) -> None:
         """Take ``footprint x trace`` (a new component on the buffer frames, oldest first) out of
-        the buffered residual, and out of its smoothed images (smoothing is linear), on the
-        footprint's box only (the smoothed footprint is zero outside it)."""
+        the smoothed residuals (binning and smoothing are linear), on the footprint's box only
+        (the smoothed footprint is zero outside it). The full-resolution residual of a search
+        is made from the traces, which then hold the new component's."""
         order = self.order()
         pix = footprint.indices
         vals = footprint.data.astype(np.float32)
         (r0, r1, c0, c1), local = self._smoothed_box(pix, vals)
         trace = np.asarray(trace, np.float32)
         for i, ti in zip(order, trace):
-            self.residual[i, pix] -= ti * vals
             self.smooth[i, r0:r1, c0:c1] -= ti * local
         # the 3-frame means of the box, over the frames in time order (oldest first); the box
         # is taken before the frames are put in order (the ring's whole images are megabytes)
@@ -195,8 +208,12 @@ class ResidualBuffer:
         reach = max(1, int(np.ceil(self.radius / self.bin)))
         self.tabu[max(r - reach, 0):r + reach + 1, max(c - reach, 0):c + reach + 1] = until
 
-    def candidate(self, peak, noise: np.ndarray, eval_params, neuron_radius: float):
-        """Fit and test a candidate at a binned peak; returns (Candidate or None, reason)."""
+    def candidate(self, peak, noise: np.ndarray, eval_params, neuron_radius: float, residual_patch):
+        """Fit and test a candidate at a binned peak; returns (Candidate or None, reason).
+
+        ``residual_patch(rows, cols)`` gives the residual of the buffer frames (oldest first) on
+        the patch of those rows and columns, shape (L, len(rows) * len(cols)), float64.
+        """
         H, W = self.shape
         row = min(peak[0] * self.bin + self.bin // 2, H - 1)
         col = min(peak[1] * self.bin + self.bin // 2, W - 1)
@@ -204,8 +221,7 @@ class ResidualBuffer:
         rr = np.arange(max(row - half, 0), min(row + half + 1, H))
         cc = np.arange(max(col - half, 0), min(col + half + 1, W))
         box = (rr[:, None] * W + cc[None, :]).ravel()
-        order = self.order()
-        D = self.residual[:, box][order].astype(np.float64)           # (L, n), only the box
+        D = residual_patch(rr, cc)                                        # (L, n), only the box
         dr = rr[:, None] - row
         dc = cc[None, :] - col
         centre = ((dr ** 2 + dc ** 2) <= max(1.0, self.radius / 2) ** 2).ravel()
@@ -226,17 +242,24 @@ class ResidualBuffer:
             return None, "empty footprint"
         a /= nrm
         nz = np.flatnonzero(a)
-        A = sp.csc_matrix((a[nz], (box[nz], np.zeros(len(nz), int))), shape=(H * W, 1))
+        # box is in increasing pixel order, so (box[nz], [0, n]) is already a sorted CSC column
+        A = sp.csc_matrix((a[nz], box[nz], [0, len(nz)]), shape=(H * W, 1))
         trace = D @ a                                                     # raw trace on the buffer
-        sn = float(np.sqrt(np.sum(a[nz] ** 2 * np.asarray(noise, float).ravel()[box[nz]] ** 2)))
+        sn = float(np.sqrt(np.sum(a[nz] ** 2 * np.asarray(noise).ravel()[box[nz]].astype(float) ** 2)))
         denoised = np.maximum(ndimage.uniform_filter1d(trace, SEARCH_FRAMES), 0.0)
         # the batch measures on the patch alone (the candidate is zero outside it)
         h, w = len(rr), len(cc)
-        local = sp.csc_matrix((a[nz], (nz, np.zeros(len(nz), int))), shape=(h * w, 1))
-        movie = D.reshape(-1, h, w)
-        metrics = {"snr": trace_snr(denoised[None], np.array([sn])),
-                   "r_value": spatial_consistency(movie, local, denoised[None], np.zeros((h, w))),
+        local = sp.csc_matrix((a[nz], nz, [0, len(nz)]), shape=(h * w, 1))
+        metrics = {"snr": trace_snr(denoised[None], np.array([sn])), "r_value": np.ones(1),
                    "area": areas(local), "compactness": compactness(local, (h, w))}
+        # A higher r_value never makes the rule reject (it only accepts, or spares from "not
+        # compact" and "low spatial consistency"): a candidate the rule rejects even with the
+        # highest r_value, 1, is rejected without measuring it (a tenth of a second per
+        # hundred candidates at 512 x 512), and the decisions are the same.
+        status, reasons = classify(metrics, eval_params, neuron_radius=neuron_radius, explain=True)
+        if status[0] != STATUS_ACCEPTED:
+            return None, str(reasons[0])
+        metrics["r_value"] = spatial_consistency(D.reshape(-1, h, w), local, denoised[None], np.zeros((h, w)))
         status, reasons = classify(metrics, eval_params, neuron_radius=neuron_radius, explain=True)
         if status[0] != STATUS_ACCEPTED:
             return None, str(reasons[0])

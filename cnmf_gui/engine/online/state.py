@@ -2,11 +2,14 @@
 
 Per frame (Giovannucci et al. 2017): demix the corrected frame on the current footprints and
 background (HALS from the previous frame's values), keep the raw trace ``F = c + A^T r /
-||a||^2``, deconvolve every trace by one step of pool merging, add the frame to the sufficient
-statistics ``Y C^T`` (on each footprint's neighbourhood), ``Y f^T`` and ``[C; f][C; f]^T`` (sums,
-not averages: HALS only uses their ratios), push the residual into the search buffer; every
-``search_every`` frames look for new components there, every ``update_every`` frames update
-the footprints and background by HALS on the statistics (the batch engine's sweep,
+||a||^2``, deconvolve every trace (one step of pool merging; the AR(2) traces by windows of the
+batch solver, :mod:`.deconv_ar2`), keep the frame and its traces in the ring buffers, and put
+its residual, made on the search's binned grid, into the search buffer. Every ``STATS_BLOCK``
+frames the sufficient statistics ``Y C^T`` (on each footprint's neighbourhood), ``Y w^T`` and
+``[C; f][C; f]^T`` (sums, not averages: HALS only uses their ratios) take the block's frames
+from the ring buffers (``Y f^T`` and the sums are added per frame); every ``search_every``
+frames look for new components in the buffer, every ``update_every`` frames update the
+footprints and background by HALS on the statistics (the batch engine's sweep,
 :func:`cnmf_gui.engine.spatial._hals_components`, and the background model's own step).
 
 Memory is fixed apart from the traces: the statistics live on the footprints' neighbourhoods,
@@ -20,18 +23,21 @@ import scipy.sparse as sp
 
 from cnmf_gui.engine.online.columns import MaskColumns
 from cnmf_gui.engine.online.deconv import OnlineAR1
-from cnmf_gui.engine.online.kernels import (accumulate_frame, add_masked_products2, add_outer_sparse,
-                                             csr_matvec64, demix_frame, dense_products64, masked_products,
-                                             residual_into)
+from cnmf_gui.engine.online.growth import ComponentGrowth
+from cnmf_gui.engine.online.kernels import (accumulate_frame, add_masked_block, csr_matvec64, demix_frame,
+                                             dense_products64, residual_into)
 from cnmf_gui.engine.online.search import ResidualBuffer
 from cnmf_gui.engine.online.traces import TraceStore
 from cnmf_gui.engine.spatial import _hals_components, dilate_supports, restrict
 
 #: HALS sweeps over the footprints at each update.
 UPDATE_SWEEPS = 2
+#: Frames whose products ``Y C^T`` and ``C C^T`` are added to the statistics together (from the
+#: ring buffers): one pass over the statistics per block instead of per frame.
+STATS_BLOCK = 10
 
 
-class OnlineState:
+class OnlineState(ComponentGrowth):
     """Footprints, background, statistics, traces and buffers of an online run.
 
     Parameters
@@ -51,6 +57,8 @@ class OnlineState:
     dilation : float
         Neighbourhood of a footprint, in radii (cnmf.dilation_radius).
     """
+
+    ar2 = None      # a state pickled before the AR(2) traces has none
 
     def __init__(self, A, background, deconv: OnlineAR1, shape, radius, noise, online, dilation: float):
         self.shape = (int(shape[0]), int(shape[1]))
@@ -82,9 +90,18 @@ class OnlineState:
         self.c = np.zeros(K + self.nb)
         self.traces = TraceStore(K, self.nb)
         self.buffer = ResidualBuffer(online.buffer_frames, self.shape, self.radius, noise)
+        # the binned grid of the search: the frame, footprints and background binned (the
+        # residual is made there), and the per-frame arrays the kernels write into
+        self._binning = self.buffer.binning()
+        self._ybin = np.zeros(self._binning.shape[0], np.float32)
+        self._rbin = np.zeros(self._binning.shape[0], np.float32)
         self.noise = np.asarray(noise, np.float32)
-        self.hals_ring = np.zeros((online.buffer_frames, K + self.nb), np.float32)
+        # per frame of the buffer: the demixed [c; f] and each trace's current deconvolved value
+        self.hals_ring = np.zeros((online.buffer_frames, K + self.nb))
+        self.now_ring = np.zeros((online.buffer_frames, K))
+        self.pending: list[int] = []      # ring slots whose products are not in U, Ut, V yet
         self.born = np.zeros(K, np.int64)
+        self.ar2 = None               # WindowedAR2 of the traces the batch fitted with AR(2), if any
         self.t = 0
         self._rebuild()
 
@@ -124,6 +141,8 @@ class OnlineState:
         A = self.A                    # without the zeros of the neighbourhoods: what a frame is demixed on
         A.sort_indices()
         self._Acols = MaskColumns(A, {"data": A.data.astype(np.float32)})
+        self._boxes = np.array([self._box(A.indices[A.indptr[k]:A.indptr[k + 1]]) for k in range(self.K)],
+                               np.int64).reshape(self.K, 4)
         AtA = np.zeros((self.K + self.nb,) * 2)
         AtA[:self.K, :self.K] = (A.T @ A).toarray()
         AtB = np.asarray(A.T @ self.b)
@@ -131,8 +150,11 @@ class OnlineState:
         AtA[self.K:, :self.K] = AtB.T
         AtA[self.K:, self.K:] = self.b.T @ self.b
         self.AtA = AtA
-        self._b32 = np.ascontiguousarray(self.b, np.float32)
         self._bt = np.ascontiguousarray(self.b.T, np.float32)
+        self._bbin = np.ascontiguousarray(self._binning @ self.b, np.float32)
+        Abin = sp.csc_matrix(self._binning @ A)
+        Abin.sort_indices()
+        self._Abin_cols = MaskColumns(Abin, {"data": Abin.data.astype(np.float32)})
         self._frame_arrays()
 
     def _frame_arrays(self) -> None:
@@ -140,6 +162,8 @@ class OnlineState:
         Ac = self._Acols
         # column k of A in CSC is row k of A^T in CSR: the same three arrays serve both products
         self._A = (Ac.indptr, Ac.indices, Ac.data)
+        Bc = self._Abin_cols
+        self._Abin = (Bc.indptr, Bc.indices, Bc.data)
         diag = np.diag(self.AtA)[:self.K]
         self.norms = np.sqrt(np.maximum(diag, 0.0))
         # a footprint emptied by an update explains nothing: its raw trace is 0, not noise / 0
@@ -148,32 +172,6 @@ class OnlineState:
         self._indices = self.cols.indices
         self._Aty = np.zeros(self.K + self.nb)
         self._grad = np.zeros(self.K + self.nb)
-
-    def overlaps(self, a: sp.csc_matrix) -> np.ndarray:
-        """``A^T a`` for one footprint ``a`` (P, 1): its product with every component, (K,)."""
-        a = sp.csc_matrix(a)
-        dense = np.zeros(self.P, np.float32)
-        dense[a.indices] = a.data
-        return csr_matvec64(*self._A, dense, np.zeros(self._Acols.K))
-
-    def _append_products(self, a: sp.csc_matrix) -> None:
-        """AtA and the footprints grown by one column ``a`` (P, 1) inserted as component K (the
-        background stays last): one product with the new column, not all K^2 again."""
-        K, nb = self.K - 1, self.nb             # self.cols already holds the new column
-        a = sp.csc_matrix(a, dtype=np.float64)
-        a.sort_indices()
-        row = np.zeros(K + 1 + nb)
-        row[:K] = self.overlaps(a)
-        row[K] = float(a.data @ a.data)
-        row[K + 1:] = a.data @ self.b[a.indices]
-        idx = np.r_[np.arange(K), K + 1 + np.arange(nb)]
-        AtA = np.zeros((K + 1 + nb,) * 2)
-        AtA[np.ix_(idx, idx)] = self.AtA
-        AtA[K] = row
-        AtA[:, K] = row
-        self.AtA = AtA
-        self._Acols.append(a.indices, {"data": a.data.astype(np.float32)})
-        self._frame_arrays()
 
     # ------------------------------------------------------------------------------------------
     def step(self, y: np.ndarray) -> None:
@@ -196,19 +194,42 @@ class OnlineState:
         tr.F[:K, t] = F
         tr.f[:, t] = c[K:]
         c_now = self.deconv.step(F, t, tr.C, tr.S)
-        add_masked_products2(self.U, self.Ut, self._indptr, self._indices, y, c[:K], c_now)
+        if self.ar2 is not None:
+            self.ar2.step(t + 1, tr.F, tr.C, tr.S)
         self.wsum += c_now
         if nb:
             self.fw += np.outer(c_now, c[K:])
             self.fsum += c[K:]
-        add_outer_sparse(self.V, c)
-        self.hals_ring[self.buffer.count % self.buffer.length] = c
         buf = self.buffer
         slot = buf.count % buf.length
-        residual_into(buf.residual[slot], y, self._b32, c[K:], *self._A, c[:K])
-        accumulate_frame(y, self.ysum, self.vmax, self.Ub, c[K:], buf.frames[slot])
-        buf.commit(slot)
+        self.hals_ring[slot] = c
+        self.now_ring[slot] = c_now
+        self.pending.append(slot)
+        accumulate_frame(y, self.ysum, self.vmax, self.Ub, c[K:], buf.frames[slot], self.shape[1], buf.bin,
+                         self._ybin)
+        residual_into(self._rbin, self._ybin, self._bbin, c[K:], *self._Abin, c[:K])
+        buf.commit(slot, self._rbin)
         self.t = t + 1
+        if len(self.pending) >= min(STATS_BLOCK, buf.length):
+            self.flush_statistics()
+
+    def flush_statistics(self) -> None:
+        """Add the pending frames' ``Y C^T`` (on the masks), ``Y w^T`` and ``[C; f][C; f]^T``
+        to the statistics (their frames and traces are still in the ring buffers)."""
+        if not self.pending:
+            return
+        slots = np.asarray(self.pending, np.int64)
+        self.pending = []
+        add_masked_block(self.U, self.Ut, self._indptr, self._indices, self.buffer.frames, slots,
+                         self.hals_ring, self.now_ring)
+        block = self.hals_ring[slots]
+        self.V += block.T @ block
+
+    def finish_traces(self) -> None:
+        """C and S complete up to now (the pools still open, the AR(2) frames not final yet)."""
+        self.deconv.finish(self.traces.C, self.traces.S)
+        if self.ar2 is not None:
+            self.ar2.finish(self.t, self.traces.F, self.traces.C, self.traces.S)
 
     # ------------------------------------------------------------------------------------------
     def spatial_values(self) -> np.ndarray:
@@ -221,6 +242,7 @@ class OnlineState:
         frame counts as much as the component is active in it), so no frame need be kept.
         NaN where a component never fired.
         """
+        self.flush_statistics()
         T = max(self.t, 1)
         mean = self.ysum / T
         fmean = self.fsum / T
@@ -241,6 +263,7 @@ class OnlineState:
     # ------------------------------------------------------------------------------------------
     def update_footprints(self) -> None:
         """HALS on the statistics: footprints, then the background's spatial part."""
+        self.flush_statistics()
         K = self.K
         V = self.V
         if K:
@@ -261,44 +284,3 @@ class OnlineState:
             self.background.b = self.b
             self.b = self.background.update_spatial(self.Ub, np.asarray(A @ V[:K, K:]), V[K:, K:])
         self._rebuild()
-
-    # ------------------------------------------------------------------------------------------
-    def add_component(self, cand, *, g: float, lam_per_sn: float, epsilon: float) -> int:
-        """A candidate from the buffer becomes component K (statistics from the buffer frames)."""
-        K, nb, t = self.K, self.nb, self.t
-        order = self.buffer.order()
-        L = len(order)
-        mask = dilate_supports(cand.footprint, self.shape, max(1.0, self.radius * self.dilation))
-        mask.sort_indices()
-        vals = restrict(cand.footprint, mask)
-        trace = np.maximum(np.asarray(cand.trace, float), 0.0)
-        # statistics of the new component over the buffer frames (it was zero before them)
-        # gather the mask's pixels first: the buffer holds whole frames
-        u_new = masked_products(self.buffer.frames[:, mask.indices][order], trace,
-                                np.arange(mask.nnz, dtype=np.int64))
-        cross = self.hals_ring[order].astype(float).T @ trace            # (K + nb,)
-        self.cols.append(mask.indices, {"a_vals": vals, "U": u_new, "Ut": u_new})
-        self.wsum = np.append(self.wsum, trace.sum())
-        self.fw = np.vstack([self.fw, self.hals_ring[order][:, K:].astype(float).T @ trace])
-        idx = np.r_[np.arange(K), K + 1 + np.arange(nb)]               # old rows in the new layout
-        V = np.zeros((K + 1 + nb,) * 2)
-        V[np.ix_(idx, idx)] = self.V
-        V[K, idx] = cross
-        V[idx, K] = cross
-        V[K, K] = trace @ trace
-        self.V = V
-        c = np.zeros(K + 1 + nb)
-        c[idx] = self.c
-        c[K] = trace[-1]
-        self.c = c
-        ring = np.zeros((self.hals_ring.shape[0], K + 1 + nb), np.float32)
-        ring[:, idx] = self.hals_ring
-        ring[order, K] = trace
-        self.hals_ring = ring
-        self.born = np.append(self.born, t - L)
-        self.traces.add_row(t)
-        self.traces.F[K, t - L:t] = cand.trace
-        self.deconv.add(g, 0.0, lam_per_sn * cand.sn, cand.sn, epsilon)
-        self.deconv.history(K, cand.trace, t - L, self.traces.C, self.traces.S)
-        self._append_products(cand.footprint)
-        return K
