@@ -2,7 +2,7 @@
 miniscope movies with ground truth, in one run.
 
     python -m benchmarks.one_photon [--movies easy hard large] [--cache DIR] [--minian-python PY]
-                                    [--minian-cached] [--reuse] [--two-photon]
+                                    [--minian-cached] [--reuse] [--two-photon] [--ceilings]
 
 For each movie (made once by :mod:`benchmarks.one_photon_movies` and cached): ``cnmf-gui run
 --preset one-photon`` as a child process (motion correction included; the neuron radius is
@@ -130,15 +130,22 @@ def main(argv=None) -> int:
     ap.add_argument("--reuse", action="store_true",
                     help="score cnmf_gui's sessions already in --cache (with their recorded time and memory) "
                          "instead of running it again")
+    ap.add_argument("--ceilings", action="store_true",
+                    help="also where cnmf_gui's spike r is lost (benchmarks/one_photon_ceilings.py)")
     ap.add_argument("--minian-cached", action="store_true",
                     help="only Minian results already in --cache (a Minian run takes hours on 2 cores)")
     args = ap.parse_args(argv)
     print("| movie | tool | units | recall | precision | F1 | trace r | spike r | time | peak memory | motion RMSE |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    ceilings = []
     for name in args.movies:
         path, synth = ensure_movie(args.cache, name)
         ours = run_cnmf_gui(path, synth, args.cache, "one-photon", reuse=args.reuse)
         print(_line(name, "cnmf_gui one-photon", ours), flush=True)
+        if args.ceilings:
+            from benchmarks.one_photon_ceilings import ceiling_line, spike_ceilings
+            session = os.path.join(args.cache, f"cnmf_gui_one-photon_{os.path.basename(path)}.h5")
+            ceilings.append(ceiling_line(name, spike_ceilings(session, synth)))
         if args.two_photon:
             print(_line(name, "cnmf_gui two-photon defaults", run_cnmf_gui(path, synth, args.cache, None, reuse=args.reuse)), flush=True)
         theirs = run_minian(path, synth, args.cache, args.minian_python, cached_only=args.minian_cached)
@@ -149,6 +156,8 @@ def main(argv=None) -> int:
         print(_line(name, "Minian 2.0.2", theirs))
         print(f"|  | ratio (Minian / cnmf_gui) | | | | | | | time {theirs['seconds'] / ours['seconds']:.1f}x | "
               f"memory {theirs['peak_gb'] / ours['peak_gb']:.1f}x | |", flush=True)
+    for line in ceilings:
+        print(line)
     return 0
 
 

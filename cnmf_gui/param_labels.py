@@ -58,6 +58,7 @@ LABELS = {
     ("deconvolution", "noise_fit"): "Noise level of AR(1) traces",
     ("deconvolution", "lags"): "Autocovariance lags",
     ("deconvolution", "refine_g"): "Refine the kinetics after solving",
+    ("deconvolution", "kinetics"): "Kinetics per cell or shared by all",
     ("deconvolution", "method"): "Solver",
     ("evaluation", "min_snr"): "Accept from SNR",
     ("evaluation", "min_r_value"): "Accept from spatial consistency",

@@ -180,6 +180,11 @@ class DeconvParams(_Stage):
                                     "indicators at low frame rates).", choices=("band", "joint"))
     lags: int = param(5, "Autocovariance lags used to fit the AR coefficients.", low=1, high=100)
     refine_g: bool = param(True, "Refine the AR coefficients by maximising the fit after the first solve.")
+    # "shared" is used by the one-photon (ring background) fit, where every cell carries one
+    # indicator: engine/onephoton/kinetics.py says why and how
+    kinetics: str = param("per_component", "With p = 2, kinetics fitted to each component's trace, or one decay "
+                                           "and rise shared by all components (one-photon fit).",
+                          choices=("per_component", "shared"))
     method: str = param("fast", "Solver: the exact active-set solver or the CVXPY reference.",
                         choices=("fast", "cvxpy"))
 

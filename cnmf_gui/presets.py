@@ -20,6 +20,9 @@ PRESETS: dict[str, dict[str, dict]] = {
         "init": {"method": "corr_pnr", "min_corr": 0.8, "min_pnr": 6.0},
         "cnmf": {"background_model": "ring", "patch_size": 0},
         "motion": {"highpass_sigma": 8.0},
+        # one indicator in every cell: the rise is found from the population's onsets, which
+        # a single trace's spectrum confuses with bursts (engine/onephoton/kinetics.py)
+        "deconvolution": {"kinetics": "shared"},
         # no optical sectioning in one-photon imaging: every soma reaches the image as a blurred
         # bell; the demixed consistency was measured on two-photon movies only
         "evaluation": {"accept_flatness": 0.0, "min_r_value_demixed": 0.0},

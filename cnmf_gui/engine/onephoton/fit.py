@@ -89,6 +89,28 @@ def fit_ring_background(movie, A: sp.spmatrix, C: np.ndarray, ring: RingBackgrou
     return ring
 
 
+def temporal_pass(movie, A, b, C, f, deconv, chunk_frames, progress):
+    """The temporal update of :func:`cnmf_gui.engine.fit._temporal_pass`, with kinetics shared
+    by all components when ``deconv.kinetics`` is "shared" (and p = 2): estimated from the raw
+    traces the update starts from (:func:`.kinetics.shared_kinetics`)."""
+    from cnmf_gui.engine.onephoton.kinetics import shared_kinetics
+    from cnmf_gui.engine.temporal import MIN_FRAMES_AR, trace_statistics, update_temporal
+
+    AtY, btY = trace_statistics(movie, A, b, chunk_frames=chunk_frames, progress=SubProgress(progress, 0.0, 0.5))
+    AtA = (A.T @ A).tocsr()
+    Atb = np.asarray(A.T @ b)
+    K, T = AtY.shape
+    G = None
+    if getattr(deconv, "kinetics", "per_component") == "shared" and deconv.p == 2 and K and T >= MIN_FRAMES_AR:
+        diag = AtA.diagonal()
+        F = C + (AtY - AtA @ C - Atb @ f) / np.where(diag > 0, diag, 1.0)[:, None]
+        g = shared_kinetics(F, deconv)
+        if np.any(g):
+            G = np.tile(g, (K, 1))
+    return update_temporal(AtY, AtA, Atb, C, btY, b.T @ b, f, deconv, g=G,
+                           progress=SubProgress(progress, 0.5, 1.0))
+
+
 class _NoBackground:
     model = "none"
 
@@ -117,7 +139,7 @@ def fit_cnmf_ring(movie, A: sp.csc_matrix, C: np.ndarray, params, *, n_iteration
     FitResult
         With ``background`` the fitted RingBackground and ``b`` of shape (H*W, 0).
     """
-    from cnmf_gui.engine.fit import FitResult, _drop_empty, _empty_temporal, _merge, _soma_radius, _temporal_pass
+    from cnmf_gui.engine.fit import FitResult, _drop_empty, _empty_temporal, _merge, _soma_radius
     from cnmf_gui.engine.merging import find_merge_groups
 
     T, H, W = movie_shape(movie)
@@ -139,7 +161,7 @@ def fit_cnmf_ring(movie, A: sp.csc_matrix, C: np.ndarray, params, *, n_iteration
         fit_ring_background(movie, A, C, ring, chunk_frames=chunk,
                             progress=SubProgress(progress, base, base + 1 / steps, "ring background"))
         sub = SubtractedMovie(movie, ring, A, C)
-        tr = _temporal_pass(sub, A, b0, C, f0, params.deconvolution, chunk,
+        tr = temporal_pass(sub, A, b0, C, f0, params.deconvolution, chunk,
                             SubProgress(progress, base + 1 / steps, base + 2 / steps, "temporal update"))
         A, tr = _drop_empty(A, tr, tr.C.max(axis=1) > 0)
         C = tr.C
