@@ -19,15 +19,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from cnmf_gui.engine.consistency import spatial_consistency
 from cnmf_gui.engine.footprints import GAUSSIAN_FLATNESS, areas, compactness, elongation, flatness
-from cnmf_gui.engine.streaming import iter_chunks, movie_shape
-from cnmf_gui.progress import checkpoint
+from cnmf_gui.engine.streaming import movie_shape
 from cnmf_gui.results import STATUS_ACCEPTED, STATUS_INACTIVE, STATUS_REJECTED, STATUS_UNDECIDED
-
-#: A frame is part of a transient when the denoised trace is above this fraction of its peak.
-TRANSIENT_FRACTION = 0.3
-#: At most this many frames (the strongest) are averaged per component.
-MAX_TRANSIENT_FRAMES = 200
 
 
 def trace_snr(C: np.ndarray, sn: np.ndarray) -> np.ndarray:
@@ -36,113 +31,6 @@ def trace_snr(C: np.ndarray, sn: np.ndarray) -> np.ndarray:
     peak = C.max(axis=1) if C.shape[1] else np.zeros(C.shape[0])
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(sn > 0, peak / np.where(sn > 0, sn, 1.0), np.where(peak > 0, np.inf, 0.0))
-
-
-def transient_frames(c: np.ndarray) -> np.ndarray:
-    """Frames of a denoised trace's transients (at most MAX_TRANSIENT_FRAMES, strongest first)."""
-    if c.size == 0 or c.max() <= 0:
-        return np.zeros(0, int)
-    frames = np.nonzero(c >= TRANSIENT_FRACTION * c.max())[0]
-    if len(frames) > MAX_TRANSIENT_FRAMES:
-        frames = frames[np.argsort(-c[frames], kind="stable")[:MAX_TRANSIENT_FRAMES]]
-    return np.sort(frames)
-
-
-def _neighbourhoods(A: sp.csc_matrix, shape, margin: int):
-    """Pixels of each footprint's bounding box grown by ``margin``, and the footprint on them."""
-    H, W = shape
-    out = []
-    for k in range(A.shape[1]):
-        pix = A.indices[A.indptr[k]:A.indptr[k + 1]]
-        val = A.data[A.indptr[k]:A.indptr[k + 1]]
-        if len(pix) == 0:
-            out.append((pix, val))
-            continue
-        r, c = np.divmod(pix, W)
-        rr = np.arange(max(r.min() - margin, 0), min(r.max() + margin + 1, H))
-        cc = np.arange(max(c.min() - margin, 0), min(c.max() + margin + 1, W))
-        box = (rr[:, None] * W + cc[None, :]).ravel()
-        a = np.zeros(len(box))
-        a[np.searchsorted(box, pix)] = val
-        out.append((box, a))
-    return out
-
-
-def spatial_consistency(movie, A: sp.csc_matrix, C: np.ndarray, mean_image: np.ndarray,
-                        b: np.ndarray | None = None, f: np.ndarray | None = None, *,
-                        margin: int = 3, demixed: bool = False, chunk_frames: int = 500,
-                        progress=None):
-    """r_value: correlation of each footprint with the movie during its transients.
-
-    The correlation is taken over the footprint's bounding box grown by ``margin`` pixels, so
-    the pixels just outside the footprint (where it is zero) count too: a footprint that is
-    only noise fitted to its own trace correlates well on its support but not with its
-    surroundings.
-
-    Its demixed variant first removes what the other components' own activity adds there over
-    those frames (their footprints times their traces' departure from their means), as the
-    background's is: a cell whose neighbour fires with it (shared bursts, dense fields) keeps
-    its consistency, which the plain r_value gives away to the neighbour's light.
-
-    Parameters
-    ----------
-    movie : array-like of shape (T, H, W)
-    A : csc_matrix of shape (H*W, K)
-    C : ndarray of shape (K, T)
-    mean_image : ndarray of shape (H, W)
-        The movie's mean, subtracted so only what lights up during the transients remains.
-    b, f : ndarrays of shape (H*W, nb) and (nb, T), optional
-        Background, whose fluctuation over the transient frames is removed too.
-    margin : int
-        Pixels added around each footprint's bounding box.
-    demixed : bool
-        Also return the demixed variant.
-
-    Returns
-    -------
-    r : ndarray of shape (K,)
-        NaN where a component has no transient or a flat footprint.
-    r_demixed : ndarray of shape (K,), only when ``demixed``
-    """
-    T, H, W = movie_shape(movie)
-    A = sp.csc_matrix(A)
-    A.sort_indices()
-    K = A.shape[1]
-    hoods = _neighbourhoods(A, (H, W), margin)
-    frames = [transient_frames(C[k]) for k in range(K)]
-    sums = [np.zeros(len(box)) for box, _ in hoods]
-    for start, chunk in iter_chunks(movie, chunk_frames):
-        n = chunk.shape[0]
-        flat = chunk.reshape(n, H * W)
-        for k in range(K):
-            fr = frames[k]
-            sel = fr[(fr >= start) & (fr < start + n)] - start
-            if len(sel):
-                sums[k] += flat[np.ix_(sel, hoods[k][0])].sum(axis=0)
-        checkpoint(progress, (start + n) / T, f"evaluation: frame {start + n}/{T}")
-    mean_flat = np.asarray(mean_image, float).ravel()
-    rows = A.tocsr() if demixed else None
-    C = np.asarray(C, float)
-    r = np.full(K, np.nan)
-    r_dem = np.full(K, np.nan)
-    for k in range(K):
-        fr = frames[k]
-        box, a = hoods[k]
-        if len(fr) == 0 or np.count_nonzero(a) < 3 or not np.std(a) > 0:
-            continue
-        img = sums[k] / len(fr) - mean_flat[box]
-        if b is not None and f is not None and b.shape[1]:
-            img -= b[box] @ (f[:, fr].mean(axis=1) - f.mean(axis=1))
-        if np.std(img) > 0:
-            r[k] = np.corrcoef(a, img)[0, 1]
-        if rows is not None:
-            near = rows[box].tocsc()
-            others = np.setdiff1d(np.flatnonzero(np.diff(near.indptr)), [k])
-            if len(others):
-                img = img - near[:, others] @ (C[others][:, fr].mean(axis=1) - C[others].mean(axis=1))
-            if np.std(img) > 0:
-                r_dem[k] = np.corrcoef(a, img)[0, 1]
-    return (r, r_dem) if demixed else r
 
 
 def _ids(values) -> list[str]:
