@@ -5,6 +5,8 @@ Run from the repository root::
     nice python -m benchmarks.online                 # sweep: 128x128x1500 and 256x256x1500
     nice python -m benchmarks.online --large         # also 512x512x3000 at 30 Hz (minutes, ~8 GB)
     nice python -m benchmarks.online --only large    # only the 512x512 movie
+    git archive OLD cnmf_gui | tar -x -C /tmp/old    # an older version of the package...
+    nice python -m benchmarks.online --reference /tmp/old --skip batch --only large   # ...against this one
 
 Each movie comes from :func:`cnmf_gui.synthetic.make_realistic_movie` (rigid motion, neuropil,
 bleaching, photon noise; cells at the generator's default density, 30 Hz), written as a uint16
@@ -16,13 +18,16 @@ TIFF (what a microscope delivers). Then, each in a fresh process, one after the 
   per-frame latency (median, 99th percentile), and the process's resident memory sampled every
   100 frames, printed against frames processed beside the bytes the traces (F, C, S: K x T
   float32, with the store's doubling) account for;
-- batch: :func:`cnmf_gui.engine.pipeline.run_pipeline` on the same TIFF (wall time, peak memory).
+- batch: :func:`cnmf_gui.engine.pipeline.run_pipeline` on the same TIFF (wall time, peak memory);
+- with ``--reference DIR``: the same online worker with the ``cnmf_gui`` package found in DIR (an
+  older version, e.g. from ``git archive``), right after this version's, so that speed and
+  accuracy changes are measured in the same run (``--skip batch`` leaves the batch out).
 
 Speed on a shared machine: beside wall-clock figures, the online worker measures the CPU time of
 its own thread per frame (what a frame costs, whatever else runs), and every 10th frame the
-wall and CPU time of a plain single-threaded 512-point ``rfft2`` + ``irfft2`` of that frame (the
-reference: one FFT registration's transforms), so fps and latency are also given as ratios to
-that reference measured at the same moments.
+wall and CPU time of a plain single-threaded ``rfft2`` + ``irfft2`` of that frame (one FFT
+registration's transforms), so fps and latency are also given as ratios to that FFT measured
+at the same moments.
 
 With ``--cache DIR`` the movies, their truth and each worker's result are kept in DIR; ``--reuse
 batch`` then takes the batch results from there (printed with the time they were made) and runs
@@ -100,6 +105,7 @@ def worker_online(movie: str, out: str) -> None:
                 ref_cpu.append(time.thread_time() - ca)
             yield frame
 
+    import cnmf_gui
     t0 = time.perf_counter()
     outcome = run_online(sampled(), PipelineParams(frame_rate=30.0))
     wall = time.perf_counter() - t0
@@ -116,7 +122,7 @@ def worker_online(movie: str, out: str) -> None:
         "cpu_p99_ms": float(np.percentile(cpu, 99)), "ref_wall_ms": ref_w, "ref_cpu_ms": ref_c,
         "load": os.getloadavg()[0],
         "rss": samples, "K": K, "T": T, "trace_mb_per_frame": 3 * K * 4 / 2 ** 20, "peak_mb": peak_mb(),
-        "stopped": outcome.stopped}))
+        "stopped": outcome.stopped, "code": str(Path(cnmf_gui.__file__).resolve().parents[1])}))
 
 
 def worker_batch(movie: str, out: str) -> None:
@@ -172,60 +178,78 @@ def make_movie(name: str, folder: Path, seed: int) -> tuple[Path, dict]:
     return path, truth
 
 
-def _run_worker(kind: str, movie: Path, folder: Path, reuse: bool = False) -> dict:
+def _run_worker(kind: str, movie: Path, folder: Path, reuse: bool = False, code: str | None = None) -> dict:
+    """Run one worker in a fresh process; ``kind`` "reference" is the online worker with the
+    ``cnmf_gui`` package of the folder ``code`` (this file's worker code, that package)."""
     out = folder / f"{movie.stem}.{kind}.json"
     if reuse and out.exists() and out.with_suffix(".npz").exists():
         res = json.loads(out.read_text())
         res["reused"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(out.stat().st_mtime))
         return res
-    subprocess.run([sys.executable, "-m", "benchmarks.online", "--worker", kind, str(movie), str(out)],
-                   check=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    root = str(Path(__file__).resolve().parents[1])
+    path = root if code is None else os.pathsep.join([str(Path(code).resolve()), root])
+    worker = "online" if kind == "reference" else kind
+    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", worker, str(movie), str(out)],
+                   check=True, env={**os.environ, "PYTHONPATH": path})
     return json.loads(out.read_text())
 
 
-def run_movie(name: str, folder: Path, seed: int, reuse=()) -> dict:
+def run_movie(name: str, folder: Path, seed: int, reuse=(), reference: str | None = None, skip=()) -> dict:
     movie, truth = make_movie(name, folder, seed)
     res = {"movie": name, "shape": MOVIES[name]}
-    for kind in ("online", "batch"):
-        res[kind] = _run_worker(kind, movie, folder, reuse=kind in reuse)
+    kinds = ["online"] + (["reference"] if reference else []) + ["batch"]
+    for kind in kinds:
+        if kind in skip:
+            continue
+        res[kind] = _run_worker(kind, movie, folder, reuse=kind in reuse, code=reference if kind == "reference" else None)
         res[kind]["score"] = _score(truth, folder / f"{movie.stem}.{kind}.npz")
     return res
 
 
 def report(res: dict) -> str:
-    on, ba = res["online"], res["batch"]
-    so, sb = on["score"], ba["score"]
+    cols = [k for k in ("online", "reference", "batch") if k in res]
+    other = "batch" if "batch" in res else ("reference" if "reference" in res else None)
     T, H, W = res["shape"]["n_frames"], *res["shape"]["shape"]
-    lines = [f"\n== {res['movie']}: {H}x{W}x{T} at 30 Hz, {res['shape']['n_cells']} cells ==",
-             f"{'':22}{'online':>10}{'batch':>10}{'online - batch':>16}"]
-    rows = [("fps end to end", on["fps_end_to_end"], ba["fps_end_to_end"], "{:10.1f}"),
-            ("peak memory MB", on["peak_mb"], ba["peak_mb"], "{:10.0f}"),
-            ("shift RMSE px", so["shift_rmse"], sb["shift_rmse"], "{:10.3f}"),
-            ("F1 accepted", so["f1"], sb["f1"], "{:10.3f}"), ("precision", so["precision"], sb["precision"], "{:10.3f}"),
-            ("recall", so["recall"], sb["recall"], "{:10.3f}"), ("r(C)", so["r_C"], sb["r_C"], "{:10.3f}"),
-            ("r(F)", so["r_F"], sb["r_F"], "{:10.3f}"), ("r(S) spikes", so["r_S"], sb["r_S"], "{:10.3f}")]
-    for label, a, b, fmt in rows:
-        lines.append(f"{label:22}" + fmt.format(a) + fmt.format(b) + fmt.replace("10", "16").format(a - b))
-    for kind, r in (("online", on), ("batch", ba)):
-        if r.get("reused"):
-            lines.append(f"{kind} results reused from {r['reused']} (same movie, --cache)")
-    if "cpu_mean_ms" in on:
-        lines.append(f"online CPU per frame (this thread): mean {on['cpu_mean_ms']:.2f} ms (= {1e3 / on['cpu_mean_ms']:.0f} "
-                     f"fps on a core of its own), median {on['cpu_median_ms']:.2f}, p99 {on['cpu_p99_ms']:.1f} ms; "
-                     f"reference rfft2+irfft2 of a frame: {on['ref_wall_ms']:.2f} ms wall, {on['ref_cpu_ms']:.2f} ms CPU "
-                     f"-> CPU per frame / reference CPU {on['cpu_mean_ms'] / on['ref_cpu_ms']:.1f} (mean), "
-                     f"median latency / reference wall {on['latency_median_ms'] / on['ref_wall_ms']:.1f}; "
-                     f"load {on['load']:.1f} at the end")
-    lines.append(f"online after initialisation: {on['fps_after_init']:.1f} fps ({on['init_s']:.1f} s to initialise "
-                 f"on the first frames); latency per frame median {on['latency_median_ms']:.2f} ms, "
-                 f"99th percentile {on['latency_p99_ms']:.2f} ms; {on['K']} components")
-    rss = on["rss"]
-    if len(rss) > 3:
-        (f0, m0), (f1, m1) = rss[len(rss) // 4], rss[-1]
-        traces = (f1 - f0) * on["trace_mb_per_frame"]
-        lines.append("memory (RSS MB) vs frames processed: " + ", ".join(f"{f}:{m:.0f}" for f, m in rss[::max(1, len(rss) // 8)]))
-        lines.append(f"growth from frame {f0} to {f1}: {m1 - m0:.1f} MB, of which traces (F, C, S: K x T float32) "
-                     f"{traces:.1f} MB; the rest {m1 - m0 - traces:.1f} MB")
+    lines = [f"\n== {res['movie']}: {H}x{W}x{T} at 30 Hz, {res['shape']['n_cells']} cells =="]
+    if "reference" in res:
+        lines.append(f"reference: the package in {res['reference'].get('code', '?')}")
+    lines.append(f"{'':26}" + "".join(f"{c:>11}" for c in cols) + (f"{'online - ' + other:>19}" if other else ""))
+    rows = [("fps end to end", "fps_end_to_end", "{:11.1f}"), ("fps after initialisation", "fps_after_init", "{:11.1f}"),
+            ("initialisation s", "init_s", "{:11.1f}"), ("CPU ms/frame mean", "cpu_mean_ms", "{:11.2f}"),
+            ("CPU ms/frame median", "cpu_median_ms", "{:11.2f}"), ("CPU ms/frame p99", "cpu_p99_ms", "{:11.1f}"),
+            ("latency ms median", "latency_median_ms", "{:11.2f}"), ("latency ms p99", "latency_p99_ms", "{:11.1f}"),
+            ("peak memory MB", "peak_mb", "{:11.0f}"), ("components", "K", "{:11.0f}")]
+    scores = [("shift RMSE px", "shift_rmse", "{:11.3f}"), ("F1 accepted", "f1", "{:11.3f}"),
+              ("precision", "precision", "{:11.3f}"), ("recall", "recall", "{:11.3f}"), ("r(C)", "r_C", "{:11.3f}"),
+              ("r(F)", "r_F", "{:11.3f}"), ("r(S) spikes", "r_S", "{:11.3f}")]
+    for label, key, fmt in rows + scores:
+        vals = [(res[c]["score"] if (label, key, fmt) in scores else res[c]).get(key) for c in cols]
+        if all(v is None for v in vals):
+            continue
+        cells = "".join(fmt.format(v) if v is not None else f"{'-':>11}" for v in vals)
+        if other and vals[0] is not None and vals[cols.index(other)] is not None:
+            cells += fmt.replace("11", "19").format(vals[0] - vals[cols.index(other)])
+        lines.append(f"{label:26}" + cells)
+    for kind in cols:
+        if res[kind].get("reused"):
+            lines.append(f"{kind} results reused from {res[kind]['reused']} (same movie, --cache)")
+    for kind in ("online", "reference"):
+        on = res.get(kind)
+        if on is None or "ref_cpu_ms" not in on:
+            continue
+        lines.append(f"{kind}: CPU per frame mean {on['cpu_mean_ms']:.2f} ms (= {1e3 / on['cpu_mean_ms']:.0f} fps on a "
+                     f"core of its own); an FFT round trip (rfft2+irfft2 of a frame) {on['ref_cpu_ms']:.2f} ms CPU, "
+                     f"{on['ref_wall_ms']:.2f} ms wall -> CPU per frame / FFT {on['cpu_mean_ms'] / on['ref_cpu_ms']:.1f}, "
+                     f"median latency / FFT wall {on['latency_median_ms'] / on['ref_wall_ms']:.1f}; "
+                     f"load {on['load']:.1f} at its end")
+        rss = on["rss"]
+        if len(rss) > 3:
+            (f0, m0), (f1, m1) = rss[len(rss) // 4], rss[-1]
+            traces = (f1 - f0) * on["trace_mb_per_frame"]
+            lines.append(f"{kind}: memory (RSS MB) vs frames processed: "
+                         + ", ".join(f"{f}:{m:.0f}" for f, m in rss[::max(1, len(rss) // 8)]))
+            lines.append(f"{kind}: growth from frame {f0} to {f1}: {m1 - m0:.1f} MB, of which traces (F, C, S: K x T "
+                         f"float32) {traces:.1f} MB; the rest {m1 - m0 - traces:.1f} MB")
     return "\n".join(lines)
 
 
@@ -236,8 +260,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--folder", help="where to write movies (default: a temporary folder)")
     ap.add_argument("--cache", help="keep movies, truth and results in this folder (and reuse the movies)")
-    ap.add_argument("--reuse", choices=["batch", "online"], action="append", default=[],
+    ap.add_argument("--reuse", choices=["batch", "online", "reference"], action="append", default=[],
                     help="with --cache: take these workers' results from the cache when present")
+    ap.add_argument("--reference", metavar="DIR",
+                    help="also run the online worker with the cnmf_gui package in DIR (an older version)")
+    ap.add_argument("--skip", choices=["batch"], action="append", default=[], help="leave this worker out")
     ap.add_argument("--json", help="write all results here")
     ap.add_argument("--worker", nargs=3, metavar=("KIND", "MOVIE", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -249,11 +276,13 @@ def main(argv=None) -> int:
     results = []
     if args.reuse and not args.cache:
         ap.error("--reuse needs --cache")
+    if args.reference and not (Path(args.reference) / "cnmf_gui" / "__init__.py").is_file():
+        ap.error(f"--reference {args.reference}: no cnmf_gui package in that folder")
     with tempfile.TemporaryDirectory(dir=args.folder) as tmp:
         folder = Path(args.cache) if args.cache else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         for name in names:
-            res = run_movie(name, folder, args.seed, reuse=args.reuse)
+            res = run_movie(name, folder, args.seed, reuse=args.reuse, reference=args.reference, skip=args.skip)
             results.append(res)
             print(report(res), flush=True)
     print(f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
