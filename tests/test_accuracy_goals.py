@@ -35,6 +35,11 @@ def test_each_goal_can_fail():
     rs = [_result("C", 1, _tool(0.02, 0.1, 0.99, r_c=1, r_f=0.9), _tool(0.03, 0.1, 0.9)),
           _result("C", 2, _tool(0.02, 0.7, 0.99, r_c=1, r_f=0.9), _tool(0.03, 0.1, 0.9))]
     assert check(rs)[0]["C"]["motion"]["met"] is False
+    # the mean decides, but a seed above suite2p is named
+    rs = [_result("C", 1, _tool(0.02, 0.1, 0.99, r_c=1, r_f=0.9), _tool(0.04, 0.1, 0.9)),
+          _result("C", 2, _tool(0.035, 0.1, 0.99, r_c=1, r_f=0.9), _tool(0.03, 0.1, 0.9))]
+    motion = check(rs)[0]["C"]["motion"]
+    assert motion["met"] is True and "seed 2: 0.035 > 0.030" in motion["text"] and "seed 1" not in motion["text"]
     # F1 more than 0.02 below suite2p's fails even where suite2p is under 0.9
     low = [_result("small", 1, _tool(0.02, 0.1, 0.85, r_c=1), _tool(0.03, 0.1, 0.88))]
     assert check(low)[0]["small"]["f1"]["met"] is False
