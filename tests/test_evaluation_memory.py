@@ -77,3 +77,23 @@ def test_sprawling_footprints_are_summed_in_bounded_passes_with_the_same_result(
         img = movie[fr].astype(float).mean(axis=0) - mean
         a = A[:, k].toarray().reshape(H, W)
         assert np.isclose(r_many[k], np.corrcoef(a[r0:r1, c0:c1].ravel(), img[r0:r1, c0:c1].ravel())[0, 1])
+
+
+def test_silent_somata_footprints_are_not_held_as_dense_fields():
+    from cnmf_gui.engine.silent_cells import find_silent_somata
+
+    rng = np.random.default_rng(5)
+    shape, n, r = (160, 160), 120, 4.0
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    cents = rng.uniform(2, np.array(shape) - 2, (n, 2))
+    feet = np.stack([np.exp(-((yy - a) ** 2 + (xx - b) ** 2) / (2 * (r / 1.3) ** 2)).ravel() for a, b in cents], 1)
+    feet[feet < 0.05] = 0
+    img = (feet @ rng.uniform(0.5, 2, n)).reshape(shape) + 1 + 0.05 * rng.standard_normal(shape)
+    A = sp.csc_matrix(feet[:, :n // 3])          # a third are active; the rest are silent somata
+    new, peak = _peak(lambda: find_silent_somata(img, A, r))
+    assert new.shape[1] >= 20
+    norms = sp.linalg.norm(new, axis=0)
+    assert np.allclose(norms, 1.0) and new.min() >= 0
+    # the image and its few full-field companions (filters, masks), not a field per footprint
+    field = img.nbytes
+    assert peak < 12 * field < new.shape[1] * field, (peak / field, new.shape[1])

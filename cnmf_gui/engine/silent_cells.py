@@ -143,7 +143,6 @@ def find_silent_somata(mean_image: np.ndarray, A: sp.csc_matrix, neuron_radius: 
 
     covered = np.zeros((H, W), bool)
     cent = centroids(Aa, (H, W)) if Aa.shape[1] else np.zeros((0, 2))
-    yy, xx = np.mgrid[:H, :W]
     ref = []
     for k in range(Aa.shape[1]):
         seg = slice(Aa.indptr[k], Aa.indptr[k + 1])
@@ -153,7 +152,10 @@ def find_silent_somata(mean_image: np.ndarray, A: sp.csc_matrix, neuron_radius: 
         covered.flat[Aa.indices[seg][val >= SHAPE_FRACTION * val.max()]] = True
         if np.all(np.isfinite(cent[k])):
             rr, cc = int(round(cent[k, 0])), int(round(cent[k, 1]))
-            covered |= (yy - cent[k, 0]) ** 2 + (xx - cent[k, 1]) ** 2 <= (COVER_REACH * r) ** 2
+            # the disc's box only (the whole field per component cost K x H x W)
+            (ra, rb), (ca, cb) = _span(cent[k, 0], COVER_REACH * r, H), _span(cent[k, 1], COVER_REACH * r, W)
+            yy, xx = np.arange(ra, rb)[:, None], np.arange(ca, cb)[None, :]
+            covered[ra:rb, ca:cb] |= (yy - cent[k, 0]) ** 2 + (xx - cent[k, 1]) ** 2 <= (COVER_REACH * r) ** 2
             ref.append(contrast[min(max(rr, 0), H - 1), min(max(cc, 0), W - 1)])
     floor = MIN_RELATIVE_CONTRAST * np.median(ref) if ref else 0.0
     centre = np.median(contrast)
@@ -165,28 +167,59 @@ def find_silent_somata(mean_image: np.ndarray, A: sp.csc_matrix, neuron_radius: 
 
     local = img - _surround(img, r)
     taken = covered.copy()
-    feet = []
+    feet = []       # (flat pixel indices, values) of each new footprint: never a dense field each
     for i in order:
         if len(feet) >= max_cells:
             break
-        foot = _blob_footprint(local, rows[i], cols[i], r, taken)
-        if foot is None or not _soma_like(foot, r, min_compactness):
+        found = _blob_footprint(local, rows[i], cols[i], r, taken)
+        if found is None:
             continue
-        taken |= foot > 0
-        feet.append(foot.ravel())
+        foot, (ra, rb, ca, cb) = found
+        rr, cc = np.nonzero(foot)
+        pix = ((rr + ra) * W + (cc + ca)).astype(np.int32 if P < 2**31 else np.int64)
+        col = sp.csc_matrix((foot[rr, cc], pix, [0, len(pix)]), shape=(P, 1))
+        if not _soma_like(col, r, min_compactness, (H, W)):
+            continue
+        taken[ra:rb, ca:cb] |= foot > 0
+        feet.append((pix, foot[rr, cc]))
     if not feet:
         return empty
-    F = np.column_stack(feet)
-    F /= np.linalg.norm(F, axis=0, keepdims=True)
-    return sp.csc_matrix(F)
+    return _unit_columns(feet, P)
 
 
-def _soma_like(foot: np.ndarray, radius: float, min_compactness: float) -> bool:
+def _unit_columns(feet, P: int) -> sp.csc_matrix:
+    """Footprints given as (pixels, values) scaled to unit norm, as a (P, n) csc_matrix.
+
+    The norms are summed in the order of a dense (P, n) array's column norms (NumPy adds a
+    column's squares pixel by pixel when n >= 2; a single column is summed pairwise, so it is
+    made dense), which keeps the footprints bit for bit those of the dense computation.
+    """
+    if len(feet) == 1:
+        dense = np.zeros((P, 1))
+        dense[feet[0][0], 0] = feet[0][1]
+        norms = np.linalg.norm(dense, axis=0)
+    else:
+        norms = np.array([np.sqrt(np.cumsum(v * v)[-1]) for _, v in feet])
+    data, indices, indptr = [], [], [0]
+    for (pix, v), norm in zip(feet, norms):
+        v = v / norm
+        keep = v != 0
+        data.append(v[keep])
+        indices.append(pix[keep])
+        indptr.append(indptr[-1] + int(keep.sum()))
+    return sp.csc_matrix((np.concatenate(data), np.concatenate(indices), indptr), shape=(P, len(feet)))
+
+
+def _span(centre: float, reach: float, n: int) -> tuple[int, int]:
+    """Indices a:b (within 0..n) holding every point within ``reach`` of ``centre``, with a pixel to spare."""
+    return max(int(math.floor(centre - reach)) - 1, 0), min(int(math.ceil(centre + reach)) + 2, n)
+
+
+def _soma_like(col: sp.csc_matrix, radius: float, min_compactness: float, shape) -> bool:
     """A soma's size (half a disc to two discs) and a compact shape, not a patch of neuropil."""
-    col = sp.csc_matrix(foot.reshape(-1, 1))
     area = areas(col)[0]
     disc = math.pi * radius ** 2
-    return 0.5 * disc <= area <= 2.0 * disc and compactness(col, foot.shape)[0] >= min_compactness
+    return 0.5 * disc <= area <= 2.0 * disc and compactness(col, shape)[0] >= min_compactness
 
 
 def _surround(mean_image: np.ndarray, radius: float) -> np.ndarray:
@@ -196,15 +229,25 @@ def _surround(mean_image: np.ndarray, radius: float) -> np.ndarray:
 
 
 def _blob_footprint(contrast: np.ndarray, row: float, col: float, radius: float,
-                    taken: np.ndarray) -> np.ndarray | None:
+                    taken: np.ndarray):
     """The blob's contrast, on its connected pixels above FOOTPRINT_FRACTION of its peak, within
-    1.5 radii of its centre; None when that is too small to be a soma or already taken."""
+    1.5 radii of its centre; None when that is too small to be a soma or already taken.
+
+    Returns
+    -------
+    (foot, (r0, r1, c0, c1)) or None
+        ``foot`` on the box rows r0:r1, columns c0:c1 of the field (the disc's box and a pixel
+        of background around it, so that labels and filled holes are those of the whole field).
+    """
     H, W = contrast.shape
     r0, c0 = int(round(row)), int(round(col))
     if taken[r0, c0]:
         return None
     reach = 1.5 * radius
-    yy, xx = np.ogrid[:H, :W]
+    (ra, rb), (ca, cb) = _span(row, reach, H), _span(col, reach, W)
+    contrast, taken = contrast[ra:rb, ca:cb], taken[ra:rb, ca:cb]
+    r0, c0 = r0 - ra, c0 - ca
+    yy, xx = np.ogrid[ra:rb, ca:cb]
     disk = (yy - row) ** 2 + (xx - col) ** 2 <= reach ** 2
     inner = (yy - row) ** 2 + (xx - col) ** 2 <= (0.5 * radius) ** 2
     peak = contrast[inner].max() if np.any(inner) else contrast[r0, c0]
@@ -228,4 +271,4 @@ def _blob_footprint(contrast: np.ndarray, row: float, col: float, radius: float,
     foot = np.where(piece, np.maximum(contrast, 0), 0.0)
     if not np.any(foot > 0):
         return None
-    return foot
+    return foot, (ra, rb, ca, cb)
