@@ -8,6 +8,8 @@ For the accepted components matched to true cells: median spike r (2-frame sums)
 - ``as run``: the session's S;
 - ``per-component``: F deconvolved with each trace's own spectral fit (``p="auto"``, refined);
 - ``AR(1)``: F with AR(1) kinetics refined per trace;
+- ``shared``: F with the kinetics shared by all (:mod:`cnmf_gui.engine.onephoton.kinetics`; for a
+  session run before the preset used them);
 - ``true kinetics``: F with each cell's true AR(2) coefficients (what the kinetics can give);
 - ``noise ceiling``: the true calcium, scaled to F, plus white noise at each trace's noise level,
   deconvolved with the true kinetics (what this noise allows at best, with no background left,
@@ -27,7 +29,9 @@ from benchmarks.scoring import _two_frame_sum, corr, match_components, shift_err
 def spike_ceilings(session_path: str, synth, frame_rate: float = 20.0) -> dict:
     """The rows above for one session (see the module docstring); values are medians."""
     from cnmf_gui.engine.deconvolution import deconvolve_many
+    from cnmf_gui.engine.onephoton.kinetics import shared_kinetics
     from cnmf_gui.io import load_session
+    from cnmf_gui.params import DeconvParams
 
     data = load_session(session_path)
     comps = data.components
@@ -48,6 +52,8 @@ def spike_ceilings(session_path: str, synth, frame_rate: float = 20.0) -> dict:
     out = {"as run": spike_r(comps.S[idx])}
     out["per-component"] = spike_r(deconvolve_many(F, p="auto", refine_g=True).s)
     out["AR(1)"] = spike_r(deconvolve_many(F, p=1, refine_g=True).s)
+    g = shared_kinetics(F, DeconvParams())
+    out["shared"] = spike_r(deconvolve_many(F, p="auto", g=np.tile(g, (len(F), 1))).s)
     truth_fit = deconvolve_many(F, p=2, g=g_true)
     out["true kinetics"] = spike_r(truth_fit.s)
     scale = np.array([np.polyfit(c, f, 1)[0] for c, f in zip(calcium, F)])
