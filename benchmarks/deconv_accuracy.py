@@ -33,6 +33,7 @@ import numpy as np
 from scipy import ndimage
 
 from cnmf_gui.engine.deconvolution import deconvolve
+from cnmf_gui.synthetic.kinetics import continuous_time_calcium
 
 INDICATORS = {"GCaMP6f": (0.05, 0.40), "GCaMP6s": (0.15, 1.3), "GCaMP8m": (0.01, 0.25)}
 
@@ -41,17 +42,8 @@ def simulate(seed, indicator, fs, seconds=120.0, snr=5.0, bleach=False):
     """(F, true calcium, spike counts per frame), each of shape (T,)."""
     rng = np.random.default_rng(seed)
     tau_r, tau_d = (t * rng.uniform(0.8, 1.2) for t in INDICATORS[indicator])
-    T = int(seconds * fs)
-    times = list(rng.uniform(0, seconds, rng.poisson(0.5 * seconds)))
-    for t0 in rng.uniform(0, seconds, rng.poisson(0.1 * seconds)):
-        times += list(t0 + np.cumsum(rng.exponential(0.02, rng.integers(2, 8))))
-    times = np.sort([t for t in times if t < seconds])
-    up = 20
-    fine = np.bincount((times * fs * up).astype(int), minlength=T * up)[:T * up].astype(float)
-    t = np.arange(int(8 * tau_d * fs * up)) / (fs * up)
-    h = np.exp(-t / tau_d) - np.exp(-t / tau_r)
-    cal = np.convolve(fine, h / h.max())[:T * up].reshape(T, up).mean(axis=1)
-    spikes = np.bincount((times * fs).astype(int), minlength=T)[:T].astype(float)
+    cal, spikes = continuous_time_calcium(rng, tau_r, tau_d, fs, seconds, max_burst=8, upsample=20)
+    T = cal.size
     drift = np.ones(T)
     if bleach:
         drift = (0.8 + 0.2 * np.exp(-np.arange(T) / (T / 2))

@@ -36,6 +36,19 @@ def _collect(stream):
     return got, error
 
 
+def _follow_while_writing(source, steps, writer):
+    """Read ``source`` followed (idle after 1 s of the steps' clock) while ``writer`` runs in its
+    thread; (frames read, the error that ended the stream). Every written step was seen."""
+    th = steps.run_writer(writer)
+    try:
+        got, error = _collect(FrameStream(source, follow=True, until_idle=1.0, poll=0.005,
+                                          clock=steps.clock, sleep=steps.sleep))
+    finally:
+        steps.finish(th)
+    assert steps.missed == 0
+    return got, error
+
+
 def test_natural_order():
     names = ["f_10.tif", "f_2.tif", "f_1.tif"]
     assert sorted(names, key=natural_key) == ["f_1.tif", "f_2.tif", "f_10.tif"]
@@ -53,13 +66,7 @@ def test_a_folder_filled_while_read_gives_every_frame_exactly(tmp_path):
         for i, blob in enumerate(blobs):
             write_in_halves(folder / f"img_{i}.tif", blob, steps)
 
-    th = steps.run_writer(writer)
-    try:
-        got, error = _collect(FrameStream(folder, follow=True, until_idle=1.0, poll=0.005,
-                                          clock=steps.clock, sleep=steps.sleep))
-    finally:
-        steps.finish(th)
-    assert steps.missed == 0
+    got, error = _follow_while_writing(folder, steps, writer)
     assert isinstance(error, StreamIdle) and "no new frame for 1 s after 40 frames" in str(error)
     assert np.array_equal(np.array(got), frames.astype(np.float32))
 
@@ -76,13 +83,7 @@ def test_a_growing_tiff_is_read_page_by_page(tmp_path):
             tifffile.imwrite(path, f, append=True)
             steps.written += 1
 
-    th = steps.run_writer(writer)
-    try:
-        got, error = _collect(FrameStream(path, follow=True, until_idle=1.0, poll=0.005,
-                                          clock=steps.clock, sleep=steps.sleep))
-    finally:
-        steps.finish(th)
-    assert steps.missed == 0
+    got, error = _follow_while_writing(path, steps, writer)
     assert isinstance(error, StreamIdle) and "after 40 frames" in str(error)
     assert np.array_equal(np.array(got), frames.astype(np.float32))
 

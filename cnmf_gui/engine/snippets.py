@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from cnmf_gui.engine.deconvolution.ar2_chain import impulse_tables
 from cnmf_gui.engine.movie_window import read_window
 
 
@@ -64,6 +65,8 @@ class EventSnippets:
 
 #: Smallest event shown: its calcium response, in noise standard deviations of the trace.
 MIN_EVENT_SNR = 3.0
+#: Longest impulse response looked at for its peak (an AR(2) kernel peaks within a few hundred).
+IMPULSE_FRAMES = 100_000
 
 
 def impulse_peak(g) -> float:
@@ -74,18 +77,12 @@ def impulse_peak(g) -> float:
     ----------
     g : array-like of shape (p,), p = 0, 1 or 2
     """
-    g = [float(v) for v in np.ravel(g if g is not None else [])]
-    if len(g) < 2 or g[1] == 0.0:
+    g = np.ravel(np.asarray(g if g is not None else [], float))
+    if g.size == 0:
         return 1.0
-    prev, h, peak = 0.0, 1.0, 1.0
-    # A stable AR(2) kernel rises for a few (up to a few hundred) frames, then decays.
-    for _ in range(100_000):
-        prev, h = h, g[0] * h + g[1] * prev
-        if h > peak:
-            peak = h
-        elif h < prev:
-            break
-    return peak
+    # The solver's own table of the response (until it vanishes; at most IMPULSE_FRAMES long).
+    h = impulse_tables(float(g[0]), float(g[1]) if g.size > 1 else 0.0, IMPULSE_FRAMES)[0]
+    return float(h.max())
 
 
 def top_events(spikes: np.ndarray, n_events: int, separation: int, before: int, after: int,

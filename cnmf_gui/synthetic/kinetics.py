@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 __all__ = ["ar_coefficients", "simulate_calcium", "INDICATORS", "bursty_spike_counts",
-           "synchronous_events", "indicator_traces"]
+           "synchronous_events", "indicator_traces", "continuous_time_calcium"]
 
 # Rise and decay time constants (s) of a difference-of-exponentials kernel for single action
 # potentials, in vivo, round figures from the published characterisations: GCaMP6f/6s from Chen
@@ -156,3 +156,37 @@ def indicator_traces(rng, counts: np.ndarray, frame_rate: float, indicator: str)
         spikes[k] = s / peak
         traces[k] = simulate_calcium(spikes[k], g[k])
     return traces, spikes, g, taus
+
+
+def continuous_time_calcium(rng, tau_rise: float, tau_decay: float, frame_rate: float, seconds: float,
+                            *, max_burst: int = 6, upsample: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Calcium of one neuron made in continuous time, not by the AR model the solvers assume.
+
+    Spikes at sub-frame times (Poisson at 0.5 Hz, plus bursts at 0.1 Hz of 2 to ``max_burst`` - 1
+    spikes 20 ms apart on average), a difference-of-exponentials kernel peaking at 1, each frame
+    the average over its exposure (``upsample`` sub-frames).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    tau_rise, tau_decay : float
+        Kernel time constants, s.
+    frame_rate, seconds : float
+
+    Returns
+    -------
+    calcium, spikes : ndarray of shape (T,)
+        T = int(seconds * frame_rate); ``spikes`` are spike counts per frame.
+    """
+    fs, up = float(frame_rate), int(upsample)
+    T = int(seconds * fs)
+    times = list(rng.uniform(0, seconds, rng.poisson(0.5 * seconds)))
+    for t0 in rng.uniform(0, seconds, rng.poisson(0.1 * seconds)):
+        times += list(t0 + np.cumsum(rng.exponential(0.02, rng.integers(2, max_burst))))
+    times = np.sort([t for t in times if t < seconds])
+    fine = np.bincount((times * fs * up).astype(int), minlength=T * up)[:T * up].astype(float)
+    t = np.arange(int(8 * tau_decay * fs * up)) / (fs * up)
+    h = np.exp(-t / tau_decay) - np.exp(-t / tau_rise)
+    calcium = np.convolve(fine, h / h.max())[:T * up].reshape(T, up).mean(axis=1)
+    spikes = np.bincount((times * fs).astype(int), minlength=T)[:T].astype(float)
+    return calcium, spikes
