@@ -82,9 +82,10 @@ def test_online_finds_the_cells_and_their_traces(movie):
     assert len(out.latency) == 400
 
 
-def test_a_cell_that_appears_after_initialisation_becomes_a_component(movie):
-    """A new cell, silent during initialisation, fires later: it is found in the residual buffer,
-    with its footprint where it is and its trace following the injected one."""
+def _with_new_cell(movie, shape_of):
+    """The movie with one more cell, silent for the first 250 frames and firing after, placed
+    away from the others; ``shape_of(dy, dx)`` gives its footprint from the offsets (H, W) to
+    its centre. Returns frames, footprint (H, W) and trace (T,)."""
     rng = np.random.default_rng(11)
     frames = movie.movie.copy()
     T, H, W = frames.shape
@@ -93,13 +94,20 @@ def test_a_cell_that_appears_after_initialisation_becomes_a_component(movie):
              if np.min(np.hypot(taken[:, 0] - r, taken[:, 1] - c)) > 12]
     row, col = spots[len(spots) // 2]
     yy, xx = np.mgrid[:H, :W]
-    blob = np.exp(-((yy - row) ** 2 + (xx - col) ** 2) / (2 * 2.5 ** 2))
+    blob = shape_of(yy - row, xx - col)
     trace = np.zeros(T)
     spikes = np.zeros(T)
     spikes[250:][rng.random(T - 250) < 0.04] = 1.0
     for t in range(1, T):
         trace[t] = 0.9 * trace[t - 1] + spikes[t]
     frames += (trace[:, None, None] * blob * 2.0).astype(np.float32)
+    return frames, blob, trace
+
+
+def test_a_cell_that_appears_after_initialisation_becomes_a_component(movie):
+    """A new cell, silent during initialisation, fires later: it is found in the residual buffer,
+    with its footprint where it is and its trace following the injected one."""
+    frames, blob, trace = _with_new_cell(movie, lambda dy, dx: np.exp(-(dy ** 2 + dx ** 2) / (2 * 2.5 ** 2)))
     run = OnlineCNMF(_params())
     run.initialize(frames[:200])
     k0 = run.n_components
@@ -112,6 +120,29 @@ def test_a_cell_that_appears_after_initialisation_becomes_a_component(movie):
     k = int(np.argmax(cos))
     assert k >= k0 and cos[k] > 0.8
     assert np.corrcoef(data.components.C[k, 260:], trace[260:])[0, 1] > 0.8
+
+
+def test_a_component_found_online_meets_the_batch_shape_rules(movie):
+    """A source twice as long as it is wide (a stretch of process, not a soma) that fires after
+    initialisation is added by the search (its compactness passes), and the final status gives
+    it the batch review's doubt, "elongated", from its footprint at the end: a component found
+    online has no shape measures of its own until the results are made."""
+    def oval(dy, dx):                 # semi-axes 7.5 and 3 px, flat top, soft edge
+        rho = np.hypot(dy / 7.5, dx / 3.0)
+        return 1.0 / (1.0 + np.exp((rho - 1.0) / 0.08))
+
+    frames, blob, _ = _with_new_cell(movie, oval)
+    out = run_online(iter(frames), _params())
+    comps = out.data.components
+    A = comps.A.toarray()
+    cos = blob.ravel() @ A / np.linalg.norm(blob) / np.maximum(np.linalg.norm(A, axis=0), 1e-12)
+    k = int(np.argmax(cos))
+    assert cos[k] > 0.8
+    assert comps.metrics["elongation"][k] > 2.0
+    assert comps.status[k] == 0 and comps.reason[k].startswith("elongated")
+    # the cells of the movie keep their status: round, so still accepted
+    pairs, _ = _score(comps.A, movie)
+    assert np.mean(comps.status[pairs[:, 0]] == 1) >= 0.85
 
 
 def test_memory_apart_from_traces_does_not_grow(movie):

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from cnmf_gui.engine.dff import compute_dff
 from cnmf_gui.engine.duplicates import find_duplicates
 from cnmf_gui.engine.evaluation import classify, trace_snr
-from cnmf_gui.engine.footprints import areas, compactness
+from cnmf_gui.engine.footprints import areas, compactness, elongation, flatness
 from cnmf_gui.results import (STATUS_REJECTED, Background, Components, MotionResult, SessionData,
                               SummaryImages)
 
@@ -53,6 +53,10 @@ def to_session_data(run, *, dff: bool = True) -> SessionData:
     metrics["snr"] = trace_snr(C, sn)
     metrics["area"] = areas(A)
     metrics["compactness"] = compactness(A, (H, W))
+    # the shape rules of the batch review ("elongated", "blurred") on the footprints as they are
+    # now: the initialisation's values are of its footprints, and a component found online had none
+    metrics["elongation"] = elongation(A, (H, W))
+    metrics["flatness"] = flatness(A)
     r_run = st.spatial_values()
     r_value = np.asarray(metrics.get("r_value", np.full(K, np.nan)), float)
     metrics["r_value"] = np.where(np.isfinite(r_run), r_run, r_value)
