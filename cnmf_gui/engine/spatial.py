@@ -111,24 +111,55 @@ def restrict(A: sp.csc_matrix, masks: sp.csc_matrix) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 
+#: Pixels per block of :func:`_masked_products`: a block's frames (n x 128 float32) stay in cache.
+_PIXEL_BLOCK = 128
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _masked_products(Y, Cc, indptr, indices, out):
+def _masked_products(Y, Cc, row_ptr, row_comp, row_pos, out):
     """out[q] += sum_t Y[t, p] Cc[k, t] for every pattern entry q = (p, k).
 
-    Frames are rows of Y (n, P), read in order; frames where a trace is zero are skipped
-    (deconvolved traces are mostly zero).
+    Y (n, P) float32, frames as rows; Cc (K, n) float32; the pattern by pixel (CSR): pixel p's
+    entries are row_ptr[p]:row_ptr[p + 1], each with its component row_comp and its position
+    row_pos in ``out`` (CSC order). Blocks of pixels run in parallel: each block's frames are
+    copied pixel-major once, so a pixel's n values are contiguous and are read once for all the
+    components whose neighbourhood holds it (reading each footprint's box frame by frame missed
+    the cache: 1.5x slower at 512 x 512). Each entry is summed over t in frame order, skipping
+    frames where its trace is zero, as before: the sums are bit-identical.
     """
-    K = len(indptr) - 1
-    n = Y.shape[0]
-    for k in numba.prange(K):
-        a0, a1 = indptr[k], indptr[k + 1]
+    n, P = Y.shape
+    B = _PIXEL_BLOCK
+    for blk in numba.prange((P + B - 1) // B):
+        p0 = blk * B
+        p1 = min(P, p0 + B)
+        if row_ptr[p1] == row_ptr[p0]:
+            continue
+        tile = np.empty((p1 - p0, n), np.float32)
         for t in range(n):
-            ck = Cc[k, t]
-            if ck == 0.0:
-                continue
-            row = Y[t]
-            for q in range(a0, a1):
-                out[q] += row[indices[q]] * ck
+            for p in range(p0, p1):
+                tile[p - p0, t] = Y[t, p]
+        for p in range(p0, p1):
+            values = tile[p - p0]
+            for e in range(row_ptr[p], row_ptr[p + 1]):
+                ck = Cc[row_comp[e]]
+                q = row_pos[e]
+                s = out[q]
+                for t in range(n):
+                    c = ck[t]
+                    if c == 0.0:
+                        continue
+                    s += values[t] * c
+                out[q] = s
+
+
+def _pattern_by_pixel(masks: sp.csc_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row_ptr, row_comp, row_pos): the CSC pattern ``masks`` by pixel, each entry with its
+    position in CSC order (int64 arrays of lengths P + 1, nnz, nnz)."""
+    order = sp.csc_matrix((np.arange(masks.nnz, dtype=np.int64), masks.indices, masks.indptr),
+                          shape=masks.shape).tocsr()
+    order.sort_indices()
+    return (order.indptr.astype(np.int64), order.indices.astype(np.int64),
+            order.data.astype(np.int64))
 
 
 def pixel_statistics(movie, C: np.ndarray, f: np.ndarray, masks: sp.csc_matrix, *,
@@ -153,14 +184,13 @@ def pixel_statistics(movie, C: np.ndarray, f: np.ndarray, masks: sp.csc_matrix, 
     T, H, W = movie_shape(movie)
     U = np.zeros(masks.nnz)
     Ub = np.zeros((H * W, f.shape[0]))
-    indptr = masks.indptr.astype(np.int64)
-    indices = masks.indices.astype(np.int64)
+    by_pixel = _pattern_by_pixel(masks) if C.shape[0] else None
     for start, frames in iter_chunks(movie, chunk_frames):
         n = frames.shape[0]
         Y = frames.reshape(n, H * W)
         if C.shape[0]:
             _masked_products(Y, np.ascontiguousarray(C[:, start:start + n], dtype=np.float32),
-                             indptr, indices, U)
+                             *by_pixel, U)
         if f.shape[0]:
             Ub += (f[:, start:start + n].astype(np.float32) @ Y).T
         checkpoint(progress, (start + n) / T, f"spatial statistics: frame {start + n}/{T}")
