@@ -55,10 +55,17 @@ def iter_chunks(movie, chunk_frames: int = 500, *, start: int = 0, stop: int | N
     n = chunk_length(movie, chunk_frames, max_bytes)
     for a in range(start, stop, n):
         b = min(a + n, stop)
-        frames = np.asarray(movie[a:b], dtype=np.float32)
-        if not np.all(np.isfinite(frames)):
+        raw = np.asarray(movie[a:b])
+        with np.errstate(over="ignore"):     # beyond float32's range: reported just below
+            frames = np.asarray(raw, dtype=np.float32)
+        # integers are always finite; for floats (after the cast: float64 beyond float32's
+        # range becomes inf) min and max are NaN or infinite exactly when some value is, and
+        # cost two reductions instead of a boolean copy of the chunk and its scan
+        checked = raw.dtype.kind not in "biu"
+        if checked and not (np.isfinite(frames.min()) and np.isfinite(frames.max())):
             bad = a + int(np.nonzero(~np.isfinite(frames).reshape(b - a, -1).all(axis=1))[0][0])
             raise InputFileError(f"movie frame {bad} contains NaN or infinite values")
+        raw = None
         yield a, frames
         frames = None
     release_freed_memory()
