@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from cnmf_gui.engine.streaming import iter_chunks, movie_shape
+from cnmf_gui.engine.streaming import chunk_length, iter_chunks, movie_shape
 from cnmf_gui.progress import checkpoint
 
 #: A frame is part of a transient when the denoised trace is above this fraction of its peak.
@@ -128,17 +128,22 @@ def spatial_consistency(movie, A: sp.csc_matrix, C: np.ndarray, mean_image: np.n
     C = np.asarray(C, float)
     r = np.full(K, np.nan)
     r_dem = np.full(K, np.nan)
+    n_chunk = chunk_length(movie, chunk_frames)
+    starts = np.arange(0, T + n_chunk, n_chunk)
     for i, group in enumerate(groups):
         group = group[sizes[group] > 0]
         if not len(group):
             continue
         sums = {k: np.zeros(sizes[k]) for k in group}
-        for start, chunk in iter_chunks(movie, chunk_frames):
+        # where each component's transient frames fall in the chunks, found once per pass (a
+        # search per component and chunk was a third of this pass's time at K = 864)
+        bounds = {k: np.searchsorted(frames[k], starts) for k in group}
+        for j, (start, chunk) in enumerate(iter_chunks(movie, chunk_frames)):
             n = chunk.shape[0]
             for k in group:
-                fr = frames[k]
-                sel = fr[np.searchsorted(fr, start):np.searchsorted(fr, start + n)] - start
-                if len(sel):
+                lo, hi = bounds[k][j], bounds[k][j + 1]
+                if hi > lo:
+                    sel = frames[k][lo:hi] - start
                     r0, r1, c0, c1 = boxes[k]
                     sums[k] += chunk[sel, r0:r1, c0:c1].reshape(len(sel), -1).sum(axis=0)
             where = f" (pass {i + 1}/{len(groups)})" if len(groups) > 1 else ""
