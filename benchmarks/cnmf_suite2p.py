@@ -4,7 +4,8 @@ Runs in the peers' environment (suite2p is a benchmark peer only, never imported
 package). Usage: ``python cnmf_suite2p.py MOVIE.npy OUT.npz FS DIAMETER TAU``. The movie is
 motion-free, so registration is skipped. Writes each ROI's pixels and weights, its neuropil-
 corrected trace (F - 0.7 Fneu) and deconvolved activity to OUT.npz and prints one JSON line of
-stage timings.
+stage timings
+(and the CPU time of all threads).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def main() -> int:
     device = torch.device("cpu")
     settings = default_settings()
     times = {}
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     _, stat, _ = detection_wrapper(frames, diameter=[diameter, diameter], tau=tau, fs=fs,
                                    settings=settings["detection"], device=device)
@@ -48,12 +50,13 @@ def main() -> int:
                     pre["prctile_baseline"], device=device)
     spks = oasis(Fc, batch_size=500, tau=tau, fs=fs)
     times["deconvolution"] = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     counts = [len(s["ypix"]) for s in stat]
     np.savez(out_path, ypix=np.concatenate([s["ypix"] for s in stat]) if stat is not None and len(stat) else [],
              xpix=np.concatenate([s["xpix"] for s in stat]) if len(stat) else [],
              lam=np.concatenate([s["lam"] for s in stat]) if len(stat) else [],
              counts=np.asarray(counts, int), F=dF.astype(np.float32), spks=spks.astype(np.float32))
-    print(json.dumps({"stages": times, "n_rois": len(counts)}))
+    print(json.dumps({"stages": times, "cpu_s": cpu, "n_rois": len(counts)}))
     return 0
 
 
