@@ -61,6 +61,40 @@ def _blurred(flat, accepted: np.ndarray, fraction: float) -> np.ndarray:
     return flat <= min(GAUSSIAN_FLATNESS, fraction * float(np.median(ref)))
 
 
+#: Fewest components whose median area is a trustworthy reference for the movie's somata.
+MIN_AREA_REFERENCE = 10
+
+
+def soma_area(area: np.ndarray, somata: np.ndarray, disc: float) -> float:
+    """A soma's area here, px: the median area of ``somata`` (the components every rule but the
+    soma's size accepts), or ``disc`` with fewer than MIN_AREA_REFERENCE of them.
+
+    The components' areas are measured as the disc's radius is estimated (pixels above 20 % of
+    the peak, see :mod:`.neuron_size`), but the estimate comes from blobs of the summary images,
+    before any component exists; once the somata are found, their own areas say what a soma's
+    size is with no estimate in between. On the 48 movies of the realistic sweep the radius
+    estimate is within -15 % to +13 % of the true cells' median shape radius, so its disc was
+    0.72 to 1.27 times the typical cell's shape: at the high end, true cells at 0.44-0.50 discs
+    were called smaller than a soma although their footprint was the true one.
+
+    Parameters
+    ----------
+    area : ndarray of shape (K,)
+        Shape areas, px.
+    somata : ndarray of shape (K,) bool
+    disc : float
+        Area of the disc of the estimated soma radius, px (0: none).
+
+    Returns
+    -------
+    float
+    """
+    ref = np.asarray(area, float)[np.asarray(somata, bool)]
+    if len(ref) < MIN_AREA_REFERENCE:
+        return float(disc)
+    return float(np.median(ref))
+
+
 def classify(metrics: dict, params, *, neuron_radius: float | None = None, explain: bool = False):
     """Initial status from the metrics and EvalParams thresholds: the one thresholding rule.
 
@@ -79,7 +113,8 @@ def classify(metrics: dict, params, *, neuron_radius: float | None = None, expla
       ``r_value_lowest`` or undefined;
     - accepted (1): SNR >= ``min_snr`` and r_value >= ``min_r_value`` or the demixed r_value
       (see :func:`spatial_consistency`) >= ``min_r_value_demixed`` (reason empty), unless
-      smaller than ``accept_area_discs`` discs ("smaller than a soma") or less compact than
+      smaller than ``accept_area_discs`` times a soma's area ("smaller than a soma"; the median
+      area of the components every other rule accepts, see :func:`soma_area`) or less compact than
       ``accept_compactness`` ("irregular shape"), longer than ``accept_elongation`` times its
       width ("elongated: a process?") or blurred ("blurred: out of focus?": a
       profile no flatter than a Gaussian bell and under ``accept_flatness`` times the median
@@ -141,14 +176,16 @@ def classify(metrics: dict, params, *, neuron_radius: float | None = None, expla
     # least ~0.5 disc and 0.56 compactness, most false positives less; real somata with a
     # stretch of dendrite attached (mouse2p) score 0.52-0.58: 0.55 is between the two.
     doubt = [(compact < params.accept_compactness, "irregular shape")]
-    if disc > 0:
-        doubt.append((area < params.accept_area_discs * disc, "smaller than a soma"))
     if params.accept_elongation > 0 and "elongation" in metrics:
         # Twice as long as wide: a stretch of process, not a soma. On the realistic synthetic
         # movies, 23 of the 39 accepted false positives left by the other rules, 7 of 721 cells;
         # on mouse2p no accepted component is above 1.5.
         long = np.nan_to_num(np.asarray(metrics["elongation"], float), nan=1.0) > params.accept_elongation
         doubt.append((long, "elongated: a process?"))
+    soma = soma_area(area, accept & ~np.logical_or.reduce([m for m, _ in doubt]) & ~(large | small | sprawling)
+                     & ~np.isfinite(dup) & ~np.isfinite(frag), disc)
+    if soma > 0:
+        doubt.insert(1, (area < params.accept_area_discs * soma, "smaller than a soma"))
     if params.accept_flatness > 0 and "flatness" in metrics:
         # the reference: what every other rule accepts
         somata = accept & ~np.logical_or.reduce([m for m, _ in doubt]) & ~(large | small | sprawling) \
