@@ -218,8 +218,10 @@ class EvalParams(_Stage):
                                        "init.neuron_radius (0 = off).", low=0.0)
     min_area_discs: float = param(0.25, "Reject components smaller than this fraction of a disc of radius "
                                         "init.neuron_radius (0 = off).", low=0.0)
-    accept_area_discs: float = param(0.5, "Accept only components at least this fraction of a disc of radius "
-                                          "init.neuron_radius (smaller ones stay undecided).", low=0.0)
+    accept_area_discs: float = param(0.5, "Accept only components at least this fraction of a soma's area: "
+                                          "the median area of the components every other rule accepts (a "
+                                          "disc of radius init.neuron_radius when fewer than 10); smaller "
+                                          "ones stay undecided.", low=0.0)
     min_compactness: float = param(0.35, "Reject components whose shape is less compact than this "
                                         "(1 = a disc; sprawling neuropil scores about 0.2 to 0.4; 0 = off).",
                                    low=0.0, high=1.0)
